@@ -1,0 +1,95 @@
+"""One typed RunConfig from command line, ini and environment, validated with one-line errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+from .images import IMAGE_SOURCES
+from .providers.spec import PLATFORMS, ProviderSpec, builtin_specs, load_spec
+
+DEFAULT_LB = "keepalived"
+
+#: option name → (environment variable, ini key); command line wins, then env, then ini
+FALLBACKS = {
+    "lb": ("LBCONFORM_LB", "lbconform_lb"),
+    "platform": ("LBCONFORM_PLATFORM", "lbconform_platform"),
+    "proxy_mode": ("LBCONFORM_PROXY_MODE", "lbconform_proxy_mode"),
+    "report_dir": ("LBCONFORM_REPORT_DIR", "lbconform_report_dir"),
+    "lab_image_source": ("LBCONFORM_LAB_IMAGE_SOURCE", "lbconform_lab_image_source"),
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs to know, checked once at start-up."""
+
+    lb: str
+    spec: ProviderSpec
+    platform: str
+    modes: tuple[str, ...]
+    keep: bool
+    report_dir: Path
+    lab_image_source: str
+    ci: bool
+
+    @property
+    def label(self) -> str:
+        return f"lb={self.lb} platform={self.platform} modes={','.join(self.modes)}"
+
+
+def is_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir: Path,
+          specs: dict[str, ProviderSpec] | None = None) -> RunConfig:
+    """Build and validate the RunConfig; raise :class:`ConfigError` with one line on bad input."""
+
+    def value(name: str) -> str | None:
+        cli = option(name)
+        if cli not in (None, ""):
+            return str(cli)
+        env_name, ini_name = FALLBACKS[name]
+        if os.environ.get(env_name):
+            return os.environ[env_name]
+        raw = ini(ini_name)
+        return str(raw) if raw not in (None, "", []) else None
+
+    specs = dict(specs if specs is not None else builtin_specs())
+    spec_path = option("lb_spec")
+    if spec_path:
+        custom = load_spec(Path(str(spec_path)))
+        specs[custom.name] = custom
+    lb = value("lb") or DEFAULT_LB
+    if lb not in specs:
+        raise ConfigError(f"--lb={lb!r} is not a known provider; accepted: {', '.join(sorted(specs))} "
+                          "(or describe yours with --lb-spec FILE.yaml)")
+    spec = specs[lb]
+    platform = value("platform") or spec.default_platform
+    if platform not in PLATFORMS:
+        raise ConfigError(f"--platform={platform!r} is not one of {', '.join(PLATFORMS)}")
+    if platform not in spec.platforms:
+        raise ConfigError(f"--platform={platform!r} is not supported by provider {lb}; "
+                          f"it runs on: {', '.join(spec.platforms)}")
+    supported = spec.modes_on(platform)
+    wanted = value("proxy_mode")
+    if wanted:
+        modes = tuple(m.strip() for m in wanted.split(",") if m.strip())
+        bad = [m for m in modes if m not in supported]
+        if bad or not modes:
+            raise ConfigError(f"--proxy-mode={wanted!r}: {', '.join(bad) or 'empty'} not supported by {lb} on "
+                              f"{platform}; accepted: {', '.join(supported)} (comma-separated)")
+    else:
+        modes = supported
+    source = value("lab_image_source") or "auto"
+    if source not in IMAGE_SOURCES:
+        raise ConfigError(f"--lab-image-source={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+    report_dir = Path(value("report_dir") or "reports")
+    if not report_dir.is_absolute():
+        report_dir = rootdir / report_dir
+    return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
+                     report_dir=report_dir, lab_image_source=source, ci=is_ci())

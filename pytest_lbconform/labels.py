@@ -1,0 +1,23 @@
+"""Labels put on every Docker object a run creates, so that it can be found and removed."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+PREFIX = "io.lbconform"
+RUN = f"{PREFIX}.run"          #: run id shared by everything one pytest process created
+ROLE = f"{PREFIX}.role"        #: node / client / network
+OWNER_PID = f"{PREFIX}.pid"    #: pid of the pytest process (to reap after a kill -9)
+IMAGE = f"{PREFIX}.image"      #: on lab images (a cache, kept between runs)
+
+
+def new_run_id() -> str:
+    """A short random id; xdist workers add their worker id so names never collide."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"{secrets.token_hex(3)}{worker}"
+
+
+def run_labels(run_id: str, role: str) -> dict[str, str]:
+    """The labels of one object created by the run ``run_id``."""
+    return {RUN: run_id, ROLE: role, OWNER_PID: str(os.getpid())}

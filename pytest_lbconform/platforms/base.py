@@ -1,0 +1,68 @@
+"""What every platform hands to providers and probes: nodes, clients and the L2 segment."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Host:
+    """A container on the segment: a cluster node or a client."""
+
+    name: str  #: container name (kind's naming for nodes: ``<cluster>-worker2``)
+    role: str  #: ``control-plane``, ``worker`` or ``client``
+    ip: str
+    mac: str
+    short: str = ""  #: the name users know (``worker2``, ``mypc``)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """One L2 segment with its nodes, clients and the VIP pool carved from its subnet."""
+
+    cluster: str
+    network: str
+    subnet: ipaddress.IPv4Network
+    gateway: str
+    nodes: tuple[Host, ...]
+    clients: tuple[Host, ...]
+    vip_pool: tuple[str, ...] = field(default=())
+
+    @property
+    def workers(self) -> tuple[Host, ...]:
+        return tuple(n for n in self.nodes if n.role == "worker")
+
+    def node(self, name: str) -> Host:
+        """The node by container name or short name."""
+        for node in self.nodes:
+            if name in (node.name, node.short):
+                return node
+        raise KeyError(f"no node {name!r} in cluster {self.cluster} (nodes: {[n.short for n in self.nodes]})")
+
+    def client(self, short: str) -> Host:
+        for client in self.clients:
+            if short in (client.name, client.short):
+                return client
+        raise KeyError(f"no client {short!r} (clients: {[c.short for c in self.clients]})")
+
+    def node_by_mac(self, mac: str) -> Host | None:
+        mac = mac.lower()
+        return next((n for n in self.nodes if n.mac.lower() == mac), None)
+
+    @property
+    def node_addresses(self) -> frozenset[str]:
+        return frozenset(n.ip for n in self.nodes)
+
+
+def vip_pool_from_top(subnet: ipaddress.IPv4Network, size: int) -> tuple[str, ...]:
+    """``size`` addresses just below the broadcast address minus a margin of 4 (as 172.18.255.200-250).
+
+    The kind notes take 172.18.255.200-250 from 172.18.0.0/16: the top of the subnet, far from
+    the addresses Docker hands out from the bottom.
+    """
+    top = int(subnet.broadcast_address) - 5
+    first = top - size + 1
+    if first <= int(subnet.network_address) + 1:
+        raise ValueError(f"subnet {subnet} is too small for a pool of {size}")
+    return tuple(str(ipaddress.IPv4Address(i)) for i in range(first, top + 1))

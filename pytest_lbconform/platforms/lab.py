@@ -1,0 +1,225 @@
+"""The Docker lab: a labelled bridge, node containers named like kind's, and the two clients.
+
+Every object carries the run's labels (``labels.py``) and :func:`remove_run` deletes them all,
+so a failed or interrupted run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from .. import labels
+from ..errors import InfrastructureError
+from . import containers
+from .base import Host, Topology, vip_pool_from_top
+
+CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
+#: where lab subnets are taken from (one /24 per run, the first that is free)
+SUBNET_SPACE = ipaddress.IPv4Network("172.28.0.0/14")
+#: Docker hands out node addresses from the bottom /26 only, leaving fixed client addresses and
+#: the VIP pool (top of the subnet) free
+DYNAMIC_RANGE_PREFIX = 26
+CLIENT_OFFSETS = {"mypc": 100, "mypc2": 200}
+VIP_POOL_SIZE = 8
+NODE_SYSCTLS = {"net.ipv4.ip_forward": "1"}
+
+
+class Lab:
+    """Creates and removes one lab topology."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        image: str,
+        run_id: str,
+        workers: int = 3,
+        progress: Callable[[str], None] = print,
+    ) -> None:
+        self.client = client
+        self.image = image
+        self.run_id = run_id
+        self.cluster = f"lbc-{run_id}"
+        self.workers = workers
+        self.progress = progress
+        self.topology: Topology | None = None
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def up(self) -> Topology:
+        """Create the network, the nodes and the clients; return the topology."""
+        network, subnet = self._create_network()
+        gateway = str(subnet.network_address + 1)
+        names = [("control-plane", "control-plane")] + [
+            ("worker", "worker" if i == 1 else f"worker{i}") for i in range(1, self.workers + 1)
+        ]
+        self.progress(f"lbconform: lab {self.cluster}: network {network} {subnet}, {len(names)} nodes, 2 clients")
+        nodes = [self._create_host(f"{self.cluster}-{short}", short, role, network, None) for role, short in names]
+        clients = [
+            self._create_host(f"{self.cluster}-{short}", short, "client", network, str(subnet.network_address + off))
+            for short, off in CLIENT_OFFSETS.items()
+        ]
+        self.topology = Topology(
+            cluster=self.cluster, network=network, subnet=subnet, gateway=gateway,
+            nodes=tuple(nodes), clients=tuple(clients), vip_pool=vip_pool_from_top(subnet, VIP_POOL_SIZE),
+        )
+        return self.topology
+
+    def down(self) -> None:
+        """Remove everything this run created."""
+        remove_run(self.client, self.run_id)
+        self.topology = None
+
+    # -- access --------------------------------------------------------------------------------
+    def container(self, host: Host | str) -> Container:
+        return self.client.containers.get(host.name if isinstance(host, Host) else host)
+
+    def host_veth(self, host: Host) -> str:
+        """The host-side veth of ``host``'s eth0 (its ``iflink`` is the peer's ifindex)."""
+        res = containers.run(self.container(host), ["cat", "/sys/class/net/eth0/iflink"])
+        ifindex = res.stdout.strip()
+        for dev in Path("/sys/class/net").iterdir():
+            index_file = dev / "ifindex"
+            if index_file.exists() and index_file.read_text().strip() == ifindex:
+                return dev.name
+        raise InfrastructureError(f"no host interface has ifindex {ifindex} (peer of {host.name} eth0)")
+
+    def set_link(self, host: Host, up: bool) -> None:
+        """Pull or plug ``host``'s cable: its host-side veth down or up (names, routes kept)."""
+        veth = self.host_veth(host)
+        proc = subprocess.run(["ip", "link", "set", "dev", veth, "up" if up else "down"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise InfrastructureError(f"ip link set {veth} {'up' if up else 'down'}: {proc.stderr.strip()}")
+
+    def bridge_name(self) -> str:
+        """The Linux bridge behind the lab network (``br-<id12>``)."""
+        assert self.topology is not None
+        net = self.client.networks.get(self.topology.network)
+        return f"br-{net.id[:12]}"
+
+    # -- creation ------------------------------------------------------------------------------
+    def _create_network(self) -> tuple[str, ipaddress.IPv4Network]:
+        name = self.cluster
+        taken = _subnets_in_use(self.client)
+        for subnet in SUBNET_SPACE.subnets(new_prefix=24):
+            if any(subnet.overlaps(t) for t in taken):
+                continue
+            dynamic = next(subnet.subnets(new_prefix=DYNAMIC_RANGE_PREFIX))
+            pool = docker.types.IPAMPool(subnet=str(subnet), iprange=str(dynamic), gateway=str(subnet.network_address + 1))
+            try:
+                self.client.networks.create(
+                    name, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+                    labels=labels.run_labels(self.run_id, "network"),
+                )
+            except docker.errors.APIError as exc:
+                if "overlap" in str(exc).lower():  # taken meanwhile by another run
+                    continue
+                raise InfrastructureError(f"creating network {name} on {subnet}: {exc.explanation}") from exc
+            return name, subnet
+        raise InfrastructureError(f"no free /24 left in {SUBNET_SPACE} for the lab network")
+
+    def _create_host(self, name: str, short: str, role: str, network: str, ip: str | None) -> Host:
+        api = self.client.api
+        host_config = api.create_host_config(
+            cap_add=CAPS, sysctls=NODE_SYSCTLS if role != "client" else None,
+            network_mode=network, init=True,
+        )
+        endpoint = api.create_endpoint_config(ipv4_address=ip) if ip else api.create_endpoint_config()
+        try:
+            created = api.create_container(
+                self.image, command=["sleep", "infinity"], name=name, hostname=short,
+                labels={**labels.run_labels(self.run_id, role), f"{labels.PREFIX}.cluster": self.cluster},
+                host_config=host_config, networking_config=api.create_networking_config({network: endpoint}),
+            )
+            api.start(created["Id"])
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"creating container {name}: {exc.explanation}") from exc
+        container = self.client.containers.get(created["Id"])
+        settings = container.attrs["NetworkSettings"]["Networks"][network]
+        return Host(name=name, role=role, ip=settings["IPAddress"], mac=settings["MacAddress"].lower(), short=short)
+
+
+def _subnets_in_use(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
+    taken: list[ipaddress.IPv4Network] = []
+    for net in client.networks.list():
+        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            try:
+                taken.append(ipaddress.IPv4Network(cfg["Subnet"], strict=False))
+            except (KeyError, ValueError):
+                continue
+    taken.extend(_host_routes())
+    return taken
+
+
+def _host_routes() -> Iterator[ipaddress.IPv4Network]:
+    """Networks the host already routes (from /proc/net/route), so the lab never shadows one."""
+    try:
+        lines = Path("/proc/net/route").read_text().splitlines()[1:]
+    except OSError:
+        return
+    for line in lines:
+        fields = line.split()
+        dest, mask = int(fields[1], 16), int(fields[7], 16)
+        if mask == 0:
+            continue
+        addr = ipaddress.IPv4Address(dest.to_bytes(4, "little"))
+        prefix = bin(mask).count("1")
+        yield ipaddress.IPv4Network(f"{addr}/{prefix}", strict=False)
+
+
+def remove_run(client: docker.DockerClient, run_id: str) -> list[str]:
+    """Remove every container and network labelled with ``run_id``; return what was removed."""
+    return _remove(client, {"label": f"{labels.RUN}={run_id}"})
+
+
+def remove_stale(client: docker.DockerClient) -> list[str]:
+    """Remove objects of earlier runs on this host whose pytest process is gone (kill -9, crash)."""
+    removed: list[str] = []
+    runs: set[str] = set()
+    for container in client.containers.list(all=True, filters={"label": labels.RUN}):
+        pid = container.labels.get(labels.OWNER_PID, "")
+        if pid.isdigit() and not _alive(int(pid)):
+            runs.add(container.labels[labels.RUN])
+    for net in client.networks.list(filters={"label": labels.RUN}):
+        pid = net.attrs.get("Labels", {}).get(labels.OWNER_PID, "")
+        if pid.isdigit() and not _alive(int(pid)):
+            runs.add(net.attrs["Labels"][labels.RUN])
+    for run_id in sorted(runs):
+        removed += remove_run(client, run_id)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(client: docker.DockerClient, filters: dict[str, str]) -> list[str]:
+    removed: list[str] = []
+    for container in client.containers.list(all=True, filters=filters):
+        try:
+            if container.status == "paused":
+                container.unpause()
+            container.remove(force=True)
+            removed.append(container.name)
+        except docker.errors.NotFound:
+            continue
+    for net in client.networks.list(filters=filters):
+        try:
+            net.remove()
+            removed.append(net.name)
+        except docker.errors.NotFound:
+            continue
+    return removed

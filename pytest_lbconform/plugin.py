@@ -1,0 +1,180 @@
+"""pytest hooks only: options, markers, header, capability skips, session fixtures, report writing."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from . import config as run_config
+from .docker_engine import connect, engine_version
+from .environment import Environment, LBUnderTest
+from .errors import ConfigError, LbconformError
+from .paths import ROOT
+from .report import conformance
+
+CFG = pytest.StashKey[run_config.RunConfig]()
+RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
+ENV = pytest.StashKey[Environment]()
+SUITES = ROOT / "suites"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lbconform", "bare-metal LoadBalancer conformance (pytest-lbconform)")
+    group.addoption("--lb", default=None, metavar="NAME",
+                    help="LB provider to certify (default: keepalived, the reference LB in the Docker lab). "
+                         "env LBCONFORM_LB, ini lbconform_lb")
+    group.addoption("--lb-spec", default=None, metavar="FILE", help="a provider spec YAML of your own")
+    group.addoption("--platform", default=None, metavar="{kind,lab,existing}",
+                    help="where the LB runs (default: the provider's own). env LBCONFORM_PLATFORM")
+    group.addoption("--proxy-mode", default=None, metavar="MODES",
+                    help="comma list of data-plane modes to run (default: all the platform supports; "
+                         "lab: random,rr). env LBCONFORM_PROXY_MODE")
+    group.addoption("--keep", action="store_true", default=False,
+                    help="leave the environment up after the run for inspection")
+    group.addoption("--report-dir", default=None, metavar="DIR",
+                    help="where allure-results and conformance.json go (default: reports/). env LBCONFORM_REPORT_DIR")
+    group.addoption("--lab-image-source", default=None, metavar="{auto,debootstrap,dockerfile}",
+                    help="how to build the lab image when missing (default auto: debootstrap as root, else Dockerfile)")
+    for name, (env, ini) in run_config.FALLBACKS.items():
+        parser.addini(ini, f"default for --{name.replace('_', '-')} (env {env} wins)", default=None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requires(*capabilities): skip unless the provider declares them all")
+    try:
+        cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CFG] = cfg
+    config.stash[RESULTS] = []
+    if _runs_suites(config) and getattr(config.option, "allure_report_dir", "unset") is None:
+        config.option.allure_report_dir = str(cfg.report_dir / "allure-results")
+        config.option.clean_alluredir = True
+    if not hasattr(config, "workerinput"):
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM behaves like Ctrl-C, so fixtures tear the lab down."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _runs_suites(config: pytest.Config) -> bool:
+    for arg in config.args:
+        path = Path(arg.split("::", 1)[0])
+        path = path if path.is_absolute() else Path(str(config.invocation_params.dir)) / path
+        if path.resolve() == SUITES or SUITES in path.resolve().parents:
+            return True
+    return False
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    cfg = config.stash[CFG]
+    try:
+        engine = f"docker engine {engine_version(connect(timeout=5))}"
+    except LbconformError as exc:
+        engine = f"docker engine unavailable ({exc})"
+    return [f"lbconform: {cfg.label} ({cfg.spec.project}); {engine}"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "lb" in metafunc.fixturenames:
+        cfg = metafunc.config.stash[CFG]
+        metafunc.parametrize("lb", cfg.modes, indirect=True, scope="session",
+                             ids=[f"{cfg.platform}-{m}" for m in cfg.modes])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    spec = config.stash[CFG].spec
+    for item in items:
+        for mark in item.iter_markers("requires"):
+            missing = [c for c in mark.args if c not in spec.capabilities]
+            if missing:
+                item.add_marker(pytest.mark.skip(
+                    reason=f"provider {spec.name} does not declare capability {', '.join(missing)}"))
+
+
+def _progress(config: pytest.Config) -> Callable[[str], None]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def emit(message: str) -> None:
+        if reporter is None or capture is None:
+            print(message, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(message)
+
+    return emit
+
+
+@pytest.fixture(scope="session")
+def lbconform_config(pytestconfig: pytest.Config) -> run_config.RunConfig:
+    """The validated run configuration."""
+    return pytestconfig.stash[CFG]
+
+
+@pytest.fixture(scope="session")
+def lbconform_env(pytestconfig: pytest.Config, lbconform_config: run_config.RunConfig) -> Iterator[Environment]:
+    """The platform with the provider deployed (expensive: once per session and xdist worker)."""
+    progress = _progress(pytestconfig)
+    try:
+        env = Environment(lbconform_config, connect(), progress)
+        pytestconfig.stash[ENV] = env
+        env.setup()
+    except LbconformError as exc:
+        if "env" in locals():
+            env.teardown()
+        pytest.exit(f"lbconform: cannot set up {lbconform_config.label}: {exc}", returncode=3)
+    try:
+        yield env
+    finally:
+        env.teardown()
+
+
+@pytest.fixture(scope="session")
+def lb(request: pytest.FixtureRequest, lbconform_env: Environment) -> LBUnderTest:
+    """The LB under test in one data-plane mode (parametrized by the plugin, ids ``<platform>-<mode>``)."""
+    return lbconform_env.for_mode(request.param)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    result = conformance.from_report(report)
+    if result is not None and _config is not None:
+        _config.stash[RESULTS].append(result)
+
+
+_config: pytest.Config | None = None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _config  # noqa: PLW0603 (logreport has no config argument)
+    _config = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    results = config.stash.get(RESULTS, [])
+    if not results:
+        return
+    cfg = config.stash[CFG]
+    env = config.stash.get(ENV, None)
+    version = env.version if env is not None else ""
+    report = conformance.build(
+        results, implementation={"project": cfg.spec.project, "provider": cfg.lb, "version": version},
+        environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
+    )
+    path = conformance.write(cfg.report_dir, report)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        verdicts = ", ".join(f"{p['name']} {p['result']}" for p in report["profiles"])
+        reporter.write_line(f"lbconform: certification report {path} ({verdicts})")

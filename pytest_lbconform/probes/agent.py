@@ -1,0 +1,231 @@
+"""Probes that run inside a client container (python3 + scapy there) and print JSON.
+
+    python3 agent.py arp          '{"vip": "…", "window": 1.0, "count": 3}'
+    python3 agent.py garp         '{"vip": "…", "window": 6.0}'
+    python3 agent.py neighbour    '{"vip": "…"}'
+    python3 agent.py http_burst   '{"vip": "…", "port": 80, "n": 800, "concurrency": 8}'
+    python3 agent.py availability '{"vip": "…", "port": 80, "interval": 0.01, "timeout": 0.2, "duration": 4}'
+
+Every timestamp is ``time.time()``: containers share the host kernel's clock, so the host can
+place its own events (fault injection) on the same time line. The last line printed is the JSON
+result; ``availability`` prints ``READY <t>`` first, once its instruments are running.
+This file is copied into the client; it imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+IFACE = "eth0"
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+def parse_whoami(text: str) -> dict[str, str]:
+    """``Hostname`` and ``RemoteAddr`` (ip and port) from a traefik/whoami answer."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key in ("Hostname", "RemoteAddr") and key not in out:
+            out[key] = value.strip()
+    if "RemoteAddr" in out:
+        ip, _, port = out["RemoteAddr"].rpartition(":")
+        out["remote_ip"], out["remote_port"] = ip.strip("[]"), port
+    return out
+
+
+def http_once(vip: str, port: int, timeout: float) -> dict[str, Any]:
+    """One sample over a new TCP connection (HTTP/1.0): backend, the source it saw, latency, error."""
+    start = time.time()
+    sample: dict[str, Any] = {"t": start, "ok": False, "backend": None, "remote": None, "latency": None,
+                              "error": None, "sport": None}
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((vip, port), timeout=timeout) as sock:
+            sample["sport"] = sock.getsockname()[1]
+            sock.sendall(f"GET / HTTP/1.0\r\nHost: {vip}\r\nUser-Agent: lbconform\r\n\r\n".encode())
+            chunks = []
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("read timed out")
+                sock.settimeout(left)
+                data = sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        raw = b"".join(chunks).decode(errors="replace")
+        head, _, body = raw.partition("\r\n\r\n")
+        status = head.split(" ", 2)[1] if head.startswith("HTTP/") else "?"
+        info = parse_whoami(body)
+        sample.update(backend=info.get("Hostname"), remote=info.get("remote_ip"),
+                      ok=status == "200" and "Hostname" in info)
+        if not sample["ok"]:
+            sample["error"] = f"status {status}"
+    except (OSError, TimeoutError) as exc:
+        sample["error"] = type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"
+    sample["latency"] = time.time() - start
+    return sample
+
+
+def http_burst(vip: str, port: int = 80, n: int = 800, concurrency: int = 8, timeout: float = 2.0) -> dict[str, Any]:
+    """``n`` samples, each a fresh connection, ``concurrency`` at a time (1 = strictly sequential)."""
+    t0 = time.time()
+    if concurrency <= 1:
+        samples = [http_once(vip, port, timeout) for _ in range(n)]
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            samples = list(pool.map(lambda _: http_once(vip, port, timeout), range(n)))
+    return {"samples": samples, "elapsed": time.time() - t0}
+
+
+# -- ARP ----------------------------------------------------------------------------------------
+def _pcap_b64(packets: list[Any]) -> str:
+    from scapy.utils import wrpcap
+
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as tmp:
+        wrpcap(tmp.name, packets)
+        return base64.b64encode(open(tmp.name, "rb").read()).decode()  # noqa: SIM115
+
+
+def arp(vip: str, window: float = 1.0, count: int = 3) -> dict[str, Any]:
+    """Broadcast who-has ``vip`` ``count`` times and keep every reply (not just the first)."""
+    from scapy.all import ARP, Ether, conf, srp
+
+    conf.verb = 0
+    replies: list[dict[str, Any]] = []
+    packets: list[Any] = []
+    for attempt in range(count):
+        request = Ether(dst=BROADCAST) / ARP(pdst=vip)
+        answered, _ = srp(request, iface=IFACE, timeout=window, multi=True, retry=0)
+        packets.append(request)
+        for _sent, reply in answered:
+            packets.append(reply)
+            replies.append({"t": float(reply.time), "attempt": attempt, "mac": reply[ARP].hwsrc.lower(),
+                            "ether_src": reply[Ether].src.lower(), "psrc": reply[ARP].psrc})
+    return {"vip": vip, "replies": replies, "macs": sorted({r["mac"] for r in replies}),
+            "requests": count, "pcap": _pcap_b64(packets)}
+
+
+def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
+    from scapy.all import ARP, Ether
+
+    if ARP not in pkt or pkt[ARP].psrc != vip or pkt[ARP].pdst != vip:
+        return None
+    return {"t": float(pkt.time), "op": int(pkt[ARP].op), "mac": pkt[ARP].hwsrc.lower(),
+            "ether_src": pkt[Ether].src.lower(), "hwdst": pkt[ARP].hwdst.lower()}
+
+
+def garp(vip: str, window: float = 6.0) -> dict[str, Any]:
+    """Frames with sender IP = target IP = ``vip`` seen during ``window`` seconds."""
+    from scapy.all import sniff
+
+    frames: list[Any] = []
+    sniff(iface=IFACE, filter="arp", timeout=window, store=False,
+          prn=lambda p: frames.append(p) if _garp_record(p, vip) else None)
+    return {"vip": vip, "frames": [_garp_record(p, vip) for p in frames], "window": window,
+            "pcap": _pcap_b64(frames) if frames else ""}
+
+
+def _proc_arp(vip: str) -> dict[str, Any] | None:
+    with open("/proc/net/arp") as fh:
+        for line in fh.readlines()[1:]:
+            fields = line.split()
+            if fields and fields[0] == vip:
+                return {"mac": fields[3].lower(), "complete": int(fields[2], 16) & 0x2 != 0}
+    return None
+
+
+def neighbour(vip: str) -> dict[str, Any]:
+    """The client's neighbour entry for ``vip`` (MAC, state), read without sending traffic."""
+    out = subprocess.run(["ip", "-j", "neigh", "show", vip, "dev", IFACE], capture_output=True, text=True, check=False)
+    entries = json.loads(out.stdout or "[]")
+    if not entries:
+        return {"vip": vip, "mac": None, "state": None}
+    entry = entries[0]
+    return {"vip": vip, "mac": (entry.get("lladdr") or "").lower() or None, "state": (entry.get("state") or [None])[0]}
+
+
+# -- availability -------------------------------------------------------------------------------
+def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: float = 0.2, duration: float = 4.0,
+                 neigh_interval: float = 0.02) -> dict[str, Any]:
+    """Overlapping probes every ``interval`` s (each with its own ``timeout``) plus the L2 channel.
+
+    A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
+    new probe starts on schedule whether or not earlier ones have finished.
+    """
+    from scapy.all import AsyncSniffer
+
+    garps: list[dict[str, Any]] = []
+
+    def on_arp(pkt: Any) -> None:
+        if (rec := _garp_record(pkt, vip)) is not None:
+            garps.append(rec)
+
+    sniffer = AsyncSniffer(iface=IFACE, filter="arp", store=False, prn=on_arp)
+    sniffer.start()
+    neigh: list[dict[str, Any]] = []
+    stop = threading.Event()
+
+    def poll_neighbour() -> None:
+        last = None
+        while not stop.is_set():
+            entry = _proc_arp(vip)
+            key = (entry or {}).get("mac")
+            if key != last:
+                neigh.append({"t": time.time(), "mac": key, "complete": (entry or {}).get("complete")})
+                last = key
+            stop.wait(neigh_interval)
+
+    poller = threading.Thread(target=poll_neighbour, daemon=True)
+    poller.start()
+    time.sleep(0.3)  # let the sniffer's socket open before the first probe (scapy has no ready hook)
+    samples: list[dict[str, Any]] = []
+    workers = max(8, int(timeout / interval * 2) + 4)
+    start = time.time()
+    print(f"READY {start}", flush=True)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = []
+        tick = 0
+        while True:
+            target = start + tick * interval
+            if target - start >= duration:
+                break
+            delay = target - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(http_once, vip, port, timeout))
+            tick += 1
+        samples = [f.result() for f in futures]
+    stop.set()
+    poller.join()
+    sniffer.stop()
+    return {"vip": vip, "interval": interval, "timeout": timeout, "start": start, "end": time.time(),
+            "samples": samples, "garps": garps, "neighbour": neigh}
+
+
+COMMANDS = {"arp": arp, "garp": garp, "neighbour": neighbour, "http_burst": http_burst, "availability": availability}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[1] not in COMMANDS:
+        print(f"usage: agent.py {{{','.join(COMMANDS)}}} JSON-ARGS", file=sys.stderr)
+        return 2
+    result = COMMANDS[argv[1]](**json.loads(argv[2]))
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # scapy's sniffer threads must not delay the exit
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

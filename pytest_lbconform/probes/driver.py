@@ -1,0 +1,137 @@
+"""Host side of the probes: copies the agent into a client, runs it, returns typed records."""
+
+from __future__ import annotations
+
+import json
+import threading
+from base64 import b64decode
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from ..errors import InfrastructureError
+from ..platforms import containers
+from ..platforms.base import Host
+from .records import ArpObservation, ArpReply, AvailabilityTrace, Burst, GarpFrame, NeighbourEntry, Sample
+
+AGENT_SOURCE = Path(__file__).with_name("agent.py")
+AGENT_PATH = "/opt/lbconform/agent.py"
+
+
+class ProbeClient:
+    """Probes from one client container (``mypc``, ``mypc2``)."""
+
+    def __init__(self, client: docker.DockerClient, host: Host) -> None:
+        self.docker = client
+        self.host = host
+        self.container = client.containers.get(host.name)
+
+    def install(self) -> None:
+        containers.put_file(self.container, AGENT_PATH, AGENT_SOURCE.read_text())
+
+    def _call(self, command: str, **kwargs: Any) -> dict[str, Any]:
+        res = containers.run(self.container, ["python3", AGENT_PATH, command, json.dumps(kwargs)])
+        try:
+            result: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError) as exc:
+            raise InfrastructureError(f"probe {command} in {self.host.name} printed no JSON: {res.stderr[-300:]}") from exc
+        return result
+
+    def arp_responders(self, vip: str, window: float = 1.0, count: int = 3) -> ArpObservation:
+        """Every MAC that answers a broadcast who-has for ``vip``, over ``count`` requests."""
+        raw = self._call("arp", vip=vip, window=window, count=count)
+        replies = tuple(ArpReply(t=r["t"], mac=r["mac"], attempt=r["attempt"]) for r in raw["replies"])
+        return ArpObservation(vip=vip, replies=replies, requests=raw["requests"], pcap=b64decode(raw["pcap"]))
+
+    def garp_capture(self, vip: str, window: float) -> tuple[tuple[GarpFrame, ...], bytes]:
+        """Gratuitous ARP frames for ``vip`` seen during ``window`` seconds, and their pcap."""
+        raw = self._call("garp", vip=vip, window=window)
+        frames = tuple(GarpFrame(t=f["t"], op=f["op"], mac=f["mac"]) for f in raw["frames"])
+        return frames, b64decode(raw["pcap"]) if raw["pcap"] else b""
+
+    def neighbour(self, vip: str) -> NeighbourEntry:
+        raw = self._call("neighbour", vip=vip)
+        return NeighbourEntry(t=0.0, mac=raw["mac"], state=raw["state"])
+
+    def http_burst(self, vip: str, port: int = 80, n: int = 800, concurrency: int = 8, timeout: float = 2.0) -> Burst:
+        """``n`` requests, each over a new TCP connection."""
+        raw = self._call("http_burst", vip=vip, port=port, n=n, concurrency=concurrency, timeout=timeout)
+        return Burst(samples=tuple(Sample.from_json(s) for s in raw["samples"]), elapsed=raw["elapsed"],
+                     client_ip=self.host.ip)
+
+    @contextmanager
+    def availability(self, vip: str, port: int = 80, interval: float = 0.01, timeout: float = 0.2,
+                     duration: float = 4.0, ready_timeout: float = 30.0) -> Iterator[AvailabilityRecorder]:
+        """Record availability while the ``with`` body runs (it starts once the probes run).
+
+        The recording lasts ``duration`` seconds from its start; leaving the block waits for it.
+        """
+        recorder = AvailabilityRecorder(self, vip, dict(port=port, interval=interval, timeout=timeout, duration=duration))
+        recorder.start(ready_timeout)
+        try:
+            yield recorder
+        finally:
+            recorder.join(duration + ready_timeout)
+
+
+class AvailabilityRecorder:
+    """A running ``availability`` probe; ``trace`` is filled when it has finished."""
+
+    def __init__(self, probe: ProbeClient, vip: str, args: dict[str, Any]) -> None:
+        self.probe, self.vip, self.args = probe, vip, args
+        self.ready = threading.Event()
+        self.started_at = 0.0
+        self.trace: AvailabilityTrace | None = None
+        self.events: dict[str, float] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def mark(self, name: str, t: float) -> None:
+        """Put a host-side event (fault injected, fault undone) on the trace's time line."""
+        self.events[name] = t
+
+    def start(self, ready_timeout: float) -> None:
+        self._thread.start()
+        if not self.ready.wait(ready_timeout):
+            raise InfrastructureError(f"availability probe in {self.probe.host.name} not ready in {ready_timeout}s")
+        if self._error is not None:
+            raise InfrastructureError(f"availability probe failed to start: {self._error}")
+
+    def join(self, timeout: float) -> AvailabilityTrace:
+        self._thread.join(timeout)
+        if self._error is not None:
+            raise InfrastructureError(f"availability probe in {self.probe.host.name} failed: {self._error}")
+        if self.trace is None:
+            raise InfrastructureError(f"availability probe in {self.probe.host.name} did not finish in {timeout}s")
+        return self.trace
+
+    def _run(self) -> None:
+        api = self.probe.docker.api
+        try:
+            exec_id = api.exec_create(self.probe.container.id, ["python3", AGENT_PATH, "availability",
+                                                                json.dumps({"vip": self.vip, **self.args})])
+            buffer = b""
+            for out, _err in api.exec_start(exec_id, stream=True, demux=True):
+                if not out:
+                    continue
+                buffer += out
+                while b"\n" in buffer and not self.ready.is_set():
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.startswith(b"READY "):
+                        self.started_at = float(line.split()[1])
+                        self.ready.set()
+            raw = json.loads(buffer.strip().splitlines()[-1])
+            self.trace = AvailabilityTrace(
+                vip=self.vip, interval=raw["interval"], timeout=raw["timeout"], start=raw["start"], end=raw["end"],
+                samples=tuple(Sample.from_json(s) for s in raw["samples"]),
+                garps=tuple(GarpFrame(t=g["t"], op=g["op"], mac=g["mac"]) for g in raw["garps"]),
+                neighbour=tuple(NeighbourEntry(t=n["t"], mac=n["mac"]) for n in raw["neighbour"]),
+                events=self.events,
+            )
+        except Exception as exc:  # noqa: BLE001 (re-raised in the test's thread by join/start)
+            self._error = exc
+        finally:
+            self.ready.set()

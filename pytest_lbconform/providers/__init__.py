@@ -1,0 +1,1 @@
+"""WHAT LB: provider specs (``fixtures/providers/*.yaml``) and the code behind them."""

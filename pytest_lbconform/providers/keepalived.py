@@ -1,0 +1,228 @@
+"""The reference LB in the lab: keepalived VRRPv3 owns each VIP, nftables is the data plane.
+
+What it promises (and the suites check):
+- one node at a time holds each VIP on ``eth0`` (so exactly one MAC answers ARP) and sends
+  gratuitous ARP when it takes the VIP over (keepalived: 5 at once, 5 more 5 s later);
+- the announcing node DNATs new connections to the backends: ``random`` = ``numgen random``
+  (≈ kube-proxy iptables), ``rr`` = ``numgen inc`` (≈ IPVS rr), affinity = ``jhash ip saddr``;
+- ``Cluster``: the backend sees a node address (masquerade when forwarded to another node, and
+  ``snat`` to the node's own address in the nat input hook when the backend is local, as a pod
+  behind kube-proxy sees its node); ``Local``: only the announcing node's own backend, client IP kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import docker
+from ..errors import InfrastructureError
+from ..platforms import containers
+from ..platforms.base import Host, Topology
+from ..probes.whoami import __file__ as WHOAMI_SOURCE  # noqa: N812
+from ..scenarios import SERVICES
+from .base import Backend, Service
+from .spec import ProviderSpec
+from ..waiting import wait_for
+
+WHOAMI_PATH = "/opt/lbconform/whoami.py"
+KEEPALIVED_CONF = "/etc/keepalived/lbconform.conf"
+NFT_PATH = "/etc/lbconform/service.nft"
+PID_FILES = ["-p", "/run/lbc-keepalived.pid", "-r", "/run/lbc-vrrp.pid"]
+FIRST_VRID = 51
+CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
+
+
+def lab_services(topology: Topology) -> tuple[Service, ...]:
+    """The three services of the KANS notes (svc1..3), with VIPs from the top of the subnet."""
+    return tuple(Service(name, vip, 80, policy, affinity)
+                 for (name, (policy, affinity)), vip in zip(SERVICES.items(), topology.vip_pool))
+
+
+def lab_backends(topology: Topology, port: int) -> tuple[Backend, ...]:
+    """One whoami backend per worker (``webpod1`` on ``worker`` …), as the notes pin pods."""
+    return tuple(Backend(f"webpod{i}", w.short, w.ip, port) for i, w in enumerate(topology.workers, start=1))
+
+
+def priority(node_index: int, service_index: int, nodes: int) -> int:
+    """Rotated priorities so that each VIP has a different preferred owner (as MetalLB spreads them)."""
+    rank = (node_index - service_index) % nodes
+    return 150 - 50 * rank if nodes <= 3 else 200 - 10 * rank
+
+
+def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...], nodes: int, advert_int: float) -> str:
+    """keepalived.conf for one node: one VRRPv3 instance per VIP, every node starts BACKUP."""
+    blocks = [
+        "global_defs {\n"
+        f"  router_id {node.short}\n"
+        "  vrrp_version 3\n"
+        "  vrrp_garp_master_delay 5\n"
+        "  vrrp_garp_master_repeat 5\n"
+        "}\n"
+    ]
+    for i, svc in enumerate(services):
+        blocks.append(
+            f"vrrp_instance {svc.name} {{\n"
+            "  state BACKUP\n"
+            "  interface eth0\n"
+            f"  virtual_router_id {FIRST_VRID + i}\n"
+            f"  priority {priority(node_index, i, nodes)}\n"
+            f"  advert_int {advert_int}\n"
+            f"  virtual_ipaddress {{\n    {svc.vip}/32 dev eth0\n  }}\n"
+            "}\n"
+        )
+    return "\n".join(blocks)
+
+
+def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str) -> str:
+    """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``).
+
+    Atomic: the file deletes and recreates ``table ip lbconform`` in one transaction.
+    """
+    if mode not in ("random", "rr"):
+        raise ValueError(f"data-plane mode {mode!r} is not one of random, rr")
+    gen = "numgen random" if mode == "random" else "numgen inc"
+    port = backends[0].port
+    local = [b for b in backends if b.node == node.short]
+    rules: list[str] = []
+    cluster_vips: list[str] = []
+    for svc in services:
+        match = f"ip daddr {svc.vip} tcp dport {svc.port}"
+        if svc.traffic_policy == "Local":
+            if local:
+                rules.append(f"{match} dnat to {local[0].ip}:{port}")
+            else:
+                rules.append(f"{match} drop")
+            continue
+        cluster_vips.append(svc.vip)
+        selector = "jhash ip saddr" if svc.affinity == "ClientIP" else gen
+        mapping = ", ".join(f"{i} : {b.ip}" for i, b in enumerate(backends))
+        rules.append(f"{match} dnat to {selector} mod {len(backends)} map {{ {mapping} }} : {port}")
+    lines = [
+        "table ip lbconform",
+        "delete table ip lbconform",
+        "table ip lbconform {",
+        "  chain prerouting {",
+        "    type nat hook prerouting priority dstnat; policy accept;",
+        *(f"    {r}" for r in rules),
+        "  }",
+    ]
+    if cluster_vips:
+        vips = ", ".join(cluster_vips)
+        lines += [
+            "  chain postrouting {",
+            "    type nat hook postrouting priority srcnat; policy accept;",
+            f"    ct status dnat ct original ip daddr {{ {vips} }} masquerade",
+            "  }",
+            "  chain input {",
+            "    type nat hook input priority 100; policy accept;",
+            f"    ct status dnat ct original ip daddr {{ {vips} }} snat to {node.ip}",
+            "  }",
+        ]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class KeepalivedLab:
+    """The reference provider deployed on a lab topology."""
+
+    spec: ProviderSpec
+    docker: docker.DockerClient
+    topology: Topology
+    progress: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        self.port = int(self.spec.settings.get("backend_port", 8080))
+        self.advert_int = float(self.spec.settings.get("advert_int", 0.1))
+        self.services = lab_services(self.topology)
+        self.backends = lab_backends(self.topology, self.port)
+        self.mode: str | None = None
+        self._version = ""
+
+    # -- deployment ----------------------------------------------------------------------------
+    def deploy(self) -> None:
+        """Start the backends and keepalived on every worker; wait for one owner per VIP."""
+        self.progress(f"lbconform: deploying keepalived + {len(self.backends)} whoami backends on {self.topology.cluster}")
+        for node in self.topology.workers:
+            self.start_node(node)
+        self.wait_converged()
+
+    def start_node(self, node: Host) -> None:
+        """Install and start everything the LB runs on ``node`` (also after a node restart)."""
+        c = self.docker.containers.get(node.name)
+        backend = next(b for b in self.backends if b.node == node.short)
+        containers.put_file(c, WHOAMI_PATH, open(WHOAMI_SOURCE).read())  # noqa: SIM115
+        containers.start(c, ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)])
+        index = self.topology.workers.index(node)
+        conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int)
+        containers.put_file(c, KEEPALIVED_CONF, conf)
+        self.start_agent(node)
+        if self.mode:
+            self._load_rules(node, self.mode)
+        self._wait_backend(node)
+
+    def start_agent(self, node: Host) -> None:
+        containers.start(self.docker.containers.get(node.name),
+                         ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF])
+
+    def kill_agent(self, node: Host) -> None:
+        """SIGKILL keepalived on ``node``: the VIP stays on eth0 but no adverts are sent."""
+        containers.run(self.docker.containers.get(node.name), ["pkill", "-KILL", "-x", "keepalived"], check=False)
+
+    def set_mode(self, mode: str) -> None:
+        """Switch every node's data plane to ``mode`` (cheap: one atomic nft transaction per node)."""
+        if mode == self.mode:
+            return
+        for node in self.topology.workers:
+            self._load_rules(node, mode)
+        self.mode = mode
+
+    def _load_rules(self, node: Host, mode: str) -> None:
+        c = self.docker.containers.get(node.name)
+        containers.put_file(c, NFT_PATH, render_ruleset(node, self.services, self.backends, mode))
+        containers.run(c, ["nft", "-f", NFT_PATH])
+
+    def _wait_backend(self, node: Host) -> None:
+        c = self.docker.containers.get(node.name)
+        argv = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", f"http://127.0.0.1:{self.port}/"]
+        wait_for(lambda: containers.run(c, argv, check=False).stdout.strip(), lambda code: code == "200",
+                 budget=10, what=f"backend on {node.name}:{self.port} answering 200")
+
+    # -- what the LB reports -------------------------------------------------------------------
+    def holders(self, service: Service) -> list[str]:
+        """Short names of the nodes that hold ``service``'s VIP on eth0 right now."""
+        found = []
+        for node in self.topology.workers:
+            c = self.docker.containers.get(node.name)
+            if c.status != "running":
+                c.reload()
+                if c.status != "running":
+                    continue
+            res = containers.run(c, ["ip", "-j", "-4", "addr", "show", "dev", "eth0"], check=False)
+            if res.exit_code != 0:
+                continue
+            addrs = {a["local"] for link in json.loads(res.stdout or "[]") for a in link.get("addr_info", [])}
+            if service.vip in addrs:
+                found.append(node.short)
+        return found
+
+    def owner(self, service: Service) -> str | None:
+        """The node the LB says announces ``service`` (keepalived: the one holding the VIP)."""
+        holders = self.holders(service)
+        return holders[0] if len(holders) == 1 else None
+
+    def wait_converged(self, budget: float = CONVERGE_BUDGET) -> dict[str, str]:
+        """Wait until every VIP is held by exactly one node; return service → owner."""
+        snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services},
+                        lambda snap: all(len(h) == 1 for h in snap.values()),
+                        budget=budget, what="every VIP held by exactly one node")
+        return {name: holders[0] for name, holders in snap.items()}
+
+    def version(self) -> str:
+        if not self._version:
+            c = self.docker.containers.get(self.topology.workers[0].name)
+            out = containers.run(c, ["keepalived", "--version"], check=False)
+            self._version = (out.stderr or out.stdout).strip().splitlines()[0] if (out.stderr or out.stdout) else "?"
+        return self._version

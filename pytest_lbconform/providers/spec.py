@@ -1,0 +1,61 @@
+"""Provider specs: what an LB declares about itself (platforms, modes, capabilities, budgets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..paths import FIXTURES
+
+SPEC_DIR = FIXTURES / "providers"
+PLATFORMS = ("kind", "lab", "existing")
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    project: str
+    platforms: tuple[str, ...]
+    default_platform: str
+    modes: dict[str, tuple[str, ...]]
+    capabilities: frozenset[str]
+    settings: dict[str, Any] = field(default_factory=dict)
+    budgets: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+
+    def modes_on(self, platform: str) -> tuple[str, ...]:
+        return self.modes.get(platform, ())
+
+
+def load_spec(path: Path) -> ProviderSpec:
+    """Read and check one spec file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"provider spec {path}: cannot read it ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"provider spec {path}: expected a mapping at the top level")
+    missing = [k for k in ("name", "platforms", "modes", "capabilities") if k not in raw]
+    if missing:
+        raise ConfigError(f"provider spec {path}: missing field(s) {', '.join(missing)}")
+    platforms = tuple(raw["platforms"])
+    unknown = [p for p in platforms if p not in PLATFORMS]
+    if unknown:
+        raise ConfigError(f"provider spec {path}: platforms {unknown} not among {', '.join(PLATFORMS)}")
+    return ProviderSpec(
+        name=str(raw["name"]), project=str(raw.get("project", raw["name"])), platforms=platforms,
+        default_platform=str(raw.get("default_platform", platforms[0])),
+        modes={str(k): tuple(v) for k, v in raw["modes"].items()},
+        capabilities=frozenset(raw["capabilities"]), settings=dict(raw.get("settings") or {}),
+        budgets={str(k): float(v) for k, v in (raw.get("budgets") or {}).items()}, source=str(path),
+    )
+
+
+def builtin_specs() -> dict[str, ProviderSpec]:
+    """The specs shipped in ``fixtures/providers``, by name."""
+    specs = (load_spec(p) for p in sorted(SPEC_DIR.glob("*.yaml")))
+    return {s.name: s for s in specs}

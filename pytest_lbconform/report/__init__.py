@@ -1,0 +1,1 @@
+"""HOW WE TELL: allure attachments, the certification report, the history of figures."""

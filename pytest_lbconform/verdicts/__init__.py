@@ -1,0 +1,1 @@
+"""HOW WE JUDGE: pure functions over probe records; every verdict keeps its figures and evidence."""
