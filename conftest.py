@@ -1,1 +1,3 @@
-"""Root conftest: the plugin is loaded through its pytest11 entry point; nothing else is needed here."""
+"""Root conftest (thin): the plugin itself loads through its pytest11 entry point."""
+
+pytest_plugins = ["pytester"]  # the project's own plugin tests (tests/test_plugin.py)

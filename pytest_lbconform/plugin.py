@@ -124,14 +124,19 @@ def lbconform_config(pytestconfig: pytest.Config) -> run_config.RunConfig:
 def lbconform_env(pytestconfig: pytest.Config, lbconform_config: run_config.RunConfig) -> Iterator[Environment]:
     """The platform with the provider deployed (expensive: once per session and xdist worker)."""
     progress = _progress(pytestconfig)
+    env: Environment | None = None
     try:
         env = Environment(lbconform_config, connect(), progress)
         pytestconfig.stash[ENV] = env
         env.setup()
     except LbconformError as exc:
-        if "env" in locals():
+        if env is not None:
             env.teardown()
         pytest.exit(f"lbconform: cannot set up {lbconform_config.label}: {exc}", returncode=3)
+    except BaseException:  # Ctrl-C or a bug half-way through: remove what was created, then re-raise
+        if env is not None:
+            env.teardown()
+        raise
     try:
         yield env
     finally:

@@ -22,14 +22,19 @@ class ExecResult:
 
 def run(container: Container, argv: list[str], *, check: bool = True) -> ExecResult:
     """Run ``argv`` (no shell) in ``container``; with ``check`` a nonzero exit raises with stderr."""
-    code, (out, err) = container.exec_run(argv, demux=True)
-    result = ExecResult(int(code or 0), (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+    code, output = container.exec_run(argv, demux=True)
+    out, err = output if isinstance(output, tuple) else (output, None)
+    result = ExecResult(int(code or 0), _text(out), _text(err))
     if check and result.exit_code != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise InfrastructureError(
             f"`{' '.join(argv)}` in {container.name} exited {result.exit_code}: {' | '.join(detail)}"
         )
     return result
+
+
+def _text(raw: object) -> str:
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else ""
 
 
 def start(container: Container, argv: list[str]) -> None:

@@ -18,6 +18,7 @@ from docker.models.containers import Container
 
 from .. import labels
 from ..errors import InfrastructureError
+from ..waiting import wait_for
 from . import containers
 from .base import Host, Topology, vip_pool_from_top
 
@@ -102,7 +103,7 @@ class Lab:
         """The Linux bridge behind the lab network (``br-<id12>``)."""
         assert self.topology is not None
         net = self.client.networks.get(self.topology.network)
-        return f"br-{net.id[:12]}"
+        return f"br-{str(net.id)[:12]}"
 
     # -- creation ------------------------------------------------------------------------------
     def _create_network(self) -> tuple[str, ipaddress.IPv4Network]:
@@ -136,7 +137,8 @@ class Lab:
             created = api.create_container(
                 self.image, command=["sleep", "infinity"], name=name, hostname=short,
                 labels={**labels.run_labels(self.run_id, role), f"{labels.PREFIX}.cluster": self.cluster},
-                host_config=host_config, networking_config=api.create_networking_config({network: endpoint}),
+                host_config=host_config,
+                networking_config=api.create_networking_config({network: endpoint}),  # type: ignore[arg-type]
             )
             api.start(created["Id"])
         except docker.errors.APIError as exc:
@@ -175,8 +177,20 @@ def _host_routes() -> Iterator[ipaddress.IPv4Network]:
 
 
 def remove_run(client: docker.DockerClient, run_id: str) -> list[str]:
-    """Remove every container and network labelled with ``run_id``; return what was removed."""
-    return _remove(client, {"label": f"{labels.RUN}={run_id}"})
+    """Remove every container and network labelled with ``run_id``; return what was removed.
+
+    Repeats until a pass finds nothing: a create request in flight when Ctrl-C arrived can
+    still complete on the daemon after the first pass listed the objects.
+    """
+    removed: list[str] = []
+
+    def sweep() -> list[str]:
+        found = _remove(client, {"label": [f"{labels.RUN}={run_id}"]})
+        removed.extend(found)
+        return found
+
+    wait_for(sweep, lambda found: not found, budget=30, interval=0.5, what=f"removing the objects of run {run_id}")
+    return removed
 
 
 def remove_stale(client: docker.DockerClient) -> list[str]:
@@ -206,20 +220,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove(client: docker.DockerClient, filters: dict[str, str]) -> list[str]:
+def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bool]) -> list[str]:
     removed: list[str] = []
     for container in client.containers.list(all=True, filters=filters):
         try:
             if container.status == "paused":
                 container.unpause()
             container.remove(force=True)
-            removed.append(container.name)
+            removed.append(str(container.name))
         except docker.errors.NotFound:
             continue
     for net in client.networks.list(filters=filters):
         try:
             net.remove()
-            removed.append(net.name)
+            removed.append(str(net.name))
         except docker.errors.NotFound:
             continue
     return removed

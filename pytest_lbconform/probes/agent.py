@@ -95,12 +95,14 @@ def _pcap_b64(packets: list[Any]) -> str:
 
     with tempfile.NamedTemporaryFile(suffix=".pcap") as tmp:
         wrpcap(tmp.name, packets)
-        return base64.b64encode(open(tmp.name, "rb").read()).decode()  # noqa: SIM115
+        return base64.b64encode(open(tmp.name, "rb").read()).decode()
 
 
 def arp(vip: str, window: float = 1.0, count: int = 3) -> dict[str, Any]:
     """Broadcast who-has ``vip`` ``count`` times and keep every reply (not just the first)."""
-    from scapy.all import ARP, Ether, conf, srp
+    from scapy.config import conf
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.sendrecv import srp
 
     conf.verb = 0
     replies: list[dict[str, Any]] = []
@@ -118,7 +120,7 @@ def arp(vip: str, window: float = 1.0, count: int = 3) -> dict[str, Any]:
 
 
 def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
-    from scapy.all import ARP, Ether
+    from scapy.layers.l2 import ARP, Ether
 
     if ARP not in pkt or pkt[ARP].psrc != vip or pkt[ARP].pdst != vip:
         return None
@@ -128,7 +130,7 @@ def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
 
 def garp(vip: str, window: float = 6.0) -> dict[str, Any]:
     """Frames with sender IP = target IP = ``vip`` seen during ``window`` seconds."""
-    from scapy.all import sniff
+    from scapy.sendrecv import sniff
 
     frames: list[Any] = []
     sniff(iface=IFACE, filter="arp", timeout=window, store=False,
@@ -164,7 +166,7 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
     new probe starts on schedule whether or not earlier ones have finished.
     """
-    from scapy.all import AsyncSniffer
+    from scapy.sendrecv import AsyncSniffer
 
     garps: list[dict[str, Any]] = []
 

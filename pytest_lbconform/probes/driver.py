@@ -114,7 +114,7 @@ class AvailabilityRecorder:
             exec_id = api.exec_create(self.probe.container.id, ["python3", AGENT_PATH, "availability",
                                                                 json.dumps({"vip": self.vip, **self.args})])
             buffer = b""
-            for out, _err in api.exec_start(exec_id, stream=True, demux=True):
+            for out, _err in api.exec_start(exec_id["Id"], stream=True, demux=True):
                 if not out:
                     continue
                 buffer += out
@@ -131,7 +131,7 @@ class AvailabilityRecorder:
                 neighbour=tuple(NeighbourEntry(t=n["t"], mac=n["mac"]) for n in raw["neighbour"]),
                 events=self.events,
             )
-        except Exception as exc:  # noqa: BLE001 (re-raised in the test's thread by join/start)
+        except Exception as exc:
             self._error = exc
         finally:
             self.ready.set()

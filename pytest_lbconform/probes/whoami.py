@@ -26,7 +26,7 @@ def _addresses() -> list[str]:
         infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
     except OSError:
         infos = []
-    return sorted({"127.0.0.1", *(info[4][0] for info in infos)})
+    return sorted({"127.0.0.1", *(str(info[4][0]) for info in infos)})
 
 
 def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
@@ -35,7 +35,7 @@ def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             lines = [f"Hostname: {name}", *(f"IP: {ip}" for ip in ips),
                      f"RemoteAddr: {self.client_address[0]}:{self.client_address[1]}",
                      f"{self.command} {self.path} {self.request_version}"]
@@ -48,7 +48,7 @@ def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     return Handler

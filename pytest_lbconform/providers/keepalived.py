@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import docker
-from ..errors import InfrastructureError
+
 from ..platforms import containers
 from ..platforms.base import Host, Topology
-from ..probes.whoami import __file__ as WHOAMI_SOURCE  # noqa: N812
+from ..probes.whoami import __file__ as WHOAMI_SOURCE
 from ..scenarios import SERVICES
+from ..waiting import wait_for
 from .base import Backend, Service
 from .spec import ProviderSpec
-from ..waiting import wait_for
 
 WHOAMI_PATH = "/opt/lbconform/whoami.py"
 KEEPALIVED_CONF = "/etc/keepalived/lbconform.conf"
@@ -36,8 +36,9 @@ CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each afte
 
 def lab_services(topology: Topology) -> tuple[Service, ...]:
     """The three services of the KANS notes (svc1..3), with VIPs from the top of the subnet."""
+    vips = topology.vip_pool[: len(SERVICES)]
     return tuple(Service(name, vip, 80, policy, affinity)
-                 for (name, (policy, affinity)), vip in zip(SERVICES.items(), topology.vip_pool))
+                 for (name, (policy, affinity)), vip in zip(SERVICES.items(), vips, strict=True))
 
 
 def lab_backends(topology: Topology, port: int) -> tuple[Backend, ...]:
@@ -187,8 +188,11 @@ class KeepalivedLab:
     def _wait_backend(self, node: Host) -> None:
         c = self.docker.containers.get(node.name)
         argv = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", f"http://127.0.0.1:{self.port}/"]
-        wait_for(lambda: containers.run(c, argv, check=False).stdout.strip(), lambda code: code == "200",
-                 budget=10, what=f"backend on {node.name}:{self.port} answering 200")
+
+        def status() -> str:
+            return containers.run(c, argv, check=False).stdout.strip()
+
+        wait_for(status, "200".__eq__, budget=10, what=f"backend on {node.name}:{self.port} answering 200")
 
     # -- what the LB reports -------------------------------------------------------------------
     def holders(self, service: Service) -> list[str]:

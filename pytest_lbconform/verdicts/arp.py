@@ -25,7 +25,7 @@ def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_ow
                        "no ARP owner")
     if len(macs) > 1:
         return Verdict("arp-ownership", False, expected,
-                       f"{len(macs)} MACs answer: {', '.join(f'{m} ({n})' for m, n in zip(macs, answering))}",
+                       f"{len(macs)} MACs answer: {', '.join(f'{m} ({n})' for m, n in zip(macs, answering, strict=True))}",
                        figures, "multiple ARP owners")
     mac = macs[0]
     if mac not in by_mac:

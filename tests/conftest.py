@@ -1,0 +1,39 @@
+"""Fixtures of the project's own tests. Docker-dependent tests skip locally without an engine,
+but fail under CI=true: a green CI that skipped them would prove nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+
+from pytest_lbconform import labels
+from pytest_lbconform.config import is_ci
+from pytest_lbconform.docker_engine import connect
+from pytest_lbconform.errors import EngineUnavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    try:
+        return connect(timeout=30)
+    except EngineUnavailable as exc:
+        if is_ci():
+            pytest.fail(f"CI=true and this test needs Docker: {exc}", pytrace=False)
+        pytest.skip(f"needs a Docker engine: {exc}")
+
+
+def labelled_objects(client: docker.DockerClient, run_filter: str = labels.RUN) -> list[str]:
+    names = [c.name for c in client.containers.list(all=True, filters={"label": run_filter})]
+    return names + [n.name for n in client.networks.list(filters={"label": run_filter})]
+
+
+def run_suite(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the conformance suites in a child pytest, as a user would."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)

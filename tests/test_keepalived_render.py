@@ -1,0 +1,69 @@
+"""The reference provider's generated keepalived.conf and nftables rulesets."""
+
+import ipaddress
+
+import pytest
+
+from pytest_lbconform.platforms.base import Host, Topology, vip_pool_from_top
+from pytest_lbconform.providers.keepalived import (
+    lab_backends,
+    lab_services,
+    priority,
+    render_keepalived,
+    render_ruleset,
+)
+
+SUBNET = ipaddress.IPv4Network("172.28.0.0/24")
+NODES = (Host("c-control-plane", "control-plane", "172.28.0.2", "02:00:00:00:00:02", "control-plane"),
+         *(Host(f"c-{s}", "worker", f"172.28.0.{i}", f"02:00:00:00:00:0{i}", s)
+           for i, s in ((3, "worker"), (4, "worker2"), (5, "worker3"))))
+TOPO = Topology("c", "c", SUBNET, "172.28.0.1", NODES, (), vip_pool_from_top(SUBNET, 8))
+SERVICES = lab_services(TOPO)
+BACKENDS = lab_backends(TOPO, 8080)
+
+
+def test_vip_pool_is_taken_from_the_top_of_the_subnet():
+    assert TOPO.vip_pool[0] == "172.28.0.243" and TOPO.vip_pool[-1] == "172.28.0.250"
+
+
+def test_each_vip_prefers_a_different_node():
+    preferred = [max(range(3), key=lambda n: priority(n, s, 3)) for s in range(3)]
+    assert sorted(preferred) == [0, 1, 2]
+
+
+def test_keepalived_conf_is_vrrpv3_with_subsecond_adverts_and_all_backup():
+    conf = render_keepalived(NODES[1], 0, SERVICES, 3, 0.1)
+    assert "vrrp_version 3" in conf and conf.count("state BACKUP") == 3
+    assert "advert_int 0.1" in conf and f"{SERVICES[0].vip}/32 dev eth0" in conf
+
+
+@pytest.mark.parametrize(("mode", "generator"), [("random", "numgen random mod 3"), ("rr", "numgen inc mod 3")])
+def test_cluster_service_spreads_over_every_backend(mode, generator):
+    rules = render_ruleset(NODES[1], SERVICES, BACKENDS, mode)
+    mapping = "map { 0 : 172.28.0.3, 1 : 172.28.0.4, 2 : 172.28.0.5 } : 8080"
+    assert f"ip daddr {SERVICES[0].vip} tcp dport 80 dnat to {generator} {mapping}" in rules
+
+
+def test_local_service_only_reaches_the_nodes_own_backend_and_is_not_masqueraded():
+    rules = render_ruleset(NODES[2], SERVICES, BACKENDS, "random")
+    assert f"ip daddr {SERVICES[1].vip} tcp dport 80 dnat to 172.28.0.4:8080" in rules
+    masq = next(line for line in rules.splitlines() if "masquerade" in line)
+    assert SERVICES[1].vip not in masq and SERVICES[0].vip in masq
+
+
+def test_cluster_traffic_to_a_local_backend_is_snatted_to_the_node():
+    rules = render_ruleset(NODES[1], SERVICES, BACKENDS, "random")
+    assert "type nat hook input" in rules and "snat to 172.28.0.3" in rules
+
+
+def test_clientip_affinity_hashes_the_source_address():
+    assert "jhash ip saddr mod 3" in render_ruleset(NODES[1], SERVICES, BACKENDS, "rr")
+
+
+def test_ruleset_replaces_the_table_atomically():
+    assert render_ruleset(NODES[1], SERVICES, BACKENDS, "rr").startswith("table ip lbconform\ndelete table ip lbconform\n")
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="random, rr"):
+        render_ruleset(NODES[1], SERVICES, BACKENDS, "ipvs")

@@ -1,0 +1,62 @@
+"""The plugin as a user meets it: options, errors, header, ids, capability skips (pytester)."""
+
+import pytest
+
+from tests.conftest import ROOT
+
+SUITES = str(ROOT / "suites")
+
+
+def test_unknown_provider_is_one_line_with_the_accepted_ones(pytester):
+    result = pytester.runpytest_subprocess("--lb=nosuch", SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == (
+        "ERROR: --lb='nosuch' is not a known provider; accepted: keepalived (or describe yours with --lb-spec FILE.yaml)")
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--proxy-mode=ipvs"], "accepted: random, rr"),
+    (["--platform=kind"], "it runs on: lab"),
+])
+def test_bad_option_values_are_usage_errors(pytester, args, fragment):
+    result = pytester.runpytest_subprocess(*args, SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert fragment in result.stderr.str() and "Traceback" not in result.stderr.str()
+
+
+def test_environment_variable_selects_the_modes(pytester, monkeypatch):
+    monkeypatch.setenv("LBCONFORM_PROXY_MODE", "rr")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", SUITES)
+    assert "lab-rr" in result.stdout.str() and "lab-random" not in result.stdout.str()
+
+
+def test_help_lists_the_option_group(pytester):
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(["*bare-metal LoadBalancer conformance*", "*--lb=NAME*", "*--proxy-mode=MODES*",
+                                 "*--keep*", "*--report-dir=DIR*"])
+
+
+def test_header_names_lb_platform_modes_and_engine(pytester):
+    result = pytester.runpytest_subprocess("--collect-only", "--proxy-mode=random", SUITES)
+    result.stdout.fnmatch_lines(["lbconform: lb=keepalived platform=lab modes=random (*); docker engine*"])
+
+
+def test_ids_read_as_platform_mode_and_service(pytester):
+    result = pytester.runpytest_subprocess("--collect-only", "-q", SUITES + "/test_arp_ownership.py")
+    result.stdout.fnmatch_lines(["*test_exactly_one_node_answers_arp[[]lab-random-svc1[]]",
+                                 "*test_exactly_one_node_answers_arp[[]lab-rr-svc3[]]"])
+
+
+def test_a_missing_capability_skips_with_the_reason(pytester, tmp_path):
+    spec = tmp_path / "noarp.yaml"
+    spec.write_text("name: noarp\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [balancing]\n")
+    pytester.makepyfile(test_cap="""
+        import pytest
+        @pytest.mark.requires("arp")
+        def test_needs_arp():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={spec}", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp*"])
