@@ -130,6 +130,7 @@ def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
 
 def garp(vip: str, window: float = 6.0) -> dict[str, Any]:
     """Frames with sender IP = target IP = ``vip`` seen during ``window`` seconds."""
+    import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
     from scapy.sendrecv import sniff
 
     frames: list[Any] = []
@@ -166,6 +167,7 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
     new probe starts on schedule whether or not earlier ones have finished.
     """
+    import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
     from scapy.sendrecv import AsyncSniffer
 
     garps: list[dict[str, Any]] = []

@@ -169,8 +169,15 @@ class KeepalivedLab:
                          ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF])
 
     def kill_agent(self, node: Host) -> None:
-        """SIGKILL keepalived on ``node``: the VIP stays on eth0 but no adverts are sent."""
-        containers.run(self.docker.containers.get(node.name), ["pkill", "-KILL", "-x", "keepalived"], check=False)
+        """Stop keepalived on ``node`` as Kubernetes deletes an agent pod (SIGTERM).
+
+        keepalived then withdraws its VIPs and sends a priority-0 advert, so a backup takes over at
+        once. (SIGKILL would leave the VIPs on eth0: the node would keep answering ARP.)
+        """
+        c = self.docker.containers.get(node.name)
+        containers.run(c, ["pkill", "-TERM", "-x", "keepalived"], check=False)
+        wait_for(lambda: containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code,
+                 lambda code: code == 1, budget=10, what=f"keepalived on {node.name} exiting after SIGTERM")
 
     def set_mode(self, mode: str) -> None:
         """Switch every node's data plane to ``mode`` (cheap: one atomic nft transaction per node)."""
@@ -223,6 +230,12 @@ class KeepalivedLab:
                         lambda snap: all(len(h) == 1 for h in snap.values()),
                         budget=budget, what="every VIP held by exactly one node")
         return {name: holders[0] for name, holders in snap.items()}
+
+    def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
+        """Wait until exactly one node other than ``not_on`` holds ``service``'s VIP; return it."""
+        holders = wait_for(lambda: self.holders(service), lambda h: len(h) == 1 and h[0] != not_on,
+                           budget=budget, what=f"{service.name} owned by one node other than {not_on}")
+        return holders[0]
 
     def version(self) -> str:
         if not self._version:

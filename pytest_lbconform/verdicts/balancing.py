@@ -1,0 +1,102 @@
+"""Balancing: random schedulers are uniform (chi-square), round robin cycles, affinity sticks.
+
+Chi-square is the wrong test for round robin (a perfect cycle gives χ² ≈ 0), so rr gets a cycle
+check; and a random scheduler producing a perfect k-cycle over N fresh connections has probability
+(1/k)^(N-k), which the rr verdict reports so that "it cycles" is evidence, not luck.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from scipy import stats
+
+from .result import Verdict
+
+DEFAULT_ALPHA = 0.001
+
+
+def uniform(counts: Mapping[str, int], backends: Sequence[str], alpha: float = DEFAULT_ALPHA) -> Verdict:
+    """Pearson chi-square of ``counts`` against uniform over ``backends``; every backend must be seen."""
+    observed = [int(counts.get(b, 0)) for b in backends]
+    n = sum(observed)
+    unknown = sorted(set(counts) - set(backends))
+    figures: dict[str, object] = {"n": n, "counts": dict(zip(backends, observed, strict=True)), "alpha": alpha,
+                                  "shares": {b: round(c / n, 4) if n else 0 for b, c in zip(backends, observed, strict=True)}}
+    expected = f"each of {len(backends)} backends ≈ 1/{len(backends)} of {n} fresh connections (χ² p ≥ {alpha})"
+    if n == 0:
+        return Verdict("balancing-uniform", False, expected, "no successful sample", figures, "balancing skew")
+    if unknown:
+        return Verdict("balancing-uniform", False, expected, f"answers from unexpected backends {unknown}", figures,
+                       "balancing skew")
+    chi2, p = stats.chisquare(observed)
+    figures.update(chi2=round(float(chi2), 3), p_value=float(p), df=len(backends) - 1)
+    unseen = [b for b, c in zip(backends, observed, strict=True) if c == 0]
+    counts_text = ", ".join(f"{b}={c}" for b, c in zip(backends, observed, strict=True))
+    if unseen:
+        return Verdict("balancing-uniform", False, expected, f"backend(s) {unseen} never answered ({counts_text})",
+                       figures, "balancing skew")
+    if p < alpha:
+        return Verdict("balancing-uniform", False, expected, f"{counts_text}: χ²={chi2:.1f}, p={p:.2g} < {alpha}",
+                       figures, "balancing skew")
+    return Verdict("balancing-uniform", True, expected, f"{counts_text}: χ²={chi2:.1f}, p={p:.2g}", figures)
+
+
+def round_robin(sequence: Sequence[str], backends: Sequence[str], shifts_allowed: int = 0) -> Verdict:
+    """A sequential, single-client sequence must cycle through all ``backends`` with period k.
+
+    ``shifts_allowed`` declares how many phase slips foreign connections may cause; each slip can
+    change one backend's count by one.
+    """
+    k = len(backends)
+    counts = Counter(sequence)
+    order = list(dict.fromkeys(sequence[:k]))  # the cycle as established by the first k answers
+    successor = {b: order[(i + 1) % len(order)] for i, b in enumerate(order)}
+    slips = sum(1 for i in range(1, len(sequence)) if sequence[i] != successor.get(sequence[i - 1]))
+    spread = (max(counts.values()) - min(counts.get(b, 0) for b in backends)) if sequence else 0
+    p_random = (1 / k) ** max(len(sequence) - k, 0) if k else 1.0
+    figures = {"n": len(sequence), "k": k, "counts": {b: counts.get(b, 0) for b in backends}, "phase_slips": slips,
+               "count_spread": spread, "p_random_scheduler_cycles": p_random, "head": list(sequence[: 2 * k])}
+    expected = f"a cycle of period {k} over {list(backends)} (≤ {shifts_allowed} phase slips, counts within {shifts_allowed + 1})"
+    if len(sequence) < 2 * k:
+        return Verdict("balancing-round-robin", False, expected, f"only {len(sequence)} samples (need ≥ {2 * k})", figures,
+                       "balancing skew")
+    first = list(sequence[:k])
+    if sorted(first) != sorted(backends):
+        return Verdict("balancing-round-robin", False, expected, f"the first {k} answers {first} are not one of each",
+                       figures, "balancing skew")
+    if slips > shifts_allowed or spread > shifts_allowed + 1:
+        return Verdict("balancing-round-robin", False, expected,
+                       f"{slips} phase slips, counts {figures['counts']} (random-like)", figures, "balancing skew")
+    return Verdict("balancing-round-robin", True, expected,
+                   f"cycle {first} held for {len(sequence)} connections, {slips} slips "
+                   f"(a random scheduler would do this with p={p_random:.1g})", figures)
+
+
+def sticky(by_client: Mapping[str, Sequence[str]]) -> Verdict:
+    """ClientIP affinity: every client reaches exactly one backend across its fresh connections."""
+    seen = {client: dict(Counter(seq)) for client, seq in by_client.items()}
+    figures = {"backends_by_client": seen}
+    expected = "each client sticks to one backend across all its fresh connections"
+    empty = [c for c, seq in by_client.items() if not seq]
+    if empty:
+        return Verdict("affinity-sticky", False, expected, f"no successful sample from {empty}", figures, "affinity broken")
+    loose = {c: s for c, s in seen.items() if len(s) != 1}
+    if loose:
+        return Verdict("affinity-sticky", False, expected, f"clients reached several backends: {loose}", figures,
+                       "affinity broken")
+    pairs = ", ".join(f"{c}→{next(iter(s))} ({sum(s.values())}×)" for c, s in seen.items())
+    return Verdict("affinity-sticky", True, expected, pairs, figures)
+
+
+def only_backends(counts: Mapping[str, int], allowed: Sequence[str], check: str = "balancing-local-only") -> Verdict:
+    """Every answer comes from ``allowed`` (eTP Local: the announcing node's own backends)."""
+    outside = {b: c for b, c in counts.items() if b not in allowed}
+    figures = {"counts": dict(counts), "allowed": list(allowed)}
+    expected = f"answers only from {list(allowed)}"
+    if not counts:
+        return Verdict(check, False, expected, "no successful sample", figures, "balancing skew")
+    if outside:
+        return Verdict(check, False, expected, f"answers from {outside}", figures, "balancing skew")
+    return Verdict(check, True, expected, f"{sum(counts.values())} answers, all from {sorted(counts)}", figures)

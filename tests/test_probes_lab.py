@@ -1,0 +1,60 @@
+"""Each probe working on the reference LB in the lab (issue: measurement core)."""
+
+import pytest
+
+from pytest_lbconform.config import build
+from pytest_lbconform.environment import Environment
+from pytest_lbconform.faults import fault
+from pytest_lbconform.verdicts.failover import build_timeline
+
+
+@pytest.fixture(scope="module")
+def lab_lb(docker_client, tmp_path_factory):
+    opts = {"lb": None, "platform": None, "proxy_mode": None, "keep": False, "report_dir": None,
+            "lab_image_source": None, "lb_spec": None}
+    cfg = build(opts.__getitem__, lambda n: None, tmp_path_factory.mktemp("r"))
+    env = Environment(cfg, docker_client, progress=lambda m: None)
+    try:
+        env.setup()
+        yield env.for_mode("random")
+    finally:
+        env.teardown()
+
+
+def test_arp_responders_collects_the_owner(lab_lb):
+    svc = lab_lb.service("svc1")
+    obs = lab_lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=2)
+    assert obs.macs == (lab_lb.node(lab_lb.reported_owner(svc)).mac,)
+    assert obs.pcap.startswith(b"\xd4\xc3\xb2\xa1")  # little-endian pcap magic
+
+
+def test_neighbour_reads_the_entry_without_traffic(lab_lb):
+    svc = lab_lb.service("svc1")
+    lab_lb.probe("mypc").http_burst(svc.vip, n=1, concurrency=1)
+    entry = lab_lb.probe("mypc").neighbour(svc.vip)
+    assert entry.mac == lab_lb.node(lab_lb.reported_owner(svc)).mac and entry.state
+
+
+def test_http_burst_uses_a_fresh_connection_per_sample(lab_lb):
+    burst = lab_lb.probe("mypc2").http_burst(lab_lb.service("svc1").vip, n=200, concurrency=4)
+    assert not burst.errors and len(burst.samples) == 200
+    assert len({s.sport for s in burst.samples}) == 200
+    assert set(burst.counts) == {"webpod1", "webpod2", "webpod3"}
+
+
+def test_availability_and_garp_see_a_takeover(lab_lb):
+    svc = lab_lb.service("svc1")
+    owner = lab_lb.node(lab_lb.reported_owner(svc))
+    probe = lab_lb.probe("mypc")
+    with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec:
+        with fault("agent-kill", owner, lab_lb.lab, lab_lb.provider) as injected:
+            new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
+            rec.mark("fault", injected.at)
+        # the undo restarts keepalived on the old owner, which takes the VIP back (preemption)
+    trace = rec.trace
+    assert trace is not None and len(trace.samples) > 250
+    assert new_owner != owner.short
+    timeline = build_timeline(trace, injected.at, lab_lb.node(new_owner).mac)
+    assert timeline.garp_from_new_owner is not None, trace.garps
+    assert timeline.outage_ms is not None and timeline.outage_ms < 1500
+    lab_lb.provider.wait_converged()
