@@ -46,11 +46,11 @@ def test_availability_and_garp_see_a_takeover(lab_lb):
     svc = lab_lb.service("svc1")
     owner = lab_lb.node(lab_lb.reported_owner(svc))
     probe = lab_lb.probe("mypc")
-    with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec:
-        with fault("agent-kill", owner, lab_lb.lab, lab_lb.provider) as injected:
-            new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
-            rec.mark("fault", injected.at)
-        # the undo restarts keepalived on the old owner, which takes the VIP back (preemption)
+    # leaving the fault restarts keepalived on the old owner, which takes the VIP back (preemption)
+    with (probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec,
+          fault("agent-kill", owner, lab_lb.lab, lab_lb.provider) as injected):
+        new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
+        rec.mark("fault", injected.at)
     trace = rec.trace
     assert trace is not None and len(trace.samples) > 250
     assert new_owner != owner.short

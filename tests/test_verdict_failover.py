@@ -11,8 +11,10 @@ FAULT = T0 + 1.0
 
 
 def trace(outcomes, interval=0.01, garps=(), neighbour=()):
-    samples = tuple(Sample(t=T0 + i * interval, ok=ok, backend="webpod1" if ok else None) for i, ok in enumerate(outcomes))
-    return AvailabilityTrace("vip", interval, 0.2, T0, T0 + len(outcomes) * interval, samples, tuple(garps), tuple(neighbour))
+    samples = tuple(Sample(t=T0 + i * interval, ok=ok, backend="webpod1" if ok else None)
+                    for i, ok in enumerate(outcomes))
+    end = T0 + len(outcomes) * interval
+    return AvailabilityTrace("vip", interval, 0.2, T0, end, samples, tuple(garps), tuple(neighbour))
 
 
 def outage_trace(down_from=1.0, up_at=1.3, total=3.0, interval=0.01):

@@ -22,8 +22,9 @@ def uniform(counts: Mapping[str, int], backends: Sequence[str], alpha: float = D
     observed = [int(counts.get(b, 0)) for b in backends]
     n = sum(observed)
     unknown = sorted(set(counts) - set(backends))
-    figures: dict[str, object] = {"n": n, "counts": dict(zip(backends, observed, strict=True)), "alpha": alpha,
-                                  "shares": {b: round(c / n, 4) if n else 0 for b, c in zip(backends, observed, strict=True)}}
+    pairs = list(zip(backends, observed, strict=True))
+    figures: dict[str, object] = {"n": n, "counts": dict(pairs), "alpha": alpha,
+                                  "shares": {b: round(c / n, 4) if n else 0 for b, c in pairs}}
     expected = f"each of {len(backends)} backends ≈ 1/{len(backends)} of {n} fresh connections (χ² p ≥ {alpha})"
     if n == 0:
         return Verdict("balancing-uniform", False, expected, "no successful sample", figures, "balancing skew")
@@ -58,7 +59,8 @@ def round_robin(sequence: Sequence[str], backends: Sequence[str], shifts_allowed
     p_random = (1 / k) ** max(len(sequence) - k, 0) if k else 1.0
     figures = {"n": len(sequence), "k": k, "counts": {b: counts.get(b, 0) for b in backends}, "phase_slips": slips,
                "count_spread": spread, "p_random_scheduler_cycles": p_random, "head": list(sequence[: 2 * k])}
-    expected = f"a cycle of period {k} over {list(backends)} (≤ {shifts_allowed} phase slips, counts within {shifts_allowed + 1})"
+    expected = (f"a cycle of period {k} over {list(backends)} "
+                f"(≤ {shifts_allowed} phase slips, counts within {shifts_allowed + 1})")
     if len(sequence) < 2 * k:
         return Verdict("balancing-round-robin", False, expected, f"only {len(sequence)} samples (need ≥ {2 * k})", figures,
                        "balancing skew")

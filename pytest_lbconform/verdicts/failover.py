@@ -111,7 +111,8 @@ def within_budget(timeline: Timeline, budget: float, fault_kind: str) -> Verdict
                        f"no recovery ({STABLE_RUN} of {2 * STABLE_RUN} probes succeeding) within the recording; "
                        f"{timeline.failures} of {timeline.samples} probes failed", figures, "failover over budget")
     measured = (f"outage {outage:.0f} ms (resolution {timeline.resolution * 1000:.0f} ms); every answer ok after "
-                f"{timeline.ms(timeline.all_ok_after)} ms; GARP from new owner at {timeline.ms(timeline.garp_from_new_owner)} ms")
+                f"{timeline.ms(timeline.all_ok_after)} ms; "
+                f"GARP from new owner at {timeline.ms(timeline.garp_from_new_owner)} ms")
     if outage > budget * 1000:
         return Verdict("failover-budget", False, expected, measured, figures, "failover over budget")
     return Verdict("failover-budget", True, expected, measured, figures)
@@ -131,4 +132,5 @@ def garp_from_new_owner(timeline: Timeline, old_owner_mac: str | None) -> Verdic
     stale = old_owner_mac is not None and old_owner_mac.lower() in timeline.garp_macs
     note = " (the old owner also announced after the fault)" if stale else ""
     return Verdict("garp-on-takeover", True, expected,
-                   f"first GARP from {timeline.new_owner_mac} at {timeline.ms(timeline.garp_from_new_owner)} ms{note}", figures)
+                   f"first GARP from {timeline.new_owner_mac} at {timeline.ms(timeline.garp_from_new_owner)} ms{note}",
+                   figures)
