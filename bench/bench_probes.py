@@ -1,0 +1,115 @@
+"""Benchmark of the measurement core on the lab, all figures from one run, side by side.
+
+    .venv/bin/python bench/bench_probes.py [--repeat 3]
+
+1. Fresh connections per second from one client: the KANS notes' method (a shell loop of curl
+   inside the client) against ``http_burst`` (a new TCP connection per sample, 8 at a time).
+2. Failover resolution: an availability recording (10 ms interval) around a node-isolate fault,
+   comparing the measured VIP outage with the time the new owner's gratuitous ARP was seen.
+3. Power: the sample size that detects a 10-point skew over 3 backends at α = 0.001 with power
+   0.99 (non-central χ²), and how long ``http_burst`` takes to collect it.
+Writes ``reports/bench-probes.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from scipy import optimize, stats
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pytest_lbconform.config import build  # noqa: E402
+from pytest_lbconform.docker_engine import connect  # noqa: E402
+from pytest_lbconform.environment import Environment  # noqa: E402
+from pytest_lbconform.faults import fault  # noqa: E402
+from pytest_lbconform.platforms import containers  # noqa: E402
+from pytest_lbconform.verdicts.failover import build_timeline  # noqa: E402
+
+
+def required_n(k: int = 3, skew_points: float = 0.10, alpha: float = 0.001, power: float = 0.99) -> int:
+    """N so that a +10 percentage-point share on one backend (rest equal) is detected."""
+    p0 = [1 / k] * k
+    p1 = [1 / k + skew_points] + [1 / k - skew_points / (k - 1)] * (k - 1)
+    w2 = sum((a - b) ** 2 / b for a, b in zip(p1, p0, strict=True))
+    crit = stats.chi2.ppf(1 - alpha, k - 1)
+    n = optimize.brentq(lambda n: stats.ncx2.sf(crit, k - 1, n * w2) - power, 10, 100_000)
+    return int(n) + 1
+
+
+def curl_loop(lb, vip: str, n: int) -> float:
+    """The notes' method: ``for i in …; do curl -s VIP; done`` inside mypc; fresh connections/s."""
+    client = lb.lab.container(lb.topology.client("mypc"))
+    script = f"for i in $(seq {n}); do curl -s --max-time 2 {vip} >/dev/null; done"
+    start = time.perf_counter()
+    containers.run(client, ["sh", "-c", script])
+    return n / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="failover repetitions")
+    args = parser.parse_args()
+    opts = {"lb": None, "platform": None, "proxy_mode": "random", "keep": False, "report_dir": None,
+            "lab_image_source": None, "lb_spec": None}
+    env = Environment(build(opts.__getitem__, lambda n: None, ROOT), connect(), print)
+    out: dict[str, object] = {"machine": {"cpus": __import__("os").cpu_count()}}
+    try:
+        env.setup()
+        lb = env.for_mode("random")
+        svc = lb.service("svc1")
+        probe = lb.probe("mypc")
+        probe.http_burst(svc.vip, n=50, concurrency=4)  # warm the neighbour entry and the backends
+
+        classic = curl_loop(lb, svc.vip, 300)
+        t = time.perf_counter()
+        burst = probe.http_burst(svc.vip, n=800, concurrency=8)
+        wall = time.perf_counter() - t
+        n_needed = required_n()
+        power_burst = probe.http_burst(svc.vip, n=n_needed, concurrency=8)
+        out["rate"] = {"curl_loop_per_s": round(classic, 1), "http_burst_per_s": round(burst.rate, 1),
+                       "http_burst_incl_docker_exec_per_s": round(800 / wall, 1),
+                       "ratio": round(burst.rate / classic, 1), "ratio_incl_exec": round(800 / wall / classic, 1),
+                       "burst_errors": len(burst.errors)}
+        out["power"] = {"n_for_10pt_skew_k3_alpha0.001_power0.99": n_needed,
+                        "seconds_to_collect_in_client": round(power_burst.elapsed, 3),
+                        "errors": len(power_burst.errors)}
+        print(f"fresh connections/s from mypc: curl loop {classic:.0f}, http_burst {burst.rate:.0f} "
+              f"(×{burst.rate / classic:.1f}; ×{800 / wall / classic:.1f} counting docker exec + python start)")
+        print(f"power: N={n_needed} detects a 10-point skew over 3 backends (α=0.001, power 0.99); "
+              f"collected in {power_burst.elapsed:.2f} s")
+
+        runs = []
+        for i in range(args.repeat):
+            owner = lb.node(lb.reported_owner(svc))
+            with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec:
+                time.sleep(0.5)  # a stretch of healthy samples before the fault, for the timeline
+                with fault("node-isolate", owner, lb.lab, lb.provider) as injected:
+                    new_owner = lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
+            assert rec.trace is not None
+            tl = build_timeline(rec.trace, injected.at, lb.node(new_owner).mac)
+            diff = None if tl.outage_ms is None or tl.garp_from_new_owner is None else \
+                round(tl.outage_ms - tl.ms(tl.garp_from_new_owner), 1)
+            runs.append({**tl.figures(), "outage_minus_garp_ms": diff})
+            print(f"node-isolate #{i + 1}: outage {tl.outage_ms} ms, GARP from new owner at "
+                  f"{tl.ms(tl.garp_from_new_owner)} ms, neighbour flip {tl.ms(tl.owner_change)} ms, "
+                  f"every answer ok after {tl.ms(tl.all_ok_after)} ms, |outage − GARP| = {diff} ms, "
+                  f"resolution {tl.resolution * 1000:.0f} ms")
+            lb.provider.wait_converged()
+        out["failover_node_isolate"] = runs
+    finally:
+        env.teardown()
+    path = ROOT / "reports" / "bench-probes.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, default=str) + "\n")
+    print(f"written {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
