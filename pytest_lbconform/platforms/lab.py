@@ -61,7 +61,9 @@ class Lab:
             ("worker", "worker" if i == 1 else f"worker{i}") for i in range(1, self.workers + 1)
         ]
         self.progress(f"lbconform: lab {self.cluster}: network {network} {subnet}, {len(names)} nodes, 2 clients")
-        nodes = [self._create_host(f"{self.cluster}-{short}", short, role, network, None) for role, short in names]
+        # fixed addresses (.2, .3, …) so that a node stopped and started again keeps its address, as a kind node does
+        nodes = [self._create_host(f"{self.cluster}-{short}", short, role, network, str(subnet.network_address + 2 + i))
+                 for i, (role, short) in enumerate(names)]
         clients = [
             self._create_host(f"{self.cluster}-{short}", short, "client", network, str(subnet.network_address + off))
             for short, off in CLIENT_OFFSETS.items()

@@ -89,6 +89,10 @@ class AvailabilityRecorder:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def wait(self) -> AvailabilityTrace:
+        """Block until the recording has finished (e.g. while a fault is still applied)."""
+        return self.join(float(self.args["duration"]) + 30)
+
     def mark(self, name: str, t: float) -> None:
         """Put a host-side event (fault injected, fault undone) on the trace's time line."""
         self.events[name] = t

@@ -1,0 +1,35 @@
+"""SNAT: Cluster hides the client behind a node address; Local keeps the client address and only
+the announcing node's backends answer. From both clients."""
+
+import pytest
+
+from pytest_lbconform.report.evidence import attach_json, check, label
+from pytest_lbconform.verdicts.snat import cluster_snat, local_preserves_client
+
+pytestmark = pytest.mark.requires("snat", "owner_report")
+CLIENTS = ("mypc", "mypc2")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_cluster_policy_snats_to_a_node_address(request, lb, client):
+    svc = lb.service("svc1")
+    label(request, "SNAT", "Cluster: source is a node address", lb=lb.spec.name, mode=lb.mode, eTP="Cluster",
+          client=client)
+    client_ip, nodes = lb.topology.client(client).ip, lb.topology.node_addresses
+    burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
+    attach_json("samples", [s.__dict__ for s in burst.samples])
+    check(request, cluster_snat(burst.samples, client_ip, nodes), client=client, mode=lb.mode)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_local_policy_keeps_the_client_address(request, lb, client):
+    svc = lb.service("svc2")
+    label(request, "SNAT", "Local: client address kept, local backends only", lb=lb.spec.name, mode=lb.mode,
+          eTP="Local", client=client)
+    owner = lb.reported_owner(svc)
+    owner_backends = {b.name for b in lb.backends if b.node == owner}
+    burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
+    attach_json("samples", [s.__dict__ for s in burst.samples])
+    verdict = local_preserves_client(burst.samples, lb.topology.client(client).ip, lb.topology.node_addresses,
+                                     owner_backends)
+    check(request, verdict, client=client, mode=lb.mode, owner=owner)
