@@ -6,6 +6,7 @@ from pytest_lbconform.config import build
 from pytest_lbconform.environment import Environment
 from pytest_lbconform.faults import fault
 from pytest_lbconform.verdicts.failover import build_timeline
+from pytest_lbconform.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -57,4 +58,31 @@ def test_availability_and_garp_see_a_takeover(lab_lb):
     timeline = build_timeline(trace, injected.at, lab_lb.node(new_owner).mac)
     assert timeline.garp_from_new_owner is not None, trace.garps
     assert timeline.outage_ms is not None and timeline.outage_ms < 1500
+    lab_lb.provider.wait_converged()
+
+
+def test_garp_capture_sees_the_new_owner_announce(lab_lb):
+    import threading
+
+    svc = lab_lb.service("svc2")
+    owner = lab_lb.node(lab_lb.reported_owner(svc))
+    result = {}
+    listener = threading.Thread(target=lambda: result.update(
+        frames=lab_lb.probe("mypc2").garp_capture(svc.vip, window=8.0)))
+    listener.start()
+    try:
+        # the capture runs once its scapy import is done; wait for the process before the fault
+        client = lab_lb.lab.container(lab_lb.topology.client("mypc2"))
+        wait_for(lambda: client.exec_run(["pgrep", "-f", "agent.py garp"]).exit_code, lambda c: c == 0,
+                 budget=10, what="garp capture running")
+        # the fault stays applied for the whole window: keepalived's second GARP round (5 s after the
+        # takeover) lands inside it even if the sniffer opened after the first round
+        with fault("agent-kill", owner, lab_lb.lab, lab_lb.provider):
+            new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
+            listener.join(30)
+    finally:
+        listener.join(30)
+    frames, pcap = result["frames"]
+    assert lab_lb.node(new_owner).mac in {f.mac for f in frames}
+    assert all(f.op in (1, 2) for f in frames) and pcap
     lab_lb.provider.wait_converged()
