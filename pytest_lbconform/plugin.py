@@ -15,7 +15,7 @@ from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest
 from .errors import ConfigError, LbconformError
 from .paths import ROOT
-from .report import conformance
+from .report import allure_files, conformance
 
 CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
@@ -179,6 +179,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
     )
     path = conformance.write(cfg.report_dir, report)
+    allure_dir = getattr(config.option, "allure_report_dir", None)
+    if allure_dir:
+        allure_files.write(Path(allure_dir), {"lb": cfg.lb, "project": cfg.spec.project, "version": version,
+                                              "platform": cfg.platform, "modes": ",".join(cfg.modes)})
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         verdicts = ", ".join(f"{p['name']} {p['result']}" for p in report["profiles"])

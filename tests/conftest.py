@@ -33,7 +33,15 @@ def labelled_objects(client: docker.DockerClient, run_filter: str = labels.RUN) 
     return names + [n.name for n in client.networks.list(filters={"label": run_filter})]
 
 
-def run_suite(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run the conformance suites in a child pytest, as a user would."""
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+def run_suite(*args: str, cwd: Path = ROOT, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run the conformance suites in a child pytest, as a user would; also return the child's pid
+    (every object it creates carries it in the label io.lbconform.pid)."""
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = child.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(cmd, child.returncode, out, err), child.pid
+
+
+def created_by(client: docker.DockerClient, pid: int) -> list[str]:
+    """Objects created by the pytest process ``pid`` that still exist."""
+    return labelled_objects(client, f"{labels.OWNER_PID}={pid}")
