@@ -24,7 +24,7 @@ from scipy import optimize, stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_lbconform.config import build  # noqa: E402
+from pytest_lbconform.config import from_options  # noqa: E402
 from pytest_lbconform.docker_engine import connect  # noqa: E402
 from pytest_lbconform.environment import Environment  # noqa: E402
 from pytest_lbconform.faults import fault  # noqa: E402
@@ -55,9 +55,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="failover repetitions")
     args = parser.parse_args()
-    opts = {"lb": None, "platform": None, "proxy_mode": "random", "keep": False, "report_dir": None,
-            "lab_image_source": None, "lb_spec": None}
-    env = Environment(build(opts.__getitem__, lambda n: None, ROOT), connect(), print)
+    env = Environment(from_options(ROOT, proxy_mode="random"), connect(), print)
     out: dict[str, object] = {"machine": {"cpus": __import__("os").cpu_count()}}
     try:
         env.setup()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
@@ -20,6 +20,8 @@ FALLBACKS = {
     "proxy_mode": ("LBCONFORM_PROXY_MODE", "lbconform_proxy_mode"),
     "report_dir": ("LBCONFORM_REPORT_DIR", "lbconform_report_dir"),
     "lab_image_source": ("LBCONFORM_LAB_IMAGE_SOURCE", "lbconform_lab_image_source"),
+    "failover_budget": ("LBCONFORM_FAILOVER_BUDGET", "lbconform_failover_budget"),
+    "lab_mutant": ("LBCONFORM_LAB_MUTANT", "lbconform_lab_mutant"),
 }
 
 
@@ -35,10 +37,24 @@ class RunConfig:
     report_dir: Path
     lab_image_source: str
     ci: bool
+    require_all: bool = False
+    budget_overrides: dict[str, float] = field(default_factory=dict)
+    mutant: str | None = None  #: lab only: the reference LB broken on purpose (providers/mutants.py)
+
+    def budget(self, fault_kind: str) -> float:
+        """Failover budget in seconds: the command line's, else the provider spec's."""
+        for key in (fault_kind, "*"):
+            if key in self.budget_overrides:
+                return self.budget_overrides[key]
+        if fault_kind not in self.spec.budgets:
+            raise ConfigError(f"provider {self.lb} declares no failover budget for {fault_kind}; "
+                              f"set one with --failover-budget {fault_kind}=SECONDS")
+        return self.spec.budgets[fault_kind]
 
     @property
     def label(self) -> str:
-        return f"lb={self.lb} platform={self.platform} modes={','.join(self.modes)}"
+        mutant = f" mutant={self.mutant}" if self.mutant else ""
+        return f"lb={self.lb} platform={self.platform} modes={','.join(self.modes)}{mutant}"
 
 
 def is_ci() -> bool:
@@ -75,7 +91,7 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     if platform not in spec.platforms:
         raise ConfigError(f"--platform={platform!r} is not supported by provider {lb}; "
                           f"it runs on: {', '.join(spec.platforms)}")
-    supported = spec.modes_on(platform)
+    supported = spec.accepted_modes(platform)
     wanted = value("proxy_mode")
     if wanted:
         modes = tuple(m.strip() for m in wanted.split(",") if m.strip())
@@ -84,12 +100,49 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
             raise ConfigError(f"--proxy-mode={wanted!r}: {', '.join(bad) or 'empty'} not supported by {lb} on "
                               f"{platform}; accepted: {', '.join(supported)} (comma-separated)")
     else:
-        modes = supported
+        modes = spec.modes_on(platform)
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
         raise ConfigError(f"--lab-image-source={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+    mutant = value("lab_mutant")
+    if mutant:
+        from .providers.mutants import MUTANTS
+
+        if mutant not in MUTANTS:
+            raise ConfigError(f"--lab-mutant={mutant!r} is not a known mutant; accepted: {', '.join(MUTANTS)}")
+        if lb != "keepalived" or platform != "lab":
+            raise ConfigError(f"--lab-mutant={mutant} breaks the reference LB in the lab; it needs "
+                              f"--lb=keepalived --platform=lab, not --lb={lb} --platform={platform}")
     report_dir = Path(value("report_dir") or "reports")
     if not report_dir.is_absolute():
         report_dir = rootdir / report_dir
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
-                     report_dir=report_dir, lab_image_source=source, ci=is_ci())
+                     report_dir=report_dir, lab_image_source=source, ci=is_ci(),
+                     require_all=bool(option("require_all")),
+                     budget_overrides=parse_budgets(value("failover_budget")), mutant=mutant)
+
+
+def parse_budgets(text: str | None) -> dict[str, float]:
+    """``2.5`` (every fault kind) or ``node-stop=3,agent-kill=1.5`` → {kind or "*": seconds}."""
+    from .faults import FAULT_KINDS
+
+    if not text:
+        return {}
+    budgets: dict[str, float] = {}
+    for part in text.split(","):
+        kind, sep, seconds = part.strip().rpartition("=")
+        kind = kind if sep else "*"
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = -1.0
+        if value <= 0 or (kind != "*" and kind not in FAULT_KINDS):
+            raise ConfigError(f"--failover-budget={text!r}: {part.strip()!r} is not SECONDS or KIND=SECONDS with "
+                              f"SECONDS > 0 and KIND one of {', '.join(FAULT_KINDS)}")
+        budgets[kind] = value
+    return budgets
+
+
+def from_options(rootdir: Path, **options: object) -> RunConfig:
+    """A RunConfig from keyword options (the command line's names), for code outside pytest (bench, tests)."""
+    return build(options.get, lambda name: None, rootdir)

@@ -34,6 +34,7 @@ class LBUnderTest:
     provider: KeepalivedLab
     probes: dict[str, ProbeClient]
     lab: Lab
+    cfg: RunConfig
 
     @property
     def id(self) -> str:
@@ -59,6 +60,21 @@ class LBUnderTest:
     def reported_owner(self, service: Service) -> str | None:
         return self.provider.owner(service)
 
+    def require(self, *capabilities: str) -> None:
+        """Skip (or, with --require-all, fail) unless the provider declares ``capabilities``."""
+        import pytest
+
+        missing = [c for c in capabilities if c not in self.spec.capabilities]
+        if not missing:
+            return
+        reason = f"provider {self.spec.name} does not declare capability {', '.join(missing)}"
+        if self.cfg.require_all:
+            pytest.fail(f"{reason} (--require-all turns this skip into a failure)", pytrace=False)
+        pytest.skip(reason)
+
+    def budget(self, fault_kind: str) -> float:
+        return self.cfg.budget(fault_kind)
+
 
 class Environment:
     """Creates the lab and the provider once, and removes them at the end (unless ``keep``)."""
@@ -83,7 +99,7 @@ class Environment:
         image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)
         self.lab = Lab(self.client, image, self.run_id, progress=self.progress)
         topology = self.lab.up()
-        self.provider = KeepalivedLab(self.cfg.spec, self.client, topology, self.progress)
+        self.provider = KeepalivedLab(self.cfg.spec, self.client, topology, self.progress, mutant=self.cfg.mutant)
         self.provider.deploy()
         self.version = self.provider.version()
         for host in topology.clients:
@@ -95,7 +111,7 @@ class Environment:
         assert self.lab is not None and self.lab.topology is not None and self.provider is not None
         self.provider.set_mode(mode)
         return LBUnderTest(spec=self.cfg.spec, platform=self.cfg.platform, mode=mode, topology=self.lab.topology,
-                           provider=self.provider, probes=self.probes, lab=self.lab)
+                           provider=self.provider, probes=self.probes, lab=self.lab, cfg=self.cfg)
 
     def teardown(self) -> None:
         if self.lab is None:
@@ -105,5 +121,7 @@ class Environment:
                           f"(remove with: docker rm -f $(docker ps -aq -f label={labels.RUN}={self.run_id}); "
                           f"docker network rm {self.lab.cluster})")
             return
+        if self.provider is not None:
+            self.provider.cleanup()
         self.lab.down()
         self.lab = None

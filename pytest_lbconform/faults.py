@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .platforms.base import Host
-from .platforms.lab import Lab
-from .providers.keepalived import KeepalivedLab
+from .providers.base import NodeOps, Provider
 
 FAULT_KINDS = ("agent-kill", "node-isolate", "node-stop", "node-freeze")
 
@@ -30,7 +29,7 @@ class Injected:
     undone_at: float = 0.0
 
 
-def inject(kind: str, node: Host, lab: Lab, provider: KeepalivedLab) -> float:
+def inject(kind: str, node: Host, lab: NodeOps, provider: Provider) -> float:
     """Apply ``kind`` to ``node``; return the time it was applied."""
     container = lab.container(node)
     t = time.time()
@@ -47,7 +46,7 @@ def inject(kind: str, node: Host, lab: Lab, provider: KeepalivedLab) -> float:
     return t
 
 
-def undo(kind: str, node: Host, lab: Lab, provider: KeepalivedLab) -> None:
+def undo(kind: str, node: Host, lab: NodeOps, provider: Provider) -> None:
     """Put ``node`` back as it was before ``kind``."""
     container = lab.container(node)
     if kind == "agent-kill":
@@ -62,7 +61,7 @@ def undo(kind: str, node: Host, lab: Lab, provider: KeepalivedLab) -> None:
 
 
 @contextmanager
-def fault(kind: str, node: Host, lab: Lab, provider: KeepalivedLab) -> Iterator[Injected]:
+def fault(kind: str, node: Host, lab: NodeOps, provider: Provider) -> Iterator[Injected]:
     """Inject on entry; undo on exit whatever happened in the body."""
     record = Injected(kind, node.short)
     record.at = inject(kind, node, lab, provider)

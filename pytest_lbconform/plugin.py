@@ -40,6 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where allure-results and conformance.json go (default: reports/). env LBCONFORM_REPORT_DIR")
     group.addoption("--lab-image-source", default=None, metavar="{auto,debootstrap,dockerfile}",
                     help="how to build the lab image when missing (default auto: debootstrap as root, else Dockerfile)")
+    group.addoption("--lab-mutant", default=None, metavar="NAME",
+                    help="run against the reference LB broken on purpose (see README: mutants). env LBCONFORM_LAB_MUTANT")
+    group.addoption("--require-all", action="store_true", default=False,
+                    help="a check whose capability the provider does not declare fails instead of skipping")
+    group.addoption("--failover-budget", default=None, metavar="SECONDS|KIND=SECONDS,...",
+                    help="override the provider spec's failover budgets (e.g. 3 or node-stop=5,agent-kill=2). "
+                         "env LBCONFORM_FAILOVER_BUDGET")
     for name, (env, ini) in run_config.FALLBACKS.items():
         parser.addini(ini, f"default for --{name.replace('_', '-')} (env {env} wins)", default=None)
 
@@ -47,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires(*capabilities): skip unless the provider declares them all")
+    config.addinivalue_line("markers", "lbconform_missing(reason): internal, set by --require-all")
     try:
         cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
     except ConfigError as exc:
@@ -91,13 +99,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    spec = config.stash[CFG].spec
+    cfg = config.stash[CFG]
     for item in items:
         for mark in item.iter_markers("requires"):
-            missing = [c for c in mark.args if c not in spec.capabilities]
+            missing = [c for c in mark.args if c not in cfg.spec.capabilities]
             if missing:
-                item.add_marker(pytest.mark.skip(
-                    reason=f"provider {spec.name} does not declare capability {', '.join(missing)}"))
+                reason = missing_capability(cfg, missing)
+                item.add_marker(pytest.mark.skip(reason=reason) if not cfg.require_all else
+                                pytest.mark.lbconform_missing(reason))
+
+
+def missing_capability(cfg: run_config.RunConfig, missing: list[str]) -> str:
+    return f"provider {cfg.spec.name} does not declare capability {', '.join(missing)}"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("lbconform_missing")
+    if mark is not None:
+        pytest.fail(f"{mark.args[0]} (--require-all turns this skip into a failure)", pytrace=False)
 
 
 def _progress(config: pytest.Config) -> Callable[[str], None]:

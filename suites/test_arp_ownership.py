@@ -4,9 +4,10 @@ and it is the node the LB says announces it."""
 import allure
 import pytest
 
-from pytest_lbconform.report.evidence import attach_pcap, check, label
+from pytest_lbconform.faults import fault
+from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
-from pytest_lbconform.verdicts.arp import arp_ownership
+from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover
 
 pytestmark = pytest.mark.requires("arp", "owner_report")
 
@@ -24,3 +25,41 @@ def test_exactly_one_node_answers_arp(request, lb, service):
         observed = lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=3)
         attach_pcap(f"arp who-has {svc.vip}.pcap", observed.pcap)
     check(request, arp_ownership(observed, node_macs, owner), service=service, mode=lb.mode)
+
+
+def test_every_service_has_its_own_single_owner(request, lb):
+    """With several services up, each VIP has exactly one owner, and it is the one reported for it."""
+    label(request, "ARP ownership", "one owner per service", lb=lb.spec.name, platform=lb.platform, mode=lb.mode)
+    node_macs = {n.short: n.mac for n in lb.topology.nodes}
+    expected = {svc.name: lb.reported_owner(svc) for svc in lb.services}
+    verdicts = []
+    for svc in lb.services:
+        observed = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2)
+        verdicts.append(arp_ownership(observed, node_macs, expected[svc.name]))
+    failed = [v for v in verdicts if not v.passed]
+    check(request, failed[0] if failed else verdicts[0], owners=expected, mode=lb.mode)
+
+
+@pytest.mark.requires("garp", "failover:agent-kill")
+def test_reannouncement_sends_gratuitous_arp(request, lb):
+    """When the announcement moves (agent stopped) and moves back (agent restarted), each new
+    announcer's gratuitous ARP (sender IP = target IP = VIP, its own MAC) reaches mypc."""
+    svc = lb.service("svc1")
+    label(request, "ARP ownership", "gratuitous ARP on (re)announcement", lb=lb.spec.name, platform=lb.platform,
+          mode=lb.mode, vip=svc.vip)
+    first = lb.node(lb.reported_owner(svc))
+    with lb.probe("mypc").availability(svc.vip, interval=0.05, timeout=0.2, duration=lb.budget("agent-kill") + 3) as rec:
+        with (allure.step(f"stop the agent on {first.short}; the announcement moves"),
+              fault("agent-kill", first, lb.lab, lb.provider) as injected):
+            moved = lb.provider.wait_new_owner(svc, not_on=first.short, budget=lb.budget("agent-kill") + 2)
+        with allure.step(f"agent back on {first.short}"):
+            back = lb.node(lb.provider.wait_converged()[svc.name])
+        trace = rec.wait()
+    attach_json("gratuitous ARP frames", [g.__dict__ for g in trace.garps])
+    if moved is None:
+        verdict = no_takeover("garp-on-announcement", svc.vip, first.short)
+    else:
+        second = lb.node(moved)
+        announcers = [(second, injected.at)] + ([(back, injected.undone_at)] if back != second else [])
+        verdict = garp_after(trace.garps, announcers, svc.vip)
+    check(request, verdict, mode=lb.mode, moved_to=moved, back_to=back.short)

@@ -8,10 +8,8 @@ from pytest_lbconform import config
 from pytest_lbconform.errors import ConfigError
 
 
-def make(monkeypatch=None, **options):
-    opts = {"lb": None, "platform": None, "proxy_mode": None, "keep": False, "report_dir": None,
-            "lab_image_source": None, "lb_spec": None, **options}
-    return config.build(opts.__getitem__, lambda name: None, Path("/r"))
+def make(**options):
+    return config.from_options(Path("/r"), **options)
 
 
 def test_defaults_to_reference_lb_in_the_lab_with_all_modes():
@@ -53,3 +51,17 @@ def test_a_broken_spec_file_names_the_missing_fields(tmp_path):
     spec.write_text("name: bad\n")
     with pytest.raises(ConfigError, match=r"missing field.*platforms"):
         make(lb_spec=str(spec))
+
+
+def test_failover_budget_defaults_to_the_spec_and_can_be_overridden():
+    assert make().budget("node-stop") == 1.5
+    assert make(failover_budget="4").budget("node-stop") == 4.0
+    cfg = make(failover_budget="node-stop=3,agent-kill=0.5")
+    assert (cfg.budget("node-stop"), cfg.budget("agent-kill"), cfg.budget("node-isolate")) == (3.0, 0.5, 1.5)
+
+
+@pytest.mark.parametrize("text", ["fast", "node-nap=3", "node-stop=-1", "0"])
+def test_bad_failover_budgets_are_one_line(text):
+    with pytest.raises(ConfigError, match="SECONDS or KIND=SECONDS") as err:
+        make(failover_budget=text)
+    assert "\n" not in str(err.value)

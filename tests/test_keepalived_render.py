@@ -67,3 +67,11 @@ def test_ruleset_replaces_the_table_atomically():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="random, rr"):
         render_ruleset(NODES[1], SERVICES, BACKENDS, "ipvs")
+
+
+def test_preferred_owner_is_the_highest_priority_node():
+    from pytest_lbconform.providers.keepalived import KeepalivedLab
+    from pytest_lbconform.providers.spec import builtin_specs
+
+    provider = KeepalivedLab(builtin_specs()["keepalived"], None, TOPO)  # type: ignore[arg-type]
+    assert [provider.preferred_owner(s) for s in SERVICES] == ["worker", "worker2", "worker3"]

@@ -60,3 +60,17 @@ def test_a_missing_capability_skips_with_the_reason(pytester, tmp_path):
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={spec}", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp*"])
+
+
+def test_require_all_turns_a_capability_skip_into_a_failure(pytester, tmp_path):
+    spec = tmp_path / "noarp.yaml"
+    spec.write_text("name: noarp\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [balancing]\n")
+    pytester.makepyfile(test_cap="""
+        import pytest
+        @pytest.mark.requires("arp")
+        def test_needs_arp():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={spec}", "--require-all")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp (--require-all*"])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pytest_lbconform.config import build
+from pytest_lbconform.config import from_options
 from pytest_lbconform.environment import Environment
 from pytest_lbconform.faults import fault
 from pytest_lbconform.verdicts.failover import build_timeline
@@ -11,9 +11,7 @@ from pytest_lbconform.waiting import wait_for
 
 @pytest.fixture(scope="module")
 def lab_lb(docker_client, tmp_path_factory):
-    opts = {"lb": None, "platform": None, "proxy_mode": None, "keep": False, "report_dir": None,
-            "lab_image_source": None, "lb_spec": None}
-    cfg = build(opts.__getitem__, lambda n: None, tmp_path_factory.mktemp("r"))
+    cfg = from_options(tmp_path_factory.mktemp("r"))
     env = Environment(cfg, docker_client, progress=lambda m: None)
     try:
         env.setup()

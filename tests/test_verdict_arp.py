@@ -1,5 +1,7 @@
 """arp_ownership on synthetic observations."""
 
+import pytest
+
 from pytest_lbconform.probes.records import ArpObservation, ArpReply
 from pytest_lbconform.verdicts.arp import arp_ownership
 
@@ -36,3 +38,19 @@ def test_answering_node_differs_from_the_reported_owner():
 
 def test_no_reported_owner_fails():
     assert not arp_ownership(obs(NODES["worker"]), NODES, None).passed
+
+
+def test_garp_after_requires_each_announcer_in_turn():
+    from pytest_lbconform.platforms.base import Host
+    from pytest_lbconform.probes.records import GarpFrame
+    from pytest_lbconform.verdicts.arp import garp_after
+
+    w1 = Host("c-worker", "worker", "10.0.0.3", NODES["worker"], "worker")
+    w2 = Host("c-worker2", "worker", "10.0.0.4", NODES["worker2"], "worker2")
+    frames = [GarpFrame(10.2, 1, NODES["worker2"]), GarpFrame(20.1, 1, NODES["worker"])]
+    ok = garp_after(frames, [(w2, 10.0), (w1, 20.0)], "vip")
+    assert ok.passed and ok.figures["worker2_first_garp_ms"] == pytest.approx(200)
+    late = garp_after(frames[:1], [(w2, 10.0), (w1, 20.0)], "vip")
+    assert not late.passed and "worker" in late.measured and late.category == "GARP missing"
+    stale = garp_after([GarpFrame(9.0, 1, NODES["worker2"])], [(w2, 10.0)], "vip")
+    assert not stale.passed  # a frame from before the takeover does not count

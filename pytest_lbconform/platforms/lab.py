@@ -33,7 +33,58 @@ VIP_POOL_SIZE = 8
 NODE_SYSCTLS = {"net.ipv4.ip_forward": "1"}
 
 
-class Lab:
+class DockerNodeOps:
+    """Node access shared by the platforms whose nodes are Docker containers (lab, kind)."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def container(self, host: Host | str) -> Container:
+        return self.client.containers.get(host.name if isinstance(host, Host) else host)
+
+    def host_veth(self, host: Host) -> str:
+        """The host-side veth of ``host``'s eth0 (its ``iflink`` is the peer's ifindex)."""
+        res = containers.run(self.container(host), ["cat", "/sys/class/net/eth0/iflink"])
+        ifindex = res.stdout.strip()
+        for dev in Path("/sys/class/net").iterdir():
+            index_file = dev / "ifindex"
+            if index_file.exists() and index_file.read_text().strip() == ifindex:
+                return dev.name
+        raise InfrastructureError(f"no host interface has ifindex {ifindex} (peer of {host.name} eth0)")
+
+    def set_link(self, host: Host, up: bool) -> None:
+        """Pull or plug ``host``'s cable: its host-side veth down or up (names, routes kept)."""
+        veth = self.host_veth(host)
+        proc = subprocess.run(["ip", "link", "set", "dev", veth, "up" if up else "down"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise InfrastructureError(f"ip link set {veth} {'up' if up else 'down'}: {proc.stderr.strip()}")
+
+
+def create_host(client: docker.DockerClient, image: str, run_id: str, cluster: str, name: str, short: str, role: str,
+                network: str, ip: str | None) -> Host:
+    """Start a labelled container on ``network`` (at ``ip`` when given) and describe it."""
+    api = client.api
+    host_config = api.create_host_config(
+        cap_add=CAPS, sysctls=NODE_SYSCTLS if role != "client" else None, network_mode=network, init=True,
+    )
+    endpoint = api.create_endpoint_config(ipv4_address=ip) if ip else api.create_endpoint_config()
+    try:
+        created = api.create_container(
+            image, command=["sleep", "infinity"], name=name, hostname=short,
+            labels={**labels.run_labels(run_id, role), f"{labels.PREFIX}.cluster": cluster},
+            host_config=host_config,
+            networking_config=api.create_networking_config({network: endpoint}),  # type: ignore[arg-type]
+        )
+        api.start(created["Id"])
+    except docker.errors.APIError as exc:
+        raise InfrastructureError(f"creating container {name}: {exc.explanation}") from exc
+    container = client.containers.get(created["Id"])
+    settings = container.attrs["NetworkSettings"]["Networks"][network]
+    return Host(name=name, role=role, ip=settings["IPAddress"], mac=settings["MacAddress"].lower(), short=short)
+
+
+class Lab(DockerNodeOps):
     """Creates and removes one lab topology."""
 
     def __init__(
@@ -44,7 +95,7 @@ class Lab:
         workers: int = 3,
         progress: Callable[[str], None] = print,
     ) -> None:
-        self.client = client
+        super().__init__(client)
         self.image = image
         self.run_id = run_id
         self.cluster = f"lbc-{run_id}"
@@ -80,27 +131,6 @@ class Lab:
         self.topology = None
 
     # -- access --------------------------------------------------------------------------------
-    def container(self, host: Host | str) -> Container:
-        return self.client.containers.get(host.name if isinstance(host, Host) else host)
-
-    def host_veth(self, host: Host) -> str:
-        """The host-side veth of ``host``'s eth0 (its ``iflink`` is the peer's ifindex)."""
-        res = containers.run(self.container(host), ["cat", "/sys/class/net/eth0/iflink"])
-        ifindex = res.stdout.strip()
-        for dev in Path("/sys/class/net").iterdir():
-            index_file = dev / "ifindex"
-            if index_file.exists() and index_file.read_text().strip() == ifindex:
-                return dev.name
-        raise InfrastructureError(f"no host interface has ifindex {ifindex} (peer of {host.name} eth0)")
-
-    def set_link(self, host: Host, up: bool) -> None:
-        """Pull or plug ``host``'s cable: its host-side veth down or up (names, routes kept)."""
-        veth = self.host_veth(host)
-        proc = subprocess.run(["ip", "link", "set", "dev", veth, "up" if up else "down"],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise InfrastructureError(f"ip link set {veth} {'up' if up else 'down'}: {proc.stderr.strip()}")
-
     def bridge_name(self) -> str:
         """The Linux bridge behind the lab network (``br-<id12>``)."""
         assert self.topology is not None
@@ -129,25 +159,7 @@ class Lab:
         raise InfrastructureError(f"no free /24 left in {SUBNET_SPACE} for the lab network")
 
     def _create_host(self, name: str, short: str, role: str, network: str, ip: str | None) -> Host:
-        api = self.client.api
-        host_config = api.create_host_config(
-            cap_add=CAPS, sysctls=NODE_SYSCTLS if role != "client" else None,
-            network_mode=network, init=True,
-        )
-        endpoint = api.create_endpoint_config(ipv4_address=ip) if ip else api.create_endpoint_config()
-        try:
-            created = api.create_container(
-                self.image, command=["sleep", "infinity"], name=name, hostname=short,
-                labels={**labels.run_labels(self.run_id, role), f"{labels.PREFIX}.cluster": self.cluster},
-                host_config=host_config,
-                networking_config=api.create_networking_config({network: endpoint}),  # type: ignore[arg-type]
-            )
-            api.start(created["Id"])
-        except docker.errors.APIError as exc:
-            raise InfrastructureError(f"creating container {name}: {exc.explanation}") from exc
-        container = self.client.containers.get(created["Id"])
-        settings = container.attrs["NetworkSettings"]["Networks"][network]
-        return Host(name=name, role=role, ip=settings["IPAddress"], mac=settings["MacAddress"].lower(), short=short)
+        return create_host(self.client, self.image, self.run_id, self.cluster, name, short, role, network, ip)
 
 
 def _subnets_in_use(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:

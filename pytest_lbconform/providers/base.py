@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
+
+from docker.models.containers import Container
+
+from ..platforms.base import Host
 
 TrafficPolicy = Literal["Cluster", "Local"]
 Affinity = Literal["None", "ClientIP"]
@@ -28,3 +32,40 @@ class Backend:
     node: str  #: short name of the node it runs on
     ip: str
     port: int
+
+
+class Provider(Protocol):
+    """An LB deployed on a platform, as the suites and faults drive it."""
+
+    services: tuple[Service, ...]
+    backends: tuple[Backend, ...]
+
+    def owner(self, service: Service) -> str | None:
+        """The node (short name) the LB reports as announcing ``service``; None if not exactly one."""
+
+    def holders(self, service: Service) -> list[str]:
+        """Every node the LB's own state names as announcing ``service``."""
+
+    def wait_converged(self, budget: float = ...) -> dict[str, str]:
+        """Wait until each service has one owner; service name → owner."""
+
+    def wait_owner(self, service: Service, not_on: str, budget: float = ...) -> str:
+        """Wait until one node other than ``not_on`` announces ``service``."""
+
+    def wait_new_owner(self, service: Service, not_on: str, budget: float) -> str | None:
+        """Like wait_owner, None when nobody took over within ``budget``."""
+
+    def kill_agent(self, node: Host) -> None: ...
+    def start_agent(self, node: Host) -> None: ...
+    def start_node(self, node: Host) -> None:
+        """Bring the LB back on ``node`` after the node was stopped and started."""
+
+    def version(self) -> str: ...
+    def cleanup(self) -> None: ...
+
+
+class NodeOps(Protocol):
+    """What faults need from the platform."""
+
+    def container(self, host: Host | str) -> Container: ...
+    def set_link(self, host: Host, up: bool) -> None: ...

@@ -13,11 +13,13 @@ What it promises (and the suites check):
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import docker
 
+from ..errors import InfrastructureError
 from ..platforms import containers
 from ..platforms.base import Host, Topology
 from ..probes.whoami import __file__ as WHOAMI_SOURCE
@@ -52,8 +54,12 @@ def priority(node_index: int, service_index: int, nodes: int) -> int:
     return 150 - 50 * rank if nodes <= 3 else 200 - 10 * rank
 
 
-def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...], nodes: int, advert_int: float) -> str:
-    """keepalived.conf for one node: one VRRPv3 instance per VIP, every node starts BACKUP."""
+def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...], nodes: int, advert_int: float,
+                      only_preferred: bool = False) -> str:
+    """keepalived.conf for one node: one VRRPv3 instance per VIP, every node starts BACKUP.
+
+    ``only_preferred`` (mutant no-failover): a node runs an instance only for the VIPs it prefers.
+    """
     blocks = [
         "global_defs {\n"
         f"  router_id {node.short}\n"
@@ -63,6 +69,8 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
         "}\n"
     ]
     for i, svc in enumerate(services):
+        if only_preferred and priority(node_index, i, nodes) != max(priority(n, i, nodes) for n in range(nodes)):
+            continue
         blocks.append(
             f"vrrp_instance {svc.name} {{\n"
             "  state BACKUP\n"
@@ -76,10 +84,13 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
     return "\n".join(blocks)
 
 
-def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str) -> str:
+def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str,
+                   skew: bool = False, masquerade_local: bool = False) -> str:
     """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``).
 
     Atomic: the file deletes and recreates ``table ip lbconform`` in one transaction.
+    Mutants: ``skew`` lists the first backend twice in Cluster maps; ``masquerade_local`` SNATs
+    Local services like Cluster ones.
     """
     if mode not in ("random", "rr"):
         raise ValueError(f"data-plane mode {mode!r} is not one of random, rr")
@@ -95,11 +106,14 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
                 rules.append(f"{match} dnat to {local[0].ip}:{port}")
             else:
                 rules.append(f"{match} drop")
+            if masquerade_local:
+                cluster_vips.append(svc.vip)
             continue
         cluster_vips.append(svc.vip)
         selector = "jhash ip saddr" if svc.affinity == "ClientIP" else gen
-        mapping = ", ".join(f"{i} : {b.ip}" for i, b in enumerate(backends))
-        rules.append(f"{match} dnat to {selector} mod {len(backends)} map {{ {mapping} }} : {port}")
+        targets = [backends[0], *backends] if skew and svc.affinity != "ClientIP" else list(backends)
+        mapping = ", ".join(f"{i} : {b.ip}" for i, b in enumerate(targets))
+        rules.append(f"{match} dnat to {selector} mod {len(targets)} map {{ {mapping} }} : {port}")
     lines = [
         "table ip lbconform",
         "delete table ip lbconform",
@@ -133,10 +147,11 @@ class KeepalivedLab:
     docker: docker.DockerClient
     topology: Topology
     progress: Callable[[str], None] = print
+    mutant: str | None = None  #: a name from providers/mutants.py: break one promise on purpose
 
     def __post_init__(self) -> None:
         self.port = int(self.spec.settings.get("backend_port", 8080))
-        self.advert_int = float(self.spec.settings.get("advert_int", 0.1))
+        self.advert_int = 1.0 if self.mutant == "slow-failover" else float(self.spec.settings.get("advert_int", 0.1))
         self.services = lab_services(self.topology)
         self.backends = lab_backends(self.topology, self.port)
         self.mode: str | None = None
@@ -148,6 +163,8 @@ class KeepalivedLab:
         self.progress(f"lbconform: deploying keepalived + {len(self.backends)} whoami backends on {self.topology.cluster}")
         for node in self.topology.workers:
             self.start_node(node)
+        if self.mutant == "garp-loss":
+            self._drop_garp_on_bridge()
         self.wait_converged()
 
     def start_node(self, node: Host) -> None:
@@ -157,8 +174,12 @@ class KeepalivedLab:
         containers.put_file(c, WHOAMI_PATH, open(WHOAMI_SOURCE).read())  # noqa: SIM115
         containers.start(c, ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)])
         index = self.topology.workers.index(node)
-        conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int)
+        conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
+                                 only_preferred=self.mutant == "no-failover")
         containers.put_file(c, KEEPALIVED_CONF, conf)
+        if self.mutant == "multi-responder":  # what kube-ipvs0 does to every node without strictARP
+            for svc in self.services:
+                containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
         self.start_agent(node)
         if self.mode:
             self._load_rules(node, self.mode)
@@ -189,7 +210,9 @@ class KeepalivedLab:
 
     def _load_rules(self, node: Host, mode: str) -> None:
         c = self.docker.containers.get(node.name)
-        containers.put_file(c, NFT_PATH, render_ruleset(node, self.services, self.backends, mode))
+        ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self.mutant == "skewed",
+                                 masquerade_local=self.mutant == "snat-on-local")
+        containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
     def _wait_backend(self, node: Host) -> None:
@@ -222,13 +245,29 @@ class KeepalivedLab:
     def owner(self, service: Service) -> str | None:
         """The node the LB says announces ``service`` (keepalived: the one holding the VIP)."""
         holders = self.holders(service)
-        return holders[0] if len(holders) == 1 else None
+        if len(holders) != 1:
+            return None
+        if self.mutant == "owner-misreport":
+            workers = [w.short for w in self.topology.workers]
+            return workers[(workers.index(holders[0]) + 1) % len(workers)]
+        return holders[0]
+
+    def preferred_owner(self, service: Service) -> str:
+        """The node with the highest VRRP priority for ``service``: its owner once everything is up."""
+        nodes, index = len(self.topology.workers), self.services.index(service)
+        best = max(range(nodes), key=lambda n: priority(n, index, nodes))
+        return self.topology.workers[best].short
 
     def wait_converged(self, budget: float = CONVERGE_BUDGET) -> dict[str, str]:
-        """Wait until every VIP is held by exactly one node; return service → owner."""
-        snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services},
-                        lambda snap: all(len(h) == 1 for h in snap.values()),
-                        budget=budget, what="every VIP held by exactly one node")
+        """Wait until every VIP is held by exactly its preferred node; return service → owner.
+
+        Exactly one holder is not enough after a fault is undone: the restarted original owner
+        preempts only after its master-down interval, and a check started before that would
+        measure that late move instead of its own fault.
+        """
+        want = {s.name: [self.preferred_owner(s)] for s in self.services}
+        snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services}, lambda snap: snap == want,
+                        budget=budget, what=f"every VIP held by its preferred node only ({want})")
         return {name: holders[0] for name, holders in snap.items()}
 
     def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
@@ -237,9 +276,40 @@ class KeepalivedLab:
                            budget=budget, what=f"{service.name} owned by one node other than {not_on}")
         return holders[0]
 
+    # -- the garp-loss mutant: a filter on the host bridge (keepalived sends GARP through packet
+    # sockets, so an arp-family rule inside the node would not stop it) --------------------------
+    @property
+    def _bridge_table(self) -> str:
+        return f"lbconform_{self.topology.cluster.replace('-', '_')}"
+
+    def _drop_garp_on_bridge(self) -> None:
+        rules = "".join(f"    ether type arp arp saddr ip {s.vip} arp daddr ip {s.vip} drop\n" for s in self.services)
+        ruleset = (f"table bridge {self._bridge_table} {{\n"
+                   f"  chain garp_drop {{\n    type filter hook forward priority 0; policy accept;\n"
+                   f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
+        _host_nft(["-f", "-"], ruleset)
+
+    def cleanup(self) -> None:
+        """Remove what the provider put on the host (the garp-loss mutant's bridge table)."""
+        if self.mutant == "garp-loss":
+            _host_nft(["delete", "table", "bridge", self._bridge_table], check=False)
+
+    def wait_new_owner(self, service: Service, not_on: str, budget: float) -> str | None:
+        """Like :meth:`wait_owner`, but ``None`` when no other node took over within ``budget`` (a verdict, not an error)."""
+        try:
+            return self.wait_owner(service, not_on, budget)
+        except InfrastructureError:
+            return None
+
     def version(self) -> str:
         if not self._version:
             c = self.docker.containers.get(self.topology.workers[0].name)
             out = containers.run(c, ["keepalived", "--version"], check=False)
             self._version = (out.stderr or out.stdout).strip().splitlines()[0] if (out.stderr or out.stdout) else "?"
         return self._version
+
+
+def _host_nft(args: list[str], stdin: str = "", check: bool = True) -> None:
+    proc = subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise InfrastructureError(f"nft {' '.join(args)} on the host: {proc.stderr.strip()}")

@@ -23,12 +23,18 @@ class ProviderSpec:
     default_platform: str
     modes: dict[str, tuple[str, ...]]
     capabilities: frozenset[str]
+    optional_modes: dict[str, tuple[str, ...]] = field(default_factory=dict)  #: accepted, run only on request
     settings: dict[str, Any] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)
     source: str = ""
 
     def modes_on(self, platform: str) -> tuple[str, ...]:
+        """The modes a run covers by default on ``platform``."""
         return self.modes.get(platform, ())
+
+    def accepted_modes(self, platform: str) -> tuple[str, ...]:
+        """Default modes plus the opt-in ones (negative controls, newer kube-proxy modes)."""
+        return self.modes_on(platform) + self.optional_modes.get(platform, ())
 
 
 def load_spec(path: Path) -> ProviderSpec:
@@ -51,6 +57,7 @@ def load_spec(path: Path) -> ProviderSpec:
         default_platform=str(raw.get("default_platform", platforms[0])),
         modes={str(k): tuple(v) for k, v in raw["modes"].items()},
         capabilities=frozenset(raw["capabilities"]), settings=dict(raw.get("settings") or {}),
+        optional_modes={str(k): tuple(v) for k, v in (raw.get("optional_modes") or {}).items()},
         budgets={str(k): float(v) for k, v in (raw.get("budgets") or {}).items()}, source=str(path),
     )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from ..probes.records import ArpObservation
+from ..platforms.base import Host
+from ..probes.records import ArpObservation, GarpFrame
 from .result import Verdict
 
 
@@ -40,3 +41,30 @@ def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_ow
                        "owner report mismatch")
     return Verdict("arp-ownership", True, expected,
                    f"1 MAC {mac} ({by_mac[mac]}) in {len(obs.replies)} replies to {obs.requests} requests", figures)
+
+
+def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, float]], vip: str) -> Verdict:
+    """Each (node, since) in ``announcers`` sent gratuitous ARP for ``vip`` from its MAC after ``since``."""
+    seen = {(f.mac, f.t) for f in frames}
+    figures: dict[str, object] = {"vip": vip, "frames": len(frames), "announcers": [n.short for n, _ in announcers]}
+    expected = "gratuitous ARP from " + ", then ".join(f"{n.short} ({n.mac})" for n, _ in announcers)
+    parts, missing = [], []
+    for node, since in announcers:
+        times = sorted(t for mac, t in seen if mac == node.mac.lower() and t >= since)
+        first_ms = round((times[0] - since) * 1000, 1) if times else None
+        figures[f"{node.short}_first_garp_ms"] = first_ms
+        if times:
+            parts.append(f"{node.short}: {len(times)} frames, first {first_ms} ms after it took over")
+        else:
+            missing.append(node.short)
+    if missing:
+        return Verdict("garp-on-announcement", False, expected,
+                       f"no gratuitous ARP from {', '.join(missing)} ({len(frames)} frames seen: "
+                       f"{sorted({f.mac for f in frames})})", figures, "GARP missing")
+    return Verdict("garp-on-announcement", True, expected, "; ".join(parts), figures)
+
+
+def no_takeover(check: str, vip: str, old_owner: str) -> Verdict:
+    """The verdict when no other node took ``vip`` over from ``old_owner`` at all."""
+    return Verdict(check, False, f"another node announces {vip} after {old_owner} stops",
+                   f"no other node took {vip} over", {"vip": vip, "old_owner": old_owner}, "GARP missing")

@@ -1,0 +1,158 @@
+"""MetalLB (layer 2) on kind: manifests, objects, owner discovery, and its faults.
+
+MetalLB itself is installed from the official release manifest of the pinned version, fetched at
+run time (``settings.manifest`` in ``fixtures/providers/metallb.yaml``); this module only builds
+the objects a run creates (pool, advertisement, backends, services) and reads MetalLB's status.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..errors import InfrastructureError
+from ..paths import FIXTURES
+from ..scenarios import SERVICES
+from .spec import ProviderSpec
+
+NODE_ASSIGNED = re.compile(r'announcing from node "(?P<node>[^"]+)" with protocol "layer2"')
+NAMESPACE = "default"
+AGENT_TAINT = {"key": "lbconform.io/no-speaker", "value": "true", "effect": "NoSchedule"}
+
+
+def version(spec: ProviderSpec) -> str:
+    """The MetalLB release to install: ``LBCONFORM_METALLB_VERSION`` or the spec's pin."""
+    return os.environ.get("LBCONFORM_METALLB_VERSION") or str(spec.settings["version"])
+
+
+def manifest_url(spec: ProviderSpec) -> str:
+    """The official release manifest of that version (installed at run time, never copied here)."""
+    return str(spec.settings["manifest"]).format(version=version(spec))
+
+
+def l2_objects(first: str, last: str) -> list[dict[str, Any]]:
+    """The IPAddressPool (first-last, as 172.18.255.200-172.18.255.250 in the notes) and its L2Advertisement."""
+    data = yaml.safe_load((FIXTURES / "metallb" / "l2.yaml").read_text())
+    pool, advert = data["ipaddresspool"], data["l2advertisement"]
+    pool["spec"]["addresses"] = [f"{first}-{last}"]
+    return [pool, advert]
+
+
+def backend_pods(workers: Sequence[str]) -> list[dict[str, Any]]:
+    """One traefik/whoami pod per worker, pinned with nodeName (webpod1 on the first worker …)."""
+    template = yaml.safe_load((FIXTURES / "kind" / "backends.yaml").read_text())["pod"]
+    pods = []
+    for i, node in enumerate(workers, start=1):
+        pod = copy.deepcopy(template)
+        pod["metadata"].update(name=f"webpod{i}", namespace=NAMESPACE)
+        pod["spec"]["nodeName"] = node
+        pods.append(pod)
+    return pods
+
+
+def services(annotations: Mapping[str, Mapping[str, str]] | None = None) -> list[dict[str, Any]]:
+    """svc1 (Cluster), svc2 (Local), svc3 (Cluster + ClientIP affinity), as in scenarios.SERVICES."""
+    template = yaml.safe_load((FIXTURES / "kind" / "backends.yaml").read_text())["service"]
+    out = []
+    for name, (policy, affinity) in SERVICES.items():
+        svc = copy.deepcopy(template)
+        svc["metadata"] = {"name": name, "namespace": NAMESPACE}
+        if annotations and name in annotations:
+            svc["metadata"]["annotations"] = dict(annotations[name])
+        svc["spec"]["externalTrafficPolicy"] = policy
+        svc["spec"]["sessionAffinity"] = affinity
+        out.append(svc)
+    return out
+
+
+def allocation_service(name: str, requested_ip: str | None = None, sharing_key: str | None = None,
+                       port: int = 80, spec: ProviderSpec | None = None) -> dict[str, Any]:
+    """A service for the VIP-allocation checks: optionally a requested IP or a sharing key."""
+    svc = services()[0]
+    svc["metadata"] = {"name": name, "namespace": NAMESPACE}
+    annotations = {}
+    settings = spec.settings if spec else {}
+    if requested_ip:
+        annotations[str(settings.get("requested_ip_annotation", "metallb.io/loadBalancerIPs"))] = requested_ip
+    if sharing_key:
+        annotations[str(settings.get("sharing_annotation", "metallb.io/allow-shared-ip"))] = sharing_key
+    if annotations:
+        svc["metadata"]["annotations"] = annotations
+    svc["spec"]["ports"][0]["port"] = port
+    svc["spec"]["ports"][0]["name"] = f"web-{port}"
+    return svc
+
+
+# -- reading status ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Announcement:
+    """Who MetalLB says announces a service, and from which source."""
+
+    service: str
+    nodes: tuple[str, ...]  #: distinct nodes named (more than one = MetalLB itself reports a split)
+    source: str             #: "ServiceL2Status" or "events"
+
+    @property
+    def node(self) -> str | None:
+        return self.nodes[0] if len(self.nodes) == 1 else None
+
+
+def owners_from_l2status(items: Iterable[Mapping[str, Any]]) -> dict[str, Announcement]:
+    """ServiceL2Status objects (``metallb.io/v1beta1``) → service → announcing node(s).
+
+    MetalLB may keep two objects for one service on the same node (the KANS notes show two for
+    svc3, both on myk8s-worker3): duplicates collapse; different nodes are kept and reported.
+    """
+    found: dict[str, set[str]] = {}
+    for item in items:
+        status = item.get("status") or {}
+        service = status.get("serviceName") or (item.get("metadata", {}).get("labels") or {}).get("metallb.io/service-name")
+        node = status.get("node") or (item.get("metadata", {}).get("labels") or {}).get("metallb.io/node")
+        if service and node:
+            found.setdefault(str(service), set()).add(str(node))
+    return {svc: Announcement(svc, tuple(sorted(n)), "ServiceL2Status") for svc, n in found.items()}
+
+
+def owner_from_events(service: str, events: Iterable[Mapping[str, Any]]) -> Announcement | None:
+    """The latest ``nodeAssigned`` event of ``service`` (the fallback before ServiceL2Status existed)."""
+    latest: tuple[str, str] | None = None
+    for event in events:
+        if event.get("reason") != "nodeAssigned":
+            continue
+        match = NODE_ASSIGNED.search(str(event.get("message", "")))
+        stamp = str(event.get("lastTimestamp") or event.get("eventTime") or "")
+        if match and (latest is None or stamp >= latest[0]):
+            latest = (stamp, match.group("node"))
+    return Announcement(service, (latest[1],), "events") if latest else None
+
+
+def ingress_ip(service: Mapping[str, Any]) -> str | None:
+    """``status.loadBalancer.ingress[0].ip`` of a Service, None while pending."""
+    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return str(ingress[0]["ip"]) if ingress and ingress[0].get("ip") else None
+
+
+def allocation_failure(events: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why MetalLB left a service pending (``AllocationFailed`` event message), if it said."""
+    for event in events:
+        if event.get("reason") == "AllocationFailed":
+            return str(event.get("message", ""))
+    return None
+
+
+def speaker_taint() -> dict[str, str]:
+    """The NoSchedule taint put on the owner before deleting its speaker, so it cannot come back
+    (MetalLB's own speaker-failover e2e does the same: the DaemonSet would recreate it)."""
+    return dict(AGENT_TAINT)
+
+
+def require(value: str | None, what: str) -> str:
+    if value is None:
+        raise InfrastructureError(f"MetalLB: {what} not found")
+    return value

@@ -1,0 +1,188 @@
+"""MetalLB driven on a live kind cluster through the Kubernetes API (kubernetes client).
+
+Written to kind's and MetalLB's documentation and covered here by contract tests only: this
+project's machine cannot pull kind's node image, so this module has not run end to end here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import utils as k8s_utils
+from kubernetes.client.exceptions import ApiException
+
+from ..errors import InfrastructureError
+from ..platforms.base import Host, Topology
+from ..waiting import wait_for
+from . import metallb
+from .base import Backend, Service
+from .spec import ProviderSpec
+
+GROUP, VERSION = "metallb.io", "v1beta1"
+CONVERGE_BUDGET = 60.0
+INSTALL_BUDGET = 300.0
+
+
+class KindMetalLB:
+    """MetalLB L2 on one kind cluster (one data-plane mode)."""
+
+    def __init__(self, spec: ProviderSpec, docker_client: docker.DockerClient, kubeconfig: str, topology: Topology,
+                 pool: tuple[str, str], progress: Callable[[str], None] = print) -> None:
+        self.spec, self.docker, self.topology, self.pool, self.progress = spec, docker_client, topology, pool, progress
+        self.namespace = str(spec.settings.get("namespace", "metallb-system"))
+        self.api = k8s_config.new_client_from_config(config_file=kubeconfig)
+        self.core = k8s.CoreV1Api(self.api)
+        self.apps = k8s.AppsV1Api(self.api)
+        self.custom = k8s.CustomObjectsApi(self.api)
+        self.services: tuple[Service, ...] = ()
+        self.backends: tuple[Backend, ...] = ()
+
+    # -- deployment ----------------------------------------------------------------------------
+    def deploy(self) -> None:
+        url = metallb.manifest_url(self.spec)
+        self.progress(f"lbconform: installing MetalLB {metallb.version(self.spec)} from {url}")
+        with urllib.request.urlopen(url, timeout=60) as response:
+            documents = [d for d in yaml.safe_load_all(response.read()) if d]
+        for doc in documents:
+            k8s_utils.create_from_dict(self.api, doc)
+        wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2, what="MetalLB controller and speakers ready")
+        for obj in metallb.l2_objects(*self.pool):  # the webhook may refuse until it is serving: retry
+            wait_for(functools.partial(self._create_custom, obj), bool, budget=120, interval=2,
+                     what=f"creating {obj['kind']} {obj['metadata']['name']}")
+        workers = [n.name for n in self.topology.workers]
+        for obj in [*metallb.backend_pods(workers), *metallb.services()]:
+            k8s_utils.create_from_dict(self.api, obj)
+        wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready")
+        vips = wait_for(self._vips, lambda v: all(v.values()), budget=120, interval=1, what="VIPs assigned to svc1..3")
+        from ..scenarios import SERVICES
+
+        self.services = tuple(Service(name, str(vips[name]), 80, pol, aff) for name, (pol, aff) in SERVICES.items())
+        self.backends = tuple(
+            Backend(p["metadata"]["name"], self._short(p["spec"]["nodeName"]), p["status"]["podIP"], 80)
+            for p in self._pods(metallb.NAMESPACE, "app=webpod")
+        )
+        self.wait_converged()
+
+    def _dict(self, obj: object) -> dict[str, Any]:
+        """A client object as the plain JSON dict the API returned."""
+        raw: dict[str, Any] = self.api.sanitize_for_serialization(obj)
+        return raw
+
+    def _pods(self, namespace: str, selector: str, field: str | None = None) -> list[dict[str, Any]]:
+        pods = self.core.list_namespaced_pod(namespace, label_selector=selector, field_selector=field or "").items
+        return [self._dict(p) for p in pods]
+
+    def _metallb_ready(self) -> bool:
+        dep = self._dict(self.apps.read_namespaced_deployment("controller", self.namespace)).get("status", {})
+        ds = self._dict(self.apps.read_namespaced_daemon_set("speaker", self.namespace)).get("status", {})
+        wanted = ds.get("desiredNumberScheduled", 0)
+        return bool(dep.get("availableReplicas")) and wanted > 0 and bool(ds.get("numberReady") == wanted)
+
+    def _create_custom(self, obj: dict[str, Any]) -> bool:
+        plural = obj["kind"].lower() + "es" if obj["kind"].endswith("s") else obj["kind"].lower() + "s"
+        try:
+            self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, obj)
+        except ApiException as exc:
+            return bool(exc.status == 409)  # already there
+        return True
+
+    def _pods_ready(self) -> bool:
+        pods = self._pods(metallb.NAMESPACE, "app=webpod")
+        return len(pods) == len(self.topology.workers) and all(_ready(p) for p in pods)
+
+    def _vips(self) -> dict[str, str | None]:
+        out = {}
+        for svc in map(self._dict, self.core.list_namespaced_service(metallb.NAMESPACE).items):
+            if svc["spec"].get("type") == "LoadBalancer":
+                out[svc["metadata"]["name"]] = metallb.ingress_ip(svc)
+        return out
+
+    def _short(self, node_name: str) -> str:
+        return node_name.removeprefix(f"{self.topology.cluster}-")
+
+    # -- what MetalLB reports ------------------------------------------------------------------
+    def announcements(self) -> dict[str, metallb.Announcement]:
+        listed: dict[str, Any] = self.custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace,
+                                                                           "servicel2statuses")  # type: ignore[assignment]
+        return metallb.owners_from_l2status(listed["items"])
+
+    def holders(self, service: Service) -> list[str]:
+        ann = self.announcements().get(service.name)
+        if ann is None:
+            events = self.core.list_namespaced_event(metallb.NAMESPACE, field_selector=f"involvedObject.name={service.name}")
+            ann = metallb.owner_from_events(service.name, [self._dict(e) for e in events.items])
+        return [self._short(n) for n in ann.nodes] if ann else []
+
+    def owner(self, service: Service) -> str | None:
+        holders = self.holders(service)
+        return holders[0] if len(holders) == 1 else None
+
+    def wait_converged(self, budget: float = CONVERGE_BUDGET) -> dict[str, str]:
+        snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services},
+                        lambda snap: all(len(h) == 1 for h in snap.values()), budget=budget, interval=1,
+                        what="every service announced by exactly one node (ServiceL2Status)")
+        return {name: holders[0] for name, holders in snap.items()}
+
+    def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
+        holders = wait_for(lambda: self.holders(service), lambda h: len(h) == 1 and h[0] != not_on, budget=budget,
+                           interval=0.2, what=f"{service.name} announced by one node other than {not_on}")
+        return holders[0]
+
+    def wait_new_owner(self, service: Service, not_on: str, budget: float) -> str | None:
+        try:
+            return self.wait_owner(service, not_on, budget)
+        except InfrastructureError:
+            return None
+
+    # -- faults --------------------------------------------------------------------------------
+    def kill_agent(self, node: Host) -> None:
+        """Taint the node (NoSchedule) so the DaemonSet cannot bring the speaker back, then delete it."""
+        taint = metallb.speaker_taint()
+        body = {"spec": {"taints": [*self._taints(node), taint]}}
+        self.core.patch_node(node.name, body)
+        for pod in self._speakers(node):
+            self.core.delete_namespaced_pod(pod, self.namespace, grace_period_seconds=0)
+
+    def start_agent(self, node: Host) -> None:
+        key = metallb.speaker_taint()["key"]
+        self.core.patch_node(node.name, {"spec": {"taints": [t for t in self._taints(node) if t["key"] != key]}})
+        wait_for(lambda: self._speakers(node, ready=True), bool, budget=120, interval=1,
+                 what=f"speaker on {node.name} ready again")
+
+    def start_node(self, node: Host) -> None:
+        """After ``docker start`` of a kind node: wait for the kubelet to report Ready and the speaker to run."""
+        wait_for(lambda: _ready(self._dict(self.core.read_node(node.name))), bool, budget=180, interval=2,
+                 what=f"node {node.name} Ready")
+        wait_for(lambda: self._speakers(node, ready=True), bool, budget=120, interval=1,
+                 what=f"speaker on {node.name} ready")
+
+    def _taints(self, node: Host) -> list[dict[str, Any]]:
+        return list(self._dict(self.core.read_node(node.name)).get("spec", {}).get("taints") or [])
+
+    def _speakers(self, node: Host, ready: bool = False) -> list[str]:
+        pods = self._pods(self.namespace, "component=speaker", f"spec.nodeName={node.name}")
+        return [p["metadata"]["name"] for p in pods if _ready(p) or not ready]
+
+    def version(self) -> str:
+        return metallb.version(self.spec)
+
+    def cleanup(self) -> None:
+        """Nothing on the host: the objects go with the cluster."""
+
+    def dump(self) -> str:
+        """MetalLB's view, for the report when a check fails."""
+        return json.dumps({k: v.__dict__ for k, v in self.announcements().items()}, indent=1)
+
+
+def _ready(obj: dict[str, Any]) -> bool:
+    """A pod's or node's Ready condition is True."""
+    conditions = obj.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

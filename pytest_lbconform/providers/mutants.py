@@ -1,0 +1,65 @@
+"""Mutants of the reference LB: each breaks exactly one promise, so the suite can show it fails.
+
+    pytest --lb=keepalived --lab-mutant=garp-loss
+
+Each mutant names the check (verdict id) that must catch it and the other checks whose failure the
+broken promise really implies, with the reason; any other failure would be a defect of the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    promise: str                      #: the promise it breaks
+    how: str                          #: what it changes in the lab
+    targets: frozenset[str]           #: verdict ids that must fail
+    implied: dict[str, str] = field(default_factory=dict)  #: verdict id → why it may fail too
+
+
+MUTANTS: dict[str, Mutant] = {m.name: m for m in (
+    Mutant("multi-responder", "exactly one node answers ARP for a VIP",
+           "every worker holds every VIP on lo with arp_ignore=0 (IPVS without strictARP)",
+           frozenset({"arp-ownership"}),
+           {"snat-local": "the client may reach a node that does not announce svc2; its Local rule answers from "
+                          "that node's own backend, not the announcer's",
+            "balancing-local-only": "same reason as snat-local",
+            "garp-on-announcement": "non-announcing nodes answer the client's ARP, so its neighbour entry may "
+                                    "not follow the announcement",
+            "failover-budget": "the client may keep talking to a node that answers ARP but is faulted",
+            "garp-on-takeover": "a stale answer from another node can win over the new owner"}),
+    Mutant("garp-loss", "the new owner's gratuitous ARP reaches the clients",
+           "a bridge-family nft rule on the host bridge drops ARP frames with sender IP = target IP = VIP",
+           frozenset({"garp-on-takeover", "garp-on-announcement"}),
+           {"failover-budget": "without the GARP the client keeps sending to the old MAC until its neighbour "
+                               "entry goes stale (seconds, not the VRRP takeover time)"}),
+    Mutant("snat-on-local", "externalTrafficPolicy Local keeps the client address",
+           "svc2 (Local) is masqueraded like a Cluster service",
+           frozenset({"snat-local"})),
+    Mutant("skewed", "a random scheduler spreads new connections uniformly",
+           "webpod1 appears twice in svc1's DNAT map (numgen mod 4), so it gets half the connections",
+           frozenset({"balancing-uniform", "balancing-round-robin"})),
+    Mutant("slow-failover", "the VIP serves again within the failover budget",
+           "advert_int 1 s instead of 0.1 s: a backup declares the master down after ≈ 3.6 s",
+           frozenset({"failover-budget"}),
+           {"garp-on-takeover": "the recording (budget + 2 s) may end before the takeover",
+            "garp-on-announcement": "same: the takeover may come after the recording"}),
+    Mutant("owner-misreport", "the node the LB reports as announcer is the one answering ARP",
+           "the provider reports the next worker after the real owner",
+           frozenset({"arp-ownership"}),
+           {"snat-local": "the expected local backends are computed from the (wrong) reported owner",
+            "balancing-local-only": "same reason as snat-local",
+            "garp-on-takeover": "the fault is injected on the reported owner, which does not hold the VIP, so "
+                                "no takeover and no GARP happen",
+            "garp-on-announcement": "same reason as garp-on-takeover",
+            "failover-budget": "same reason: the measured 'new owner' is the real owner all along"}),
+    Mutant("no-failover", "another node takes the VIP over when its owner fails",
+           "only each VIP's preferred node runs a VRRP instance for it",
+           frozenset({"failover-budget"}),
+           {"garp-on-takeover": "no takeover, so no gratuitous ARP",
+            "garp-on-announcement": "no takeover, so no gratuitous ARP",
+            "arp-ownership": "during the fault nobody answers ARP for the VIP"}),
+)}

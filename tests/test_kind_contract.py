@@ -1,0 +1,215 @@
+"""The kind platform and MetalLB provider, checked without kind: configs, command lines, manifests
+(kubernetes-validate --strict), and parsing of real MetalLB/Kubernetes output shapes from the notes.
+
+kind cannot run on this project's machine; these are contract tests, not an end-to-end run.
+"""
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from pytest_lbconform.config import from_options
+from pytest_lbconform.errors import ConfigError, InfrastructureError
+from pytest_lbconform.platforms import kind
+from pytest_lbconform.providers import metallb
+from pytest_lbconform.providers.spec import builtin_specs
+
+DATA = Path(__file__).parent / "data"
+SPEC = builtin_specs()["metallb"]
+K8S = str(SPEC.settings["kubernetes_version"])
+KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
+
+
+# -- kind cluster configs ---------------------------------------------------------------------
+@pytest.mark.parametrize("mode", kind.KIND_MODES)
+def test_cluster_has_the_notes_topology(mode):
+    config = kind.cluster_config("lbc-x-" + mode, mode)
+    assert (config["kind"], config["apiVersion"]) == ("Cluster", "kind.x-k8s.io/v1alpha4")
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker", "worker"]
+    assert config["networking"]["podSubnet"] == "10.10.0.0/16"
+    assert config["networking"]["serviceSubnet"] == "10.200.1.0/24"
+    assert config["networking"]["kubeProxyMode"] in ("iptables", "ipvs", "nftables")
+
+
+def test_ipvs_gets_strict_arp_through_a_kube_proxy_patch():
+    config = kind.cluster_config("c", "ipvs")
+    assert config["networking"]["kubeProxyMode"] == "ipvs"
+    patch = yaml.safe_load(config["kubeadmConfigPatches"][0])
+    assert patch == {"kind": "KubeProxyConfiguration", "ipvs": {"strictARP": True}}
+
+
+def test_the_negative_control_is_ipvs_without_strict_arp():
+    config = kind.cluster_config("c", "ipvs-nostrictarp")
+    assert config["networking"]["kubeProxyMode"] == "ipvs" and "kubeadmConfigPatches" not in config
+
+
+def test_networking_matches_the_kind_config_of_the_notes():
+    """The notes' IPVS cluster file (kind-svc-2w-ipvs.yaml) and ours agree on what the suites depend on."""
+    notes = yaml.safe_load((DATA / "kans_kind_svc_2w_ipvs.yaml").read_text())
+    ours = kind.cluster_config("myk8s", "ipvs")
+    assert ours["networking"] == {k: notes["networking"][k] for k in ours["networking"]}
+    notes_patch = yaml.safe_load(notes["nodes"][0]["kubeadmConfigPatches"][1])
+    assert notes_patch["ipvs"] == yaml.safe_load(ours["kubeadmConfigPatches"][0])["ipvs"]
+    assert [n["role"] for n in notes["nodes"]] == [n["role"] for n in ours["nodes"]]
+
+
+def test_config_hash_is_stable_and_changes_with_the_mode():
+    a, b = kind.cluster_config("c", "iptables"), kind.cluster_config("c", "iptables")
+    assert a["nodes"][0]["labels"][kind.HASH_LABEL] == b["nodes"][0]["labels"][kind.HASH_LABEL]
+    assert kind.config_hash(a) == a["nodes"][0]["labels"][kind.HASH_LABEL]
+    assert kind.config_hash(a) != kind.config_hash(kind.cluster_config("c", "ipvs"))
+
+
+def test_unknown_kind_mode_is_one_line():
+    with pytest.raises(ConfigError, match="iptables, ipvs, nftables, ipvs-nostrictarp"):
+        kind.cluster_config("c", "userspace")
+
+
+# -- command lines ----------------------------------------------------------------------------
+def test_command_lines_are_kinds_documented_ones(tmp_path):
+    kc, cfg = tmp_path / "kubeconfig", tmp_path / "kind.yaml"
+    assert kind.create_command("kind", "lbc-1-ipvs", cfg, kc) == [
+        "kind", "create", "cluster", "--name", "lbc-1-ipvs", "--config", str(cfg), "--kubeconfig", str(kc), "--wait", "5m"]
+    assert kind.create_command("kind", "n", cfg, kc, "kindest/node:v1.31.0")[-2:] == ["--image", "kindest/node:v1.31.0"]
+    assert kind.delete_command("kind", "n", kc) == ["kind", "delete", "cluster", "--name", "n", "--kubeconfig", str(kc)]
+    assert kind.export_logs_command("kind", "n", tmp_path) == ["kind", "export", "logs", str(tmp_path), "--name", "n"]
+    assert kind.load_image_command("kind", "n", "traefik/whoami") == [
+        "kind", "load", "docker-image", "traefik/whoami", "--name", "n"]
+
+
+def test_cluster_names_are_unique_per_run_and_valid_for_kind():
+    name = kind.cluster_name("a1b2c3gw1", "ipvs-nostrictarp")
+    assert name == "lbc-a1b2c3gw1-ipvs-nostrictarp" and re.fullmatch(r"[a-z0-9-]+", name)
+
+
+def test_kind_cluster_runs_commands_and_reports_failures(tmp_path):
+    calls = []
+
+    class Proc:
+        def __init__(self, rc, out="", err=""):
+            self.returncode, self.stdout, self.stderr = rc, out, err
+
+    def fake(cmd, **kw):
+        calls.append(cmd)
+        return Proc(0, "other\nlbc-1-ipvs\n") if cmd[1] == "get" else Proc(1, err="ERROR: failed to create cluster: boom")
+
+    cluster = kind.KindCluster("lbc-1-ipvs", "ipvs", tmp_path, kind="/usr/bin/kind", run=fake)
+    assert cluster.exists()
+    with pytest.raises(InfrastructureError, match=r"creating kind cluster lbc-1-ipvs failed .*boom"):
+        cluster.create()
+    written = yaml.safe_load((tmp_path / "kind-lbc-1-ipvs.yaml").read_text())
+    assert written["networking"]["kubeProxyMode"] == "ipvs" and calls[-1][:3] == ["/usr/bin/kind", "create", "cluster"]
+
+
+def test_missing_kind_is_one_line_naming_the_install_page(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ConfigError) as err:
+        kind.kind_binary()
+    assert kind.INSTALL_PAGE in str(err.value) and "\n" not in str(err.value)
+
+
+# -- addresses ---------------------------------------------------------------------------------
+def test_pool_and_clients_match_the_notes_on_kinds_default_network():
+    assert kind.vip_pool(KIND_SUBNET, 51) == ("172.18.255.200", "172.18.255.250")
+    assert kind.client_addresses(KIND_SUBNET) == {"mypc": "172.18.0.100", "mypc2": "172.18.0.200"}
+
+
+def test_each_cluster_of_a_run_gets_its_own_pool():
+    pools = [kind.vip_pool(KIND_SUBNET, 51, i) for i in range(4)]
+    ranges = [(int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))) for a, b in pools]
+    assert all(hi < lo2 or hi2 < lo for i, (lo, hi) in enumerate(ranges) for (lo2, hi2) in ranges[i + 1:])
+
+
+# -- manifests ---------------------------------------------------------------------------------
+def core_objects():
+    return [*metallb.backend_pods(["c-worker", "c-worker2", "c-worker3"]), *metallb.services(),
+            metallb.allocation_service("alloc", requested_ip="172.18.255.210", sharing_key="k", port=8080, spec=SPEC)]
+
+
+@pytest.mark.parametrize("obj", core_objects(), ids=lambda o: f"{o['kind']}-{o['metadata']['name']}")
+def test_core_manifests_validate_strictly(obj):
+    kubernetes_validate.validate(obj, K8S, strict=True)
+
+
+def test_services_carry_the_scenarios_policies():
+    by_name = {s["metadata"]["name"]: s["spec"] for s in metallb.services()}
+    assert by_name["svc1"]["externalTrafficPolicy"] == "Cluster"
+    assert by_name["svc2"]["externalTrafficPolicy"] == "Local"
+    assert by_name["svc3"]["sessionAffinity"] == "ClientIP"
+    assert all(s["type"] == "LoadBalancer" for s in by_name.values())
+
+
+def test_backends_are_pinned_one_per_worker():
+    pods = metallb.backend_pods(["c-worker", "c-worker2", "c-worker3"])
+    assert [(p["metadata"]["name"], p["spec"]["nodeName"]) for p in pods] == [
+        ("webpod1", "c-worker"), ("webpod2", "c-worker2"), ("webpod3", "c-worker3")]
+    assert all(p["spec"]["containers"][0]["image"] == "traefik/whoami" for p in pods)
+
+
+def test_metallb_objects_have_the_shape_of_the_notes():
+    pool, advert = metallb.l2_objects("172.18.255.200", "172.18.255.250")
+    assert (pool["apiVersion"], pool["kind"]) == ("metallb.io/v1beta1", "IPAddressPool")
+    assert pool["spec"]["addresses"] == ["172.18.255.200-172.18.255.250"]  # the notes' my-ippool range
+    assert advert["kind"] == "L2Advertisement" and advert["spec"]["ipAddressPools"] == [pool["metadata"]["name"]]
+    assert pool["metadata"]["namespace"] == advert["metadata"]["namespace"] == "metallb-system"
+
+
+def test_allocation_service_uses_metallbs_annotations():
+    svc = metallb.allocation_service("a", requested_ip="172.18.255.210", sharing_key="shared", spec=SPEC)
+    assert svc["metadata"]["annotations"] == {"metallb.io/loadBalancerIPs": "172.18.255.210",
+                                              "metallb.io/allow-shared-ip": "shared"}
+
+
+def test_manifest_url_is_the_official_release_of_the_pinned_version(monkeypatch):
+    assert metallb.manifest_url(SPEC) == (
+        f"https://raw.githubusercontent.com/metallb/metallb/{SPEC.settings['version']}/config/manifests/metallb-native.yaml")
+    monkeypatch.setenv("LBCONFORM_METALLB_VERSION", "v0.15.0")
+    assert "/v0.15.0/" in metallb.manifest_url(SPEC)
+
+
+# -- parsing real output shapes ----------------------------------------------------------------
+def test_owner_from_servicel2status_of_the_notes_collapses_duplicates():
+    items = json.loads((DATA / "kans_servicel2status.json").read_text())["items"]
+    owners = metallb.owners_from_l2status(items)
+    assert {k: v.node for k, v in owners.items()} == {"svc1": "myk8s-worker", "svc2": "myk8s-worker",
+                                                      "svc3": "myk8s-worker3"}
+
+
+def test_two_nodes_in_servicel2status_are_reported_not_hidden():
+    items = json.loads((DATA / "kans_servicel2status.json").read_text())["items"]
+    items[2]["status"]["node"] = "myk8s-worker2"  # a split as MetalLB itself would report it
+    ann = metallb.owners_from_l2status(items)["svc3"]
+    assert ann.nodes == ("myk8s-worker2", "myk8s-worker3") and ann.node is None
+
+
+def test_owner_from_the_notes_events():
+    events = json.loads((DATA / "kans_svc3_events.json").read_text())["items"]
+    ann = metallb.owner_from_events("svc3", events)
+    assert ann is not None and ann.node == "myk8s-worker3" and ann.source == "events"
+    assert metallb.owner_from_events("svc3", events[:1]) is None
+
+
+def test_ingress_ip_of_a_service_status():
+    assert metallb.ingress_ip({"status": {"loadBalancer": {"ingress": [{"ip": "172.18.255.200", "ipMode": "VIP"}]}}}) \
+        == "172.18.255.200"
+    assert metallb.ingress_ip({"status": {"loadBalancer": {}}}) is None
+
+
+def test_allocation_failure_reason_from_events():
+    events = [{"reason": "AllocationFailed", "message": 'Failed to allocate IP for "default/x": no available IPs'}]
+    assert "no available IPs" in metallb.allocation_failure(events)
+
+
+# -- configuration ----------------------------------------------------------------------------
+def test_metallb_defaults_to_kind_with_iptables_and_ipvs(monkeypatch, tmp_path):
+    (tmp_path / "kind").write_text("#!/bin/sh\n")
+    (tmp_path / "kind").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    cfg = from_options(Path("/r"), lb="metallb")
+    assert (cfg.platform, cfg.modes) == ("kind", ("iptables", "ipvs"))
+    assert from_options(Path("/r"), lb="metallb", proxy_mode="ipvs-nostrictarp").modes == ("ipvs-nostrictarp",)
