@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from pytest_lbconform.config import from_options  # noqa: E402
 from pytest_lbconform.docker_engine import connect  # noqa: E402
-from pytest_lbconform.environment import Environment  # noqa: E402
+from pytest_lbconform.environment import LabEnvironment  # noqa: E402
 from pytest_lbconform.faults import fault  # noqa: E402
 from pytest_lbconform.platforms import containers  # noqa: E402
 from pytest_lbconform.verdicts.failover import build_timeline  # noqa: E402
@@ -44,7 +44,7 @@ def required_n(k: int = 3, skew_points: float = 0.10, alpha: float = 0.001, powe
 
 def curl_loop(lb, vip: str, n: int) -> float:
     """The notes' method: ``for i in …; do curl -s VIP; done`` inside mypc; fresh connections/s."""
-    client = lb.lab.container(lb.topology.client("mypc"))
+    client = lb.infra.container(lb.topology.client("mypc"))
     script = f"for i in $(seq {n}); do curl -s --max-time 2 {vip} >/dev/null; done"
     start = time.perf_counter()
     containers.run(client, ["sh", "-c", script])
@@ -55,7 +55,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="failover repetitions")
     args = parser.parse_args()
-    env = Environment(from_options(ROOT, proxy_mode="random"), connect(), print)
+    env = LabEnvironment(from_options(ROOT, proxy_mode="random"), connect(), print)
     out: dict[str, object] = {"machine": {"cpus": __import__("os").cpu_count()}}
     try:
         env.setup()
@@ -87,7 +87,7 @@ def main() -> int:
             owner = lb.node(lb.reported_owner(svc))
             with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec:
                 time.sleep(0.5)  # a stretch of healthy samples before the fault, for the timeline
-                with fault("node-isolate", owner, lb.lab, lb.provider) as injected:
+                with fault("node-isolate", owner, lb.infra, lb.provider) as injected:
                     new_owner = lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
             assert rec.trace is not None
             tl = build_timeline(rec.trace, injected.at, lb.node(new_owner).mac)

@@ -40,6 +40,9 @@ class RunConfig:
     require_all: bool = False
     budget_overrides: dict[str, float] = field(default_factory=dict)
     mutant: str | None = None  #: lab only: the reference LB broken on purpose (providers/mutants.py)
+    plan: bool = False         #: print what would be created and applied, create nothing
+    kind_image: str | None = None
+    preload_images: bool = False
 
     def budget(self, fault_kind: str) -> float:
         """Failover budget in seconds: the command line's, else the provider spec's."""
@@ -104,22 +107,34 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
         raise ConfigError(f"--lab-image-source={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
-    mutant = value("lab_mutant")
-    if mutant:
-        from .providers.mutants import MUTANTS
+    mutant = _check_mutant(value("lab_mutant"), lb, platform)
+    plan = bool(option("plan"))
+    if platform == "kind" and not plan:
+        from .platforms.kind import kind_binary
 
-        if mutant not in MUTANTS:
-            raise ConfigError(f"--lab-mutant={mutant!r} is not a known mutant; accepted: {', '.join(MUTANTS)}")
-        if lb != "keepalived" or platform != "lab":
-            raise ConfigError(f"--lab-mutant={mutant} breaks the reference LB in the lab; it needs "
-                              f"--lb=keepalived --platform=lab, not --lb={lb} --platform={platform}")
+        kind_binary()  # fail now, in one line, rather than after building images
     report_dir = Path(value("report_dir") or "reports")
     if not report_dir.is_absolute():
         report_dir = rootdir / report_dir
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
                      report_dir=report_dir, lab_image_source=source, ci=is_ci(),
                      require_all=bool(option("require_all")),
-                     budget_overrides=parse_budgets(value("failover_budget")), mutant=mutant)
+                     budget_overrides=parse_budgets(value("failover_budget")), mutant=mutant, plan=plan,
+                     kind_image=str(option("kind_image")) if option("kind_image") else None,
+                     preload_images=bool(option("preload_images")))
+
+
+def _check_mutant(mutant: str | None, lb: str, platform: str) -> str | None:
+    if not mutant:
+        return None
+    from .providers.mutants import MUTANTS
+
+    if mutant not in MUTANTS:
+        raise ConfigError(f"--lab-mutant={mutant!r} is not a known mutant; accepted: {', '.join(MUTANTS)}")
+    if lb != "keepalived" or platform != "lab":
+        raise ConfigError(f"--lab-mutant={mutant} breaks the reference LB in the lab; it needs "
+                          f"--lb=keepalived --platform=lab, not --lb={lb} --platform={platform}")
+    return mutant
 
 
 def parse_budgets(text: str | None) -> dict[str, float]:

@@ -1,39 +1,46 @@
 """The environment under test: a platform with a provider on it, and the probe clients.
 
 One per session (per xdist worker). ``for_mode`` hands the suites an :class:`LBUnderTest` with the
-data plane switched to that mode (lab: one nft transaction; kind: one cluster per mode).
+data plane in that mode (lab: one nft transaction; kind: one cluster per mode).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import docker
+import pytest
 
 from . import labels
 from .config import RunConfig
 from .errors import ConfigError
 from .images import ensure_image
+from .platforms import kind
 from .platforms.base import Host, Topology
-from .platforms.lab import Lab, remove_stale
+from .platforms.lab import DockerNodeOps, Lab, create_host, remove_run, remove_stale
 from .probes.driver import ProbeClient
-from .providers.base import Backend, Service
+from .providers.base import Backend, NodeOps, Provider, Service
 from .providers.keepalived import KeepalivedLab
 from .providers.spec import ProviderSpec
+
+Progress = Callable[[str], None]
 
 
 @dataclass
 class LBUnderTest:
-    """What a check sees: the LB in one data-plane mode, its services, nodes and clients."""
+    """What a check sees: the LB in one data-plane mode, its services, nodes, clients and faults."""
 
     spec: ProviderSpec
     platform: str
     mode: str
     topology: Topology
-    provider: KeepalivedLab
+    provider: Provider
     probes: dict[str, ProbeClient]
-    lab: Lab
+    infra: NodeOps  #: container access and link control, for faults
     cfg: RunConfig
 
     @property
@@ -62,8 +69,6 @@ class LBUnderTest:
 
     def require(self, *capabilities: str) -> None:
         """Skip (or, with --require-all, fail) unless the provider declares ``capabilities``."""
-        import pytest
-
         missing = [c for c in capabilities if c not in self.spec.capabilities]
         if not missing:
             return
@@ -76,16 +81,39 @@ class LBUnderTest:
         return self.cfg.budget(fault_kind)
 
 
-class Environment:
+class Environment(Protocol):
+    run_id: str
+    version: str
+
+    def setup(self) -> None: ...
+    def for_mode(self, mode: str) -> LBUnderTest: ...
+    def teardown(self, failed: bool = False) -> None: ...
+
+
+def make_environment(cfg: RunConfig, client: docker.DockerClient, progress: Progress) -> Environment:
+    """The environment of ``cfg``'s platform and provider."""
+    if cfg.platform == "lab" and cfg.lb == "keepalived":
+        return LabEnvironment(cfg, client, progress)
+    if cfg.platform == "kind" and cfg.lb == "metallb":
+        return KindEnvironment(cfg, client, progress)
+    raise ConfigError(f"provider {cfg.lb} on platform {cfg.platform} is not implemented; "
+                      "available: keepalived on lab, metallb on kind")
+
+
+def _install_probes(client: docker.DockerClient, hosts: tuple[Host, ...]) -> dict[str, ProbeClient]:
+    probes = {}
+    for host in hosts:
+        probe = ProbeClient(client, host)
+        probe.install()
+        probes[host.short] = probe
+    return probes
+
+
+class LabEnvironment:
     """Creates the lab and the provider once, and removes them at the end (unless ``keep``)."""
 
-    def __init__(self, cfg: RunConfig, client: docker.DockerClient, progress: Callable[[str], None]) -> None:
-        if cfg.platform != "lab" or cfg.lb != "keepalived":
-            raise ConfigError(f"provider {cfg.lb} on platform {cfg.platform} is not implemented in this version; "
-                              "available: keepalived on lab")
-        self.cfg = cfg
-        self.client = client
-        self.progress = progress
+    def __init__(self, cfg: RunConfig, client: docker.DockerClient, progress: Progress) -> None:
+        self.cfg, self.client, self.progress = cfg, client, progress
         self.run_id = labels.new_run_id()
         self.lab: Lab | None = None
         self.provider: KeepalivedLab | None = None
@@ -102,18 +130,15 @@ class Environment:
         self.provider = KeepalivedLab(self.cfg.spec, self.client, topology, self.progress, mutant=self.cfg.mutant)
         self.provider.deploy()
         self.version = self.provider.version()
-        for host in topology.clients:
-            probe = ProbeClient(self.client, host)
-            probe.install()
-            self.probes[host.short] = probe
+        self.probes = _install_probes(self.client, topology.clients)
 
     def for_mode(self, mode: str) -> LBUnderTest:
         assert self.lab is not None and self.lab.topology is not None and self.provider is not None
         self.provider.set_mode(mode)
         return LBUnderTest(spec=self.cfg.spec, platform=self.cfg.platform, mode=mode, topology=self.lab.topology,
-                           provider=self.provider, probes=self.probes, lab=self.lab, cfg=self.cfg)
+                           provider=self.provider, probes=self.probes, infra=self.lab, cfg=self.cfg)
 
-    def teardown(self) -> None:
+    def teardown(self, failed: bool = False) -> None:
         if self.lab is None:
             return
         if self.cfg.keep:
@@ -125,3 +150,73 @@ class Environment:
             self.provider.cleanup()
         self.lab.down()
         self.lab = None
+
+
+class KindEnvironment:
+    """One kind cluster per data-plane mode, MetalLB on it, clients on the ``kind`` network.
+
+    Clusters are made one at a time (pytest groups the checks by mode) and each is deleted before
+    the next is made, unless ``--keep``. Contract-tested here; not run end to end on this machine.
+    """
+
+    def __init__(self, cfg: RunConfig, client: docker.DockerClient, progress: Progress) -> None:
+        self.cfg, self.client, self.progress = cfg, client, progress
+        self.kind = kind.kind_binary()
+        self.run_id = labels.new_run_id()
+        self.workdir = Path(tempfile.mkdtemp(prefix="lbconform-kind-"))
+        self.clusters: dict[str, kind.KindCluster] = {}
+        self.probes: dict[str, ProbeClient] = {}
+        self.clients: tuple[Host, ...] = ()
+        self.image = ""
+        self.version = ""
+
+    def setup(self) -> None:
+        remove_stale(self.client)
+        self.image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)  # the clients' image
+
+    def for_mode(self, mode: str) -> LBUnderTest:
+        from .providers.metallb_kind import KindMetalLB
+
+        for other in [m for m in self.clusters if m != mode and not self.cfg.keep]:
+            self._delete(other)
+        name = kind.cluster_name(self.run_id, mode)
+        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
+        self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
+        cluster.create(image=self.cfg.kind_image)
+        self.clusters[mode] = cluster
+        if self.cfg.preload_images:
+            cluster.load_image("traefik/whoami")
+        subnet, _ = kind.kind_subnet(self.client)
+        if not self.clients:
+            self.clients = tuple(create_host(self.client, self.image, self.run_id, "kind", f"lbc-{self.run_id}-{short}",
+                                             short, "client", kind.KIND_NETWORK, ip)
+                                 for short, ip in kind.client_addresses(subnet).items())
+            self.probes = _install_probes(self.client, self.clients)
+        topology = Topology(cluster=name, network=kind.KIND_NETWORK, subnet=subnet,
+                            gateway=str(subnet.network_address + 1), nodes=tuple(kind.nodes(self.client, name)),
+                            clients=self.clients)
+        size = int(self.cfg.spec.settings.get("pool_size", 51))
+        pool = kind.vip_pool(subnet, size, list(self.cfg.modes).index(mode))
+        provider = KindMetalLB(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress)
+        provider.deploy()
+        self.version = provider.version()
+        return LBUnderTest(spec=self.cfg.spec, platform="kind", mode=mode, topology=topology, provider=provider,
+                           probes=self.probes, infra=DockerNodeOps(self.client), cfg=self.cfg)
+
+    def _delete(self, mode: str) -> None:
+        cluster = self.clusters.pop(mode)
+        cluster.delete()
+
+    def teardown(self, failed: bool = False) -> None:
+        if failed:
+            for cluster in self.clusters.values():
+                target = self.cfg.report_dir / "kind-logs" / cluster.name
+                self.progress(f"lbconform: a check failed: kind export logs → {target}")
+                cluster.export_logs(target)
+        if self.cfg.keep:
+            names = ", ".join(c.name for c in self.clusters.values())
+            self.progress(f"lbconform: --keep: kind clusters {names} left running (kubeconfigs in {self.workdir})")
+            return
+        for mode in list(self.clusters):
+            self._delete(mode)
+        remove_run(self.client, self.run_id)

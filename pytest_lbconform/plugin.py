@@ -12,7 +12,7 @@ import pytest
 
 from . import config as run_config
 from .docker_engine import connect, engine_version
-from .environment import Environment, LBUnderTest
+from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, LbconformError
 from .paths import ROOT
 from .report import allure_files, conformance
@@ -42,6 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="how to build the lab image when missing (default auto: debootstrap as root, else Dockerfile)")
     group.addoption("--lab-mutant", default=None, metavar="NAME",
                     help="run against the reference LB broken on purpose (see README: mutants). env LBCONFORM_LAB_MUTANT")
+    group.addoption("--plan", action="store_true", default=False,
+                    help="print the kind configs, commands, manifests and objects a run would apply; create nothing")
+    group.addoption("--kind-image", default=None, metavar="IMAGE",
+                    help="kind node image (default: the one your kind version ships with)")
+    group.addoption("--preload-images", action="store_true", default=False,
+                    help="kind load docker-image the backends' image into every node (air-gapped hosts)")
     group.addoption("--require-all", action="store_true", default=False,
                     help="a check whose capability the provider does not declare fails instead of skipping")
     group.addoption("--failover-budget", default=None, metavar="SECONDS|KIND=SECONDS,...",
@@ -80,6 +86,26 @@ def _runs_suites(config: pytest.Config) -> bool:
         if path.resolve() == SUITES or SUITES in path.resolve().parents:
             return True
     return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--plan``: print the plan and stop before collecting anything (runs before pytest_configure)."""
+    if not config.getoption("plan", False):
+        return None
+    from . import plan
+
+    try:
+        cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+    try:
+        client = connect(timeout=5)
+    except LbconformError:
+        client = None
+    sys.stdout.write(plan.render(cfg, client))
+    return 0
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -140,12 +166,13 @@ def lbconform_config(pytestconfig: pytest.Config) -> run_config.RunConfig:
 
 
 @pytest.fixture(scope="session")
-def lbconform_env(pytestconfig: pytest.Config, lbconform_config: run_config.RunConfig) -> Iterator[Environment]:
+def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
+                  lbconform_config: run_config.RunConfig) -> Iterator[Environment]:
     """The platform with the provider deployed (expensive: once per session and xdist worker)."""
     progress = _progress(pytestconfig)
     env: Environment | None = None
     try:
-        env = Environment(lbconform_config, connect(), progress)
+        env = make_environment(lbconform_config, connect(), progress)
         pytestconfig.stash[ENV] = env
         env.setup()
     except LbconformError as exc:
@@ -159,7 +186,7 @@ def lbconform_env(pytestconfig: pytest.Config, lbconform_config: run_config.RunC
     try:
         yield env
     finally:
-        env.teardown()
+        env.teardown(failed=request.session.testsfailed > 0)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import allure
 import pytest
 
 from pytest_lbconform.faults import fault
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, label
+from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
 from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover
 
@@ -36,8 +36,7 @@ def test_every_service_has_its_own_single_owner(request, lb):
     for svc in lb.services:
         observed = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2)
         verdicts.append(arp_ownership(observed, node_macs, expected[svc.name]))
-    failed = [v for v in verdicts if not v.passed]
-    check(request, failed[0] if failed else verdicts[0], owners=expected, mode=lb.mode)
+    check_all(request, verdicts, owners=expected, mode=lb.mode)
 
 
 @pytest.mark.requires("garp", "failover:agent-kill")
@@ -50,7 +49,7 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
     first = lb.node(lb.reported_owner(svc))
     with lb.probe("mypc").availability(svc.vip, interval=0.05, timeout=0.2, duration=lb.budget("agent-kill") + 3) as rec:
         with (allure.step(f"stop the agent on {first.short}; the announcement moves"),
-              fault("agent-kill", first, lb.lab, lb.provider) as injected):
+              fault("agent-kill", first, lb.infra, lb.provider) as injected):
             moved = lb.provider.wait_new_owner(svc, not_on=first.short, budget=lb.budget("agent-kill") + 2)
         with allure.step(f"agent back on {first.short}"):
             back = lb.node(lb.provider.wait_converged()[svc.name])

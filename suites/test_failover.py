@@ -6,7 +6,7 @@ import allure
 import pytest
 
 from pytest_lbconform.faults import FAULT_KINDS, fault
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, label, record
+from pytest_lbconform.report.evidence import attach_json, attach_pcap, check_all, label
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import build_timeline, garp_from_new_owner, within_budget
 
@@ -25,7 +25,7 @@ def test_failover(request, lb, kind):
     probe = lb.probe("mypc")
     with (probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=budget + SETTLE) as rec,
           allure.step(f"{kind} on the owner {victim.short}"),
-          fault(kind, victim, lb.lab, lb.provider) as injected):
+          fault(kind, victim, lb.infra, lb.provider) as injected):
         new_owner = lb.provider.wait_new_owner(svc, not_on=victim.short, budget=budget + SETTLE)
         trace = rec.wait()
         during = probe.arp_responders(svc.vip, window=0.5, count=2)
@@ -43,7 +43,4 @@ def test_failover(request, lb, kind):
         arp_ownership(during, node_macs, new_owner),
         arp_ownership(after, node_macs, owner_after),
     ]
-    for verdict in verdicts[:-1]:
-        record(request, verdict, **context)
-    failed = [v for v in verdicts if not v.passed]
-    check(request, failed[0] if failed else verdicts[-1], **context)
+    check_all(request, verdicts, **context)

@@ -25,7 +25,7 @@ def test_environment_fills_what_the_command_line_left_empty(monkeypatch):
 
 
 @pytest.mark.parametrize(("options", "fragment"), [
-    ({"lb": "nosuch"}, "accepted: keepalived"),
+    ({"lb": "nosuch"}, "accepted: keepalived, metallb"),
     ({"platform": "kind"}, "it runs on: lab"),
     ({"platform": "moon"}, "not one of kind, lab, existing"),
     ({"proxy_mode": "ipvs"}, "accepted: random, rr"),

@@ -13,12 +13,13 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
     result, pid = run_suite("--lb=keepalived", "--proxy-mode=random", f"--report-dir={tmp_path}",
                             "suites/test_arp_ownership.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
     assert not created_by(docker_client, pid), "the run left labelled containers or networks"
     report = json.loads((tmp_path / "conformance.json").read_text())
     checks = [c for p in report["profiles"] for c in p["checks"]]
-    assert len(checks) == 3 and all(c["outcome"] == "passed" for c in checks)
-    assert all(c["verdicts"][0]["figures"]["macs"] for c in checks)
+    assert len(checks) == 5 and all(c["outcome"] == "passed" for c in checks)
+    ownership = [v for c in checks for v in c["verdicts"] if v["check"] == "arp-ownership"]
+    assert len(ownership) == 3 + 3 and all(len(v["figures"]["macs"]) == 1 for v in ownership)
     assert list((tmp_path / "allure-results").glob("*-attachment.pcap"))
     categories = json.loads((tmp_path / "allure-results" / "categories.json").read_text())
     assert "multiple ARP owners" in {c["name"] for c in categories}

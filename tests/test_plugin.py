@@ -11,7 +11,8 @@ def test_unknown_provider_is_one_line_with_the_accepted_ones(pytester):
     result = pytester.runpytest_subprocess("--lb=nosuch", SUITES)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.lines[0] == (
-        "ERROR: --lb='nosuch' is not a known provider; accepted: keepalived (or describe yours with --lb-spec FILE.yaml)")
+        "ERROR: --lb='nosuch' is not a known provider; accepted: keepalived, metallb "
+        "(or describe yours with --lb-spec FILE.yaml)")
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 
 
@@ -74,3 +75,32 @@ def test_require_all_turns_a_capability_skip_into_a_failure(pytester, tmp_path):
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={spec}", "--require-all")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp (--require-all*"])
+
+
+def test_metallb_plan_prints_both_modes_without_docker_or_kind(pytester, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no kind
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")  # no engine either
+    result = pytester.runpytest_subprocess("--lb=metallb", "--plan", SUITES)
+    assert result.ret == 0, result.stderr.str()
+    out = result.stdout.str()
+    for fragment in ("mode iptables", "mode ipvs", "kubeProxyMode: ipvs", "strictARP: true",
+                     "kind create cluster --name", "--kubeconfig", "metallb-native.yaml", "IPAddressPool",
+                     "172.18.255.200-172.18.255.250", "172.18.255.149-172.18.255.199", "kind: L2Advertisement",
+                     "externalTrafficPolicy: Local", "sessionAffinity: ClientIP",
+                     "mypc: docker network kind, ip 172.18.0.100"):
+        assert fragment in out, fragment
+
+
+def test_metallb_without_kind_on_path_is_one_line(pytester, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    result = pytester.runpytest_subprocess("--lb=metallb", SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0].startswith("ERROR: --platform=kind needs the kind CLI on PATH")
+    assert "https://kind.sigs.k8s.io/docs/user/quick-start/#installation" in result.stderr.lines[0]
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_lab_plan_shows_keepalived_and_nftables(pytester):
+    result = pytester.runpytest_subprocess("--plan", SUITES)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*vrrp_version 3*", "*numgen random mod 3*", "*numgen inc mod 3*"])

@@ -3,7 +3,7 @@
 import pytest
 
 from pytest_lbconform.config import from_options
-from pytest_lbconform.environment import Environment
+from pytest_lbconform.environment import LabEnvironment
 from pytest_lbconform.faults import fault
 from pytest_lbconform.verdicts.failover import build_timeline
 from pytest_lbconform.waiting import wait_for
@@ -12,7 +12,7 @@ from pytest_lbconform.waiting import wait_for
 @pytest.fixture(scope="module")
 def lab_lb(docker_client, tmp_path_factory):
     cfg = from_options(tmp_path_factory.mktemp("r"))
-    env = Environment(cfg, docker_client, progress=lambda m: None)
+    env = LabEnvironment(cfg, docker_client, progress=lambda m: None)
     try:
         env.setup()
         yield env.for_mode("random")
@@ -47,7 +47,7 @@ def test_availability_and_garp_see_a_takeover(lab_lb):
     probe = lab_lb.probe("mypc")
     # leaving the fault restarts keepalived on the old owner, which takes the VIP back (preemption)
     with (probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec,
-          fault("agent-kill", owner, lab_lb.lab, lab_lb.provider) as injected):
+          fault("agent-kill", owner, lab_lb.infra, lab_lb.provider) as injected):
         new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
         rec.mark("fault", injected.at)
     trace = rec.trace
@@ -70,12 +70,12 @@ def test_garp_capture_sees_the_new_owner_announce(lab_lb):
     listener.start()
     try:
         # the capture runs once its scapy import is done; wait for the process before the fault
-        client = lab_lb.lab.container(lab_lb.topology.client("mypc2"))
+        client = lab_lb.infra.container(lab_lb.topology.client("mypc2"))
         wait_for(lambda: client.exec_run(["pgrep", "-f", "agent.py garp"]).exit_code, lambda c: c == 0,
                  budget=10, what="garp capture running")
         # the fault stays applied for the whole window: keepalived's second GARP round (5 s after the
         # takeover) lands inside it even if the sniffer opened after the first round
-        with fault("agent-kill", owner, lab_lb.lab, lab_lb.provider):
+        with fault("agent-kill", owner, lab_lb.infra, lab_lb.provider):
             new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
             listener.join(30)
     finally:

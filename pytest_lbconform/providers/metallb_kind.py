@@ -23,6 +23,8 @@ from ..errors import InfrastructureError
 from ..platforms.base import Host, Topology
 from ..waiting import wait_for
 from . import metallb
+from .allocation import NAMESPACE as ALLOC_NAMESPACE
+from .allocation import Allocator
 from .base import Backend, Service
 from .spec import ProviderSpec
 
@@ -44,6 +46,7 @@ class KindMetalLB:
         self.custom = k8s.CustomObjectsApi(self.api)
         self.services: tuple[Service, ...] = ()
         self.backends: tuple[Backend, ...] = ()
+        self.allocator = Allocator(self.core, spec, self._dict)
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -58,7 +61,8 @@ class KindMetalLB:
             wait_for(functools.partial(self._create_custom, obj), bool, budget=120, interval=2,
                      what=f"creating {obj['kind']} {obj['metadata']['name']}")
         workers = [n.name for n in self.topology.workers]
-        for obj in [*metallb.backend_pods(workers), *metallb.services()]:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ALLOC_NAMESPACE}}
+        for obj in [namespace, *metallb.backend_pods(workers), *metallb.services()]:
             k8s_utils.create_from_dict(self.api, obj)
         wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready")
         vips = wait_for(self._vips, lambda v: all(v.values()), budget=120, interval=1, what="VIPs assigned to svc1..3")

@@ -48,3 +48,13 @@ def check(request: pytest.FixtureRequest, verdict: Verdict, **context: Any) -> N
     record(request, verdict, **context)
     if not verdict.passed:
         pytest.fail(verdict.message + " (evidence: allure attachments of this test)", pytrace=False)
+
+
+def check_all(request: pytest.FixtureRequest, verdicts: list[Verdict], **context: Any) -> None:
+    """Record every verdict of a check once; fail with the first one that did not pass."""
+    for verdict in verdicts:
+        record(request, verdict, **context)
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        more = f" (+{len(failed) - 1} more failed verdicts)" if len(failed) > 1 else ""
+        pytest.fail(failed[0].message + more + " (evidence: allure attachments of this test)", pytrace=False)

@@ -1,0 +1,48 @@
+"""Creating LoadBalancer services and reading what the LB allocated (Kubernetes API, MetalLB annotations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InfrastructureError
+from ..verdicts.allocation import Allocation
+from ..waiting import wait_for
+from . import metallb
+from .spec import ProviderSpec
+
+NAMESPACE = "lbconform-alloc"
+
+
+class Allocator:
+    """Services in their own namespace, so the allocation checks never touch svc1..3."""
+
+    def __init__(self, core: Any, spec: ProviderSpec, to_dict: Any = lambda o: o, budget: float = 30.0) -> None:
+        """``core``: kubernetes' CoreV1Api, or anything with its create/read/delete_namespaced_service and
+        list_namespaced_event (a fake in unit tests); ``to_dict`` turns its objects into API dicts."""
+        self.core, self.spec, self.to_dict, self.budget = core, spec, to_dict, budget
+
+    def create(self, name: str, requested_ip: str | None = None, sharing_key: str | None = None,
+               port: int = 80, expect_pending: bool = False) -> Allocation:
+        """Create the service and wait for an address, or (``expect_pending``) for the LB's reason."""
+        body = metallb.allocation_service(name, requested_ip, sharing_key, port, self.spec)
+        body["metadata"]["namespace"] = NAMESPACE
+        body["spec"]["selector"] = {"app": "lbconform-none"}  # allocation needs no endpoints
+        self.core.create_namespaced_service(NAMESPACE, body)
+
+        def look() -> Allocation:
+            svc = self.to_dict(self.core.read_namespaced_service(name, NAMESPACE))
+            events = self.core.list_namespaced_event(NAMESPACE, field_selector=f"involvedObject.name={name}")
+            listed = events["items"] if isinstance(events, dict) else events.items
+            items = [self.to_dict(e) for e in listed or []]
+            return Allocation(name, metallb.ingress_ip(svc), metallb.allocation_failure(items))
+
+        def done(allocation: Allocation) -> bool:
+            return allocation.ip is not None or (expect_pending and allocation.reason is not None)
+
+        try:
+            return wait_for(look, done, budget=self.budget, interval=0.5, what=f"allocation for {name}")
+        except InfrastructureError:  # no address and no reason within the budget is itself the answer
+            return look()
+
+    def delete(self, name: str) -> None:
+        self.core.delete_namespaced_service(name, NAMESPACE)

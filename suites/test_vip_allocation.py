@@ -1,0 +1,74 @@
+"""VIP allocation through the Kubernetes API: addresses come from the configured pool, are unique,
+honour a requested IP, refuse one outside the pool with a reason, are released and reusable, leave
+a service pending when the pool is exhausted, and are shared under a sharing key.
+
+The lab has no Kubernetes API: there these skip ("provider keepalived does not declare capability ipam")."""
+
+import contextlib
+import ipaddress
+import itertools
+
+import pytest
+
+from pytest_lbconform.report.evidence import check, check_all, label
+from pytest_lbconform.verdicts import allocation as v
+
+pytestmark = pytest.mark.requires("ipam")
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def alloc(request, lb):
+    """The provider's allocator; every service a check creates is deleted afterwards."""
+    allocator = lb.provider.allocator
+    created = []
+
+    def create(**kwargs):
+        name = f"alloc{next(_names)}"
+        created.append(name)
+        return allocator.create(name, **kwargs)
+
+    create.delete = allocator.delete
+    create.pool = lb.provider.pool
+    label(request, "VIP allocation", request.node.originalname, lb=lb.spec.name, mode=lb.mode)
+    yield create
+    for name in created:
+        with contextlib.suppress(Exception):  # a check may have deleted it already
+            allocator.delete(name)
+
+
+def test_addresses_come_from_the_pool_and_are_distinct(request, lb, alloc):
+    allocations = [alloc() for _ in range(3)]
+    check_all(request, [v.from_pool(allocations, *alloc.pool), v.distinct(allocations)], mode=lb.mode)
+
+
+def test_a_requested_address_is_honoured(request, lb, alloc):
+    requested = alloc.pool[1]  # the top of the pool: nothing else asks for it
+    check(request, v.honoured(alloc(requested_ip=requested), requested), mode=lb.mode)
+
+
+def test_a_request_outside_the_pool_stays_pending_with_a_reason(request, lb, alloc):
+    outside = lb.topology.client("mypc").ip  # on the segment, never in the pool
+    check(request, v.stays_pending(alloc(requested_ip=outside, expect_pending=True), "outside the pool"), mode=lb.mode)
+
+
+def test_a_deleted_services_address_is_released_and_reusable(request, lb, alloc):
+    before = alloc()
+    alloc.delete(before.service)
+    after = alloc(requested_ip=before.ip)
+    check(request, v.released(before, after), mode=lb.mode)
+
+
+def test_an_exhausted_pool_leaves_the_next_service_pending(request, lb, alloc):
+    first, last = alloc.pool
+    size = int(ipaddress.IPv4Address(last)) - int(ipaddress.IPv4Address(first)) + 1
+    free = size - len(lb.services)
+    filled = [alloc() for _ in range(free)]
+    assert all(a.ip for a in filled), f"could not fill the pool: {[a for a in filled if not a.ip][:3]}"
+    check(request, v.stays_pending(alloc(expect_pending=True), "pool exhausted"), mode=lb.mode)
+
+
+def test_a_sharing_key_puts_two_ports_on_one_address(request, lb, alloc):
+    first = alloc(sharing_key="lbconform-shared", port=80)
+    second = alloc(sharing_key="lbconform-shared", port=8080)
+    check(request, v.shared(first, second), mode=lb.mode)
