@@ -67,6 +67,13 @@ class LBUnderTest:
     def reported_owner(self, service: Service) -> str | None:
         return self.provider.owner(service)
 
+    @property
+    def node_addresses(self) -> frozenset[str]:
+        """Every address that counts as "a node" for SNAT: the nodes' own, plus what the provider adds
+        (on kind, each node's gateway on its pod network)."""
+        extra: frozenset[str] = getattr(self.provider, "extra_node_addresses", frozenset())
+        return self.topology.node_addresses | extra
+
     def require(self, *capabilities: str) -> None:
         """Skip (or, with --require-all, fail) unless the provider declares ``capabilities``."""
         missing = [c for c in capabilities if c not in self.spec.capabilities]

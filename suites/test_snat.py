@@ -15,7 +15,7 @@ def test_cluster_policy_snats_to_a_node_address(request, lb, client):
     svc = lb.service("svc1")
     label(request, "SNAT", "Cluster: source is a node address", lb=lb.spec.name, mode=lb.mode, eTP="Cluster",
           client=client)
-    client_ip, nodes = lb.topology.client(client).ip, lb.topology.node_addresses
+    client_ip, nodes = lb.topology.client(client).ip, lb.node_addresses
     burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
     attach_json("samples", [s.__dict__ for s in burst.samples])
     check(request, cluster_snat(burst.samples, client_ip, nodes), client=client, mode=lb.mode)
@@ -30,6 +30,6 @@ def test_local_policy_keeps_the_client_address(request, lb, client):
     owner_backends = {b.name for b in lb.backends if b.node == owner}
     burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
     attach_json("samples", [s.__dict__ for s in burst.samples])
-    verdict = local_preserves_client(burst.samples, lb.topology.client(client).ip, lb.topology.node_addresses,
+    verdict = local_preserves_client(burst.samples, lb.topology.client(client).ip, lb.node_addresses,
                                      owner_backends)
     check(request, verdict, client=client, mode=lb.mode, owner=owner)

@@ -213,3 +213,8 @@ def test_metallb_defaults_to_kind_with_iptables_and_ipvs(monkeypatch, tmp_path):
     cfg = from_options(Path("/r"), lb="metallb")
     assert (cfg.platform, cfg.modes) == ("kind", ("iptables", "ipvs"))
     assert from_options(Path("/r"), lb="metallb", proxy_mode="ipvs-nostrictarp").modes == ("ipvs-nostrictarp",)
+
+
+def test_pod_gateway_is_the_source_the_notes_show_under_cluster():
+    assert metallb.pod_gateway("10.10.1.0/24") == "10.10.1.1"  # RemoteAddr: 10.10.1.1:12625 in the notes
+    assert metallb.pod_gateway(None) is None

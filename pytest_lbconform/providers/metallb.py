@@ -146,6 +146,16 @@ def allocation_failure(events: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def pod_gateway(pod_cidr: str | None) -> str | None:
+    """The node's address on its pod network (first host of its podCIDR): the source a pod sees
+    under Cluster when the node forwards to it (``RemoteAddr: 10.10.1.1`` for 10.10.1.0/24 in the notes)."""
+    if not pod_cidr:
+        return None
+    import ipaddress
+
+    return str(next(ipaddress.ip_network(pod_cidr, strict=False).hosts()))
+
+
 def speaker_taint() -> dict[str, str]:
     """The NoSchedule taint put on the owner before deleting its speaker, so it cannot come back
     (MetalLB's own speaker-failover e2e does the same: the DaemonSet would recreate it)."""

@@ -47,6 +47,7 @@ class KindMetalLB:
         self.services: tuple[Service, ...] = ()
         self.backends: tuple[Backend, ...] = ()
         self.allocator = Allocator(self.core, spec, self._dict)
+        self.extra_node_addresses: frozenset[str] = frozenset()
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -73,6 +74,9 @@ class KindMetalLB:
             Backend(p["metadata"]["name"], self._short(p["spec"]["nodeName"]), p["status"]["podIP"], 80)
             for p in self._pods(metallb.NAMESPACE, "app=webpod")
         )
+        nodes = map(self._dict, self.core.list_node().items)
+        gateways = (metallb.pod_gateway(n.get("spec", {}).get("podCIDR")) for n in nodes)
+        self.extra_node_addresses = frozenset(g for g in gateways if g)
         self.wait_converged()
 
     def _dict(self, obj: object) -> dict[str, Any]:
