@@ -16,13 +16,14 @@ import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 
 from ..errors import InfrastructureError
 from ..platforms import containers
 from ..platforms.base import Host, Topology
-from ..probes.whoami import __file__ as WHOAMI_SOURCE
+from ..probes import whoami
 from ..scenarios import SERVICES
 from ..waiting import wait_for
 from .base import Backend, Service
@@ -171,7 +172,7 @@ class KeepalivedLab:
         """Install and start everything the LB runs on ``node`` (also after a node restart)."""
         c = self.docker.containers.get(node.name)
         backend = next(b for b in self.backends if b.node == node.short)
-        containers.put_file(c, WHOAMI_PATH, open(WHOAMI_SOURCE).read())  # noqa: SIM115
+        containers.put_file(c, WHOAMI_PATH, Path(whoami.__file__).read_text())
         containers.start(c, ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)])
         index = self.topology.workers.index(node)
         conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
