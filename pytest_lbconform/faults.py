@@ -11,14 +11,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .platforms.base import Host
 from .providers.base import NodeOps, Provider
 
-FAULT_KINDS = ("agent-kill", "node-isolate", "node-stop", "node-freeze")
+Action = Callable[[Host, NodeOps, Provider], None]
+
+
+def _restart(node: Host, ops: NodeOps, provider: Provider) -> None:
+    ops.container(node).start()
+    provider.start_node(node)
+
+
+#: fault kind → (apply, undo)
+FAULTS: dict[str, tuple[Action, Action]] = {
+    "agent-kill": (lambda n, ops, lb: lb.kill_agent(n), lambda n, ops, lb: lb.start_agent(n)),
+    "node-isolate": (lambda n, ops, lb: ops.set_link(n, up=False), lambda n, ops, lb: ops.set_link(n, up=True)),
+    "node-stop": (lambda n, ops, lb: ops.container(n).kill(), _restart),
+    "node-freeze": (lambda n, ops, lb: ops.container(n).pause(), lambda n, ops, lb: ops.container(n).unpause()),
+}
+FAULT_KINDS = tuple(FAULTS)
 
 
 @dataclass
@@ -29,44 +44,27 @@ class Injected:
     undone_at: float = 0.0
 
 
-def inject(kind: str, node: Host, lab: NodeOps, provider: Provider) -> float:
+def inject(kind: str, node: Host, ops: NodeOps, provider: Provider) -> float:
     """Apply ``kind`` to ``node``; return the time it was applied."""
-    container = lab.container(node)
-    t = time.time()
-    if kind == "agent-kill":
-        provider.kill_agent(node)
-    elif kind == "node-freeze":
-        container.pause()
-    elif kind == "node-isolate":
-        lab.set_link(node, up=False)
-    elif kind == "node-stop":
-        container.kill()
-    else:
+    if kind not in FAULTS:
         raise ValueError(f"fault {kind!r} is not one of {', '.join(FAULT_KINDS)}")
+    t = time.time()
+    FAULTS[kind][0](node, ops, provider)
     return t
 
 
-def undo(kind: str, node: Host, lab: NodeOps, provider: Provider) -> None:
+def undo(kind: str, node: Host, ops: NodeOps, provider: Provider) -> None:
     """Put ``node`` back as it was before ``kind``."""
-    container = lab.container(node)
-    if kind == "agent-kill":
-        provider.start_agent(node)
-    elif kind == "node-freeze":
-        container.unpause()
-    elif kind == "node-isolate":
-        lab.set_link(node, up=True)
-    elif kind == "node-stop":
-        container.start()
-        provider.start_node(node)
+    FAULTS[kind][1](node, ops, provider)
 
 
 @contextmanager
-def fault(kind: str, node: Host, lab: NodeOps, provider: Provider) -> Iterator[Injected]:
+def fault(kind: str, node: Host, ops: NodeOps, provider: Provider) -> Iterator[Injected]:
     """Inject on entry; undo on exit whatever happened in the body."""
     record = Injected(kind, node.short)
-    record.at = inject(kind, node, lab, provider)
+    record.at = inject(kind, node, ops, provider)
     try:
         yield record
     finally:
-        undo(kind, node, lab, provider)
+        undo(kind, node, ops, provider)
         record.undone_at = time.time()

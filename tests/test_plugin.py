@@ -49,7 +49,9 @@ def test_ids_read_as_platform_mode_and_service(pytester):
                                  "*test_exactly_one_node_answers_arp[[]lab-rr-svc3[]]"])
 
 
-def test_a_missing_capability_skips_with_the_reason(pytester, tmp_path):
+@pytest.fixture
+def noarp_spec(pytester, tmp_path):
+    """A provider spec without the ``arp`` capability, and a check that requires it."""
     spec = tmp_path / "noarp.yaml"
     spec.write_text("name: noarp\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [balancing]\n")
     pytester.makepyfile(test_cap="""
@@ -58,21 +60,17 @@ def test_a_missing_capability_skips_with_the_reason(pytester, tmp_path):
         def test_needs_arp():
             pass
     """)
-    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={spec}", "-rs")
+    return spec
+
+
+def test_a_missing_capability_skips_with_the_reason(pytester, noarp_spec):
+    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp*"])
 
 
-def test_require_all_turns_a_capability_skip_into_a_failure(pytester, tmp_path):
-    spec = tmp_path / "noarp.yaml"
-    spec.write_text("name: noarp\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [balancing]\n")
-    pytester.makepyfile(test_cap="""
-        import pytest
-        @pytest.mark.requires("arp")
-        def test_needs_arp():
-            pass
-    """)
-    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={spec}", "--require-all")
+def test_require_all_turns_a_capability_skip_into_a_failure(pytester, noarp_spec):
+    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "--require-all")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp (--require-all*"])
 
