@@ -43,6 +43,7 @@ class RunConfig:
     plan: bool = False         #: print what would be created and applied, create nothing
     kind_image: str | None = None
     preload_images: bool = False
+    reuse_clusters: bool = False  #: kind: stable names, reuse a cluster whose config hash matches, keep it
 
     def budget(self, fault_kind: str) -> float:
         """Failover budget in seconds: the command line's, else the provider spec's."""
@@ -121,7 +122,7 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      require_all=bool(option("require_all")),
                      budget_overrides=parse_budgets(value("failover_budget")), mutant=mutant, plan=plan,
                      kind_image=str(option("kind_image")) if option("kind_image") else None,
-                     preload_images=bool(option("preload_images")))
+                     preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
 
 
 def _check_mutant(mutant: str | None, lb: str, platform: str) -> str | None:

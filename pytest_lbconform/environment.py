@@ -6,6 +6,7 @@ data plane in that mode (lab: one nft transaction; kind: one cluster per mode).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import pytest
 
 from . import labels
 from .config import RunConfig
-from .errors import ConfigError
+from .errors import ConfigError, InfrastructureError
 from .images import ensure_image
 from .platforms import kind
 from .platforms.base import Host, Topology
@@ -184,12 +185,20 @@ class KindEnvironment:
     def for_mode(self, mode: str) -> LBUnderTest:
         from .providers.metallb_kind import KindMetalLB
 
-        for other in [m for m in self.clusters if m != mode and not self.cfg.keep]:
+        for other in [m for m in self.clusters if m != mode and not self._keeps_clusters]:
             self._delete(other)
-        name = kind.cluster_name(self.run_id, mode)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
         cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
-        self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
-        cluster.create(image=self.cfg.kind_image)
+        if self.cfg.reuse_clusters and cluster.exists():
+            cluster.export_kubeconfig()
+            reason = kind.reuse_verdict(name, cluster.labelled_hash(), kind.config_hash(cluster.config))
+            if reason:
+                raise InfrastructureError(reason)
+            self.progress(f"lbconform: reusing kind cluster {name} (config hash matches)")
+        else:
+            self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
+            cluster.create(image=self.cfg.kind_image)
         self.clusters[mode] = cluster
         if self.cfg.preload_images:
             cluster.load_image("traefik/whoami")
@@ -210,6 +219,10 @@ class KindEnvironment:
         return LBUnderTest(spec=self.cfg.spec, platform="kind", mode=mode, topology=topology, provider=provider,
                            probes=self.probes, infra=DockerNodeOps(self.client), cfg=self.cfg)
 
+    @property
+    def _keeps_clusters(self) -> bool:
+        return self.cfg.keep or self.cfg.reuse_clusters
+
     def _delete(self, mode: str) -> None:
         cluster = self.clusters.pop(mode)
         cluster.delete()
@@ -220,7 +233,7 @@ class KindEnvironment:
                 target = self.cfg.report_dir / "kind-logs" / cluster.name
                 self.progress(f"lbconform: a check failed: kind export logs → {target}")
                 cluster.export_logs(target)
-        if self.cfg.keep:
+        if self._keeps_clusters:
             names = ", ".join(c.name for c in self.clusters.values())
             self.progress(f"lbconform: --keep: kind clusters {names} left running (kubeconfigs in {self.workdir})")
             return

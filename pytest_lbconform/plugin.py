@@ -48,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="kind node image (default: the one your kind version ships with)")
     group.addoption("--preload-images", action="store_true", default=False,
                     help="kind load docker-image the backends' image into every node (air-gapped hosts)")
+    group.addoption("--reuse-clusters", action="store_true", default=False,
+                    help="kind: name clusters lbc-<mode>, reuse one whose config hash matches, and keep them")
     group.addoption("--require-all", action="store_true", default=False,
                     help="a check whose capability the provider does not declare fails instead of skipping")
     group.addoption("--failover-budget", default=None, metavar="SECONDS|KIND=SECONDS,...",

@@ -218,3 +218,14 @@ def test_metallb_defaults_to_kind_with_iptables_and_ipvs(monkeypatch, tmp_path):
 def test_pod_gateway_is_the_source_the_notes_show_under_cluster():
     assert metallb.pod_gateway("10.10.1.0/24") == "10.10.1.1"  # RemoteAddr: 10.10.1.1:12625 in the notes
     assert metallb.pod_gateway(None) is None
+
+
+def test_reuse_is_allowed_only_when_the_config_hash_matches(tmp_path):
+    want = kind.config_hash(kind.cluster_config("lbc-ipvs", "ipvs"))
+    assert kind.reuse_verdict("lbc-ipvs", want, want) is None
+    reason = kind.reuse_verdict("lbc-ipvs", "0123", want)
+    assert "kind delete cluster --name lbc-ipvs" in reason and "\n" not in reason
+    assert "config hash none" in kind.reuse_verdict("lbc-ipvs", None, want)
+    assert kind.reusable_name("ipvs") == "lbc-ipvs" and kind.reusable_name("ipvs", "gw1") == "lbc-gw1-ipvs"
+    assert kind.export_kubeconfig_command("kind", "lbc-ipvs", tmp_path / "kc") == [
+        "kind", "export", "kubeconfig", "--name", "lbc-ipvs", "--kubeconfig", str(tmp_path / "kc")]

@@ -96,6 +96,24 @@ def get_clusters_command(kind: str) -> list[str]:
     return [kind, "get", "clusters"]
 
 
+def export_kubeconfig_command(kind: str, name: str, kubeconfig: Path) -> list[str]:
+    """Write an existing cluster's kubeconfig to its own file (for reuse), never ~/.kube/config."""
+    return [kind, "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)]
+
+
+def reusable_name(mode: str, worker: str = "") -> str:
+    """Stable cluster name for --reuse-clusters (per xdist worker, so two workers never share one)."""
+    return f"lbc-{worker + '-' if worker else ''}{mode}"
+
+
+def reuse_verdict(name: str, found_hash: str | None, wanted_hash: str) -> str | None:
+    """None when the existing cluster ``name`` may be reused; else the one-line reason it may not."""
+    if found_hash == wanted_hash:
+        return None
+    return (f"kind cluster {name} exists with another configuration (config hash {found_hash or 'none'}, this run "
+            f"needs {wanted_hash}); delete it with `kind delete cluster --name {name}` or run without --reuse-clusters")
+
+
 def cluster_name(run_id: str, mode: str) -> str:
     """Unique per run (and xdist worker, via the run id), readable per mode; kind allows [a-z0-9-]."""
     return f"lbc-{run_id}-{mode}".lower().replace("_", "-")
@@ -160,6 +178,20 @@ class KindCluster:
         path = self.workdir / f"kind-{self.name}.yaml"
         path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         self._kind(create_command(self.kind, self.name, path, self.kubeconfig, image), f"creating kind cluster {self.name}")
+
+    def export_kubeconfig(self) -> None:
+        cmd = export_kubeconfig_command(self.kind, self.name, self.kubeconfig)
+        self._kind(cmd, f"exporting the kubeconfig of {self.name}")
+
+    def labelled_hash(self) -> str | None:
+        """The config hash on the cluster's nodes (the label this project's configs put there)."""
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+
+        api_client = k8s_config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        api = k8s.CoreV1Api(api_client)
+        hashes = {(n.metadata.labels or {}).get(HASH_LABEL) for n in api.list_node().items if n.metadata}
+        return hashes.pop() if len(hashes) == 1 else None
 
     def delete(self) -> None:
         self._kind(delete_command(self.kind, self.name, self.kubeconfig), f"deleting kind cluster {self.name}")

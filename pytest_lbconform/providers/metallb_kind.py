@@ -56,7 +56,7 @@ class KindMetalLB:
         with urllib.request.urlopen(url, timeout=60) as response:
             documents = [d for d in yaml.safe_load_all(response.read()) if d]
         for doc in documents:
-            k8s_utils.create_from_dict(self.api, doc)
+            self._create(doc)
         wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2, what="MetalLB controller and speakers ready")
         for obj in metallb.l2_objects(*self.pool):  # the webhook may refuse until it is serving: retry
             wait_for(functools.partial(self._create_custom, obj), bool, budget=120, interval=2,
@@ -64,7 +64,7 @@ class KindMetalLB:
         workers = [n.name for n in self.topology.workers]
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ALLOC_NAMESPACE}}
         for obj in [namespace, *metallb.backend_pods(workers), *metallb.services()]:
-            k8s_utils.create_from_dict(self.api, obj)
+            self._create(obj)
         wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready")
         vips = wait_for(self._vips, lambda v: all(v.values()), budget=120, interval=1, what="VIPs assigned to svc1..3")
         from ..scenarios import SERVICES
@@ -78,6 +78,14 @@ class KindMetalLB:
         gateways = (metallb.pod_gateway(n.get("spec", {}).get("podCIDR")) for n in nodes)
         self.extra_node_addresses = frozenset(g for g in gateways if g)
         self.wait_converged()
+
+    def _create(self, obj: dict[str, Any]) -> None:
+        """Create ``obj``; one that already exists (a reused cluster) is left as it is."""
+        try:
+            k8s_utils.create_from_dict(self.api, obj)
+        except k8s_utils.FailToCreateError as exc:
+            if any(e.status != 409 for e in exc.api_exceptions):
+                raise
 
     def _dict(self, obj: object) -> dict[str, Any]:
         """A client object as the plain JSON dict the API returned."""
