@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Protocol
 
 import docker
-import pytest
 
 from . import labels
 from .config import RunConfig
@@ -74,16 +73,6 @@ class LBUnderTest:
         (on kind, each node's gateway on its pod network)."""
         extra: frozenset[str] = getattr(self.provider, "extra_node_addresses", frozenset())
         return self.topology.node_addresses | extra
-
-    def require(self, *capabilities: str) -> None:
-        """Skip (or, with --require-all, fail) unless the provider declares ``capabilities``."""
-        missing = [c for c in capabilities if c not in self.spec.capabilities]
-        if not missing:
-            return
-        reason = f"provider {self.spec.name} does not declare capability {', '.join(missing)}"
-        if self.cfg.require_all:
-            pytest.fail(f"{reason} (--require-all turns this skip into a failure)", pytrace=False)
-        pytest.skip(reason)
 
     def budget(self, fault_kind: str) -> float:
         return self.cfg.budget(fault_kind)

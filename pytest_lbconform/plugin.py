@@ -61,7 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "requires(*capabilities): skip unless the provider declares them all")
+    config.addinivalue_line("markers", "requires(*capabilities): skip unless the provider declares them all; "
+                                       "'{param}' in a capability is filled from the test's parameters")
     config.addinivalue_line("markers", "lbconform_missing(reason): internal, set by --require-all")
     try:
         cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
@@ -129,8 +130,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     cfg = config.stash[CFG]
     for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
         for mark in item.iter_markers("requires"):
-            missing = [c for c in mark.args if c not in cfg.spec.capabilities]
+            wanted = [c.format(**params) for c in mark.args]  # e.g. "failover:{kind}" per parametrized fault
+            missing = [c for c in wanted if c not in cfg.spec.capabilities]
             if missing:
                 reason = missing_capability(cfg, missing)
                 item.add_marker(pytest.mark.skip(reason=reason) if not cfg.require_all else

@@ -39,7 +39,7 @@ def test_every_service_has_its_own_single_owner(request, lb):
     check_all(request, verdicts, owners=expected, mode=lb.mode)
 
 
-@pytest.mark.requires("garp", "failover:agent-kill")
+@pytest.mark.requires("garp", "failover:agent-kill")  # it moves the announcement by stopping the agent
 def test_reannouncement_sends_gratuitous_arp(request, lb):
     """When the announcement moves (agent stopped) and moves back (agent restarted), each new
     announcer's gratuitous ARP (sender IP = target IP = VIP, its own MAC) reaches mypc."""

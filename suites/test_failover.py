@@ -10,13 +10,12 @@ from pytest_lbconform.report.evidence import attach_json, attach_pcap, check_all
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import build_timeline, garp_from_new_owner, within_budget
 
-pytestmark = pytest.mark.requires("owner_report", "garp")
+pytestmark = pytest.mark.requires("owner_report", "garp", "failover:{kind}")
 SETTLE = 2.0  #: seconds recorded after the budget, to see the recovery hold
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_failover(request, lb, kind):
-    lb.require(f"failover:{kind}")
     svc = lb.service("svc1")
     budget = lb.budget(kind)
     label(request, "Failover", kind, lb=lb.spec.name, mode=lb.mode, fault=kind, budget_s=str(budget))

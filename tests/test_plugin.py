@@ -102,3 +102,18 @@ def test_lab_plan_shows_keepalived_and_nftables(pytester):
     result = pytester.runpytest_subprocess("--plan", SUITES)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*vrrp_version 3*", "*numgen random mod 3*", "*numgen inc mod 3*"])
+
+
+def test_a_capability_can_name_a_test_parameter(pytester, tmp_path):
+    spec = tmp_path / "stoponly.yaml"
+    spec.write_text("name: stoponly\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [failover:node-stop]\n")
+    pytester.makepyfile(test_cap="""
+        import pytest
+        @pytest.mark.requires("failover:{kind}")
+        @pytest.mark.parametrize("kind", ["node-stop", "node-freeze"])
+        def test_failover(kind):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("--lb=stoponly", f"--lb-spec={spec}", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*test_cap.py*provider stoponly does not declare capability failover:node-freeze*"])
