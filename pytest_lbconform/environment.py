@@ -44,10 +44,6 @@ class LBUnderTest:
     cfg: RunConfig
 
     @property
-    def id(self) -> str:
-        return f"{self.platform}-{self.mode}"
-
-    @property
     def services(self) -> tuple[Service, ...]:
         return self.provider.services
 

@@ -46,10 +46,6 @@ class Topology:
                 return client
         raise KeyError(f"no client {short!r} (clients: {[c.short for c in self.clients]})")
 
-    def node_by_mac(self, mac: str) -> Host | None:
-        mac = mac.lower()
-        return next((n for n in self.nodes if n.mac.lower() == mac), None)
-
     @property
     def node_addresses(self) -> frozenset[str]:
         return frozenset(n.ip for n in self.nodes)

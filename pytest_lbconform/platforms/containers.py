@@ -7,7 +7,6 @@ import tarfile
 import time
 from dataclasses import dataclass
 
-import docker
 from docker.models.containers import Container
 
 from ..errors import InfrastructureError
@@ -56,7 +55,3 @@ def put_file(container: Container, path: str, content: str | bytes, mode: int = 
         tar.addfile(info, io.BytesIO(data))
     if not container.put_archive(directory or "/", buf.getvalue()):
         raise InfrastructureError(f"could not copy {path} into {container.name}")
-
-
-def get(client: docker.DockerClient, name: str) -> Container:
-    return client.containers.get(name)

@@ -131,12 +131,6 @@ class Lab(DockerNodeOps):
         self.topology = None
 
     # -- access --------------------------------------------------------------------------------
-    def bridge_name(self) -> str:
-        """The Linux bridge behind the lab network (``br-<id12>``)."""
-        assert self.topology is not None
-        net = self.client.networks.get(self.topology.network)
-        return f"br-{str(net.id)[:12]}"
-
     # -- creation ------------------------------------------------------------------------------
     def _create_network(self) -> tuple[str, ipaddress.IPv4Network]:
         name = self.cluster

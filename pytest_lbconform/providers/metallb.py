@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-from ..errors import InfrastructureError
 from ..paths import FIXTURES
 from ..scenarios import SERVICES
 from .spec import ProviderSpec
@@ -160,9 +159,3 @@ def speaker_taint() -> dict[str, str]:
     """The NoSchedule taint put on the owner before deleting its speaker, so it cannot come back
     (MetalLB's own speaker-failover e2e does the same: the DaemonSet would recreate it)."""
     return dict(AGENT_TAINT)
-
-
-def require(value: str | None, what: str) -> str:
-    if value is None:
-        raise InfrastructureError(f"MetalLB: {what} not found")
-    return value

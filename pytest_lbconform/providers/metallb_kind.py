@@ -7,7 +7,6 @@ project's machine cannot pull kind's node image, so this module has not run end 
 from __future__ import annotations
 
 import functools
-import json
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -192,10 +191,6 @@ class KindMetalLB:
 
     def cleanup(self) -> None:
         """Nothing on the host: the objects go with the cluster."""
-
-    def dump(self) -> str:
-        """MetalLB's view, for the report when a check fails."""
-        return json.dumps({k: v.__dict__ for k, v in self.announcements().items()}, indent=1)
 
 
 def _ready(obj: dict[str, Any]) -> bool:

@@ -7,7 +7,7 @@ keep failing after the VIP moved) are different figures and are reported separat
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..probes.records import AvailabilityTrace, Sample
 from .result import Verdict
@@ -50,10 +50,6 @@ class Timeline:
         return {"outage_ms": self.outage_ms, **rel, "resolution_ms": round(self.resolution * 1000, 1),
                 "samples": self.samples, "failures": self.failures, "new_owner_mac": self.new_owner_mac,
                 "garp_macs": list(self.garp_macs)}
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
 
 def _stable_start(samples: list[Sample], start: int, k: int) -> int | None:
     """First success at or after ``start`` such that ≥ k of the 2k samples from it succeed.
