@@ -70,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CFG] = cfg
     config.stash[RESULTS] = []
+    config.pluginmanager.register(_ResultCollector(config.stash[RESULTS]), "lbconform-results")
     if _runs_suites(config) and getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(cfg.report_dir / "allure-results")
         config.option.clean_alluredir = True
@@ -200,19 +201,16 @@ def lb(request: pytest.FixtureRequest, lbconform_env: Environment) -> LBUnderTes
     return lbconform_env.for_mode(request.param)
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    result = conformance.from_report(report)
-    if result is not None and _config is not None:
-        _config.stash[RESULTS].append(result)
+class _ResultCollector:
+    """Collects suite results for the certification report (logreport hooks get no config)."""
 
+    def __init__(self, results: list[conformance.CheckResult]) -> None:
+        self.results = results
 
-_config: pytest.Config | None = None
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    global _config  # noqa: PLW0603 (logreport has no config argument)
-    _config = session.config
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = conformance.from_report(report)
+        if result is not None:
+            self.results.append(result)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -5,6 +5,7 @@ import allure
 import pytest
 
 from pytest_lbconform.faults import fault
+from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
 from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover
@@ -50,7 +51,7 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
     with lb.probe("mypc").availability(svc.vip, interval=0.05, timeout=0.2, duration=lb.budget("agent-kill") + 3) as rec:
         with (allure.step(f"stop the agent on {first.short}; the announcement moves"),
               fault("agent-kill", first, lb.infra, lb.provider) as injected):
-            moved = lb.provider.wait_new_owner(svc, not_on=first.short, budget=lb.budget("agent-kill") + 2)
+            moved = wait_new_owner(lb.provider, svc, not_on=first.short, budget=lb.budget("agent-kill") + 2)
         with allure.step(f"agent back on {first.short}"):
             back = lb.node(lb.provider.wait_converged()[svc.name])
         trace = rec.wait()

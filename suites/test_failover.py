@@ -6,6 +6,7 @@ import allure
 import pytest
 
 from pytest_lbconform.faults import FAULT_KINDS, fault
+from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import attach_json, attach_pcap, check_all, label
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import build_timeline, garp_from_new_owner, within_budget
@@ -25,7 +26,7 @@ def test_failover(request, lb, kind):
     with (probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=budget + SETTLE) as rec,
           allure.step(f"{kind} on the owner {victim.short}"),
           fault(kind, victim, lb.infra, lb.provider) as injected):
-        new_owner = lb.provider.wait_new_owner(svc, not_on=victim.short, budget=budget + SETTLE)
+        new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + SETTLE)
         trace = rec.wait()
         during = probe.arp_responders(svc.vip, window=0.5, count=2)
     timeline = build_timeline(trace, injected.at, lb.node(new_owner).mac if new_owner else None)

@@ -52,9 +52,6 @@ class Provider(Protocol):
     def wait_owner(self, service: Service, not_on: str, budget: float = ...) -> str:
         """Wait until one node other than ``not_on`` announces ``service``."""
 
-    def wait_new_owner(self, service: Service, not_on: str, budget: float) -> str | None:
-        """Like wait_owner, None when nobody took over within ``budget``."""
-
     def kill_agent(self, node: Host) -> None: ...
     def start_agent(self, node: Host) -> None: ...
     def start_node(self, node: Host) -> None:
@@ -69,3 +66,14 @@ class NodeOps(Protocol):
 
     def container(self, host: Host | str) -> Container: ...
     def set_link(self, host: Host, up: bool) -> None: ...
+
+
+def wait_new_owner(provider: Provider, service: Service, not_on: str, budget: float) -> str | None:
+    """Like ``provider.wait_owner``, but ``None`` when no other node took over within ``budget``:
+    for a failover check that is a verdict, not an infrastructure error."""
+    from ..errors import InfrastructureError
+
+    try:
+        return provider.wait_owner(service, not_on, budget)
+    except InfrastructureError:
+        return None

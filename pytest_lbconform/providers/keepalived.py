@@ -295,13 +295,6 @@ class KeepalivedLab:
         if self.mutant == "garp-loss":
             _host_nft(["delete", "table", "bridge", self._bridge_table], check=False)
 
-    def wait_new_owner(self, service: Service, not_on: str, budget: float) -> str | None:
-        """Like :meth:`wait_owner`, but ``None`` when no other node took over within ``budget`` (a verdict, not an error)."""
-        try:
-            return self.wait_owner(service, not_on, budget)
-        except InfrastructureError:
-            return None
-
     def version(self) -> str:
         if not self._version:
             c = self.docker.containers.get(self.topology.workers[0].name)

@@ -18,7 +18,6 @@ from kubernetes import config as k8s_config
 from kubernetes import utils as k8s_utils
 from kubernetes.client.exceptions import ApiException
 
-from ..errors import InfrastructureError
 from ..platforms.base import Host, Topology
 from ..waiting import wait_for
 from . import metallb
@@ -150,12 +149,6 @@ class KindMetalLB:
         holders = wait_for(lambda: self.holders(service), lambda h: len(h) == 1 and h[0] != not_on, budget=budget,
                            interval=0.2, what=f"{service.name} announced by one node other than {not_on}")
         return holders[0]
-
-    def wait_new_owner(self, service: Service, not_on: str, budget: float) -> str | None:
-        try:
-            return self.wait_owner(service, not_on, budget)
-        except InfrastructureError:
-            return None
 
     # -- faults --------------------------------------------------------------------------------
     def kill_agent(self, node: Host) -> None:

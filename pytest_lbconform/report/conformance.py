@@ -46,7 +46,8 @@ def from_report(report: Any) -> CheckResult | None:
     if report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
     elif report.failed:
-        message = getattr(report, "longreprtext", "").strip().splitlines()[-1:][0] if report.longreprtext else ""
+        lines = report.longreprtext.strip().splitlines()
+        message = lines[-1] if lines else ""
     verdicts = [value for name, value in report.user_properties if name == PROPERTY]
     return CheckResult(report.nodeid, family_of(report.nodeid), outcome, message, verdicts, report.duration)
 
