@@ -1,15 +1,25 @@
-"""Small helpers over the docker SDK: run a command in a container, copy a file into it."""
+"""Small helpers over the docker SDK: run a command in a container, copy a file into it, start a
+daemon in it and confirm that it came up."""
 
 from __future__ import annotations
 
 import io
 import tarfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from docker.models.containers import Container
 
 from ..errors import InfrastructureError
+from ..waiting import wait_for
+from . import launch
+
+LAUNCHER_PATH = "/opt/lbconform/launch.py"
+#: per-boot (``/run`` is a tmpfs in lab nodes, as in kind nodes): nothing survives a node restart
+LOG_DIR = "/run/lbconform"
+LOG_TAIL = 8  #: log lines quoted when a daemon does not come up
 
 
 @dataclass(frozen=True)
@@ -36,9 +46,65 @@ def _text(raw: object) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else ""
 
 
-def start(container: Container, argv: list[str]) -> None:
-    """Start ``argv`` in ``container`` in the background (a daemon of the node)."""
-    container.exec_run(argv, detach=True)
+#: a readiness probe: given the daemon's pid, None when ready, else what is still missing
+Readiness = Callable[[int], "str | None"]
+
+
+@dataclass(frozen=True)
+class _DaemonState:
+    alive: bool
+    missing: str | None  #: None when ready
+
+
+def start_daemon(container: Container, name: str, argv: list[str], *, ready: Readiness | None = None,
+                 budget: float = 10.0) -> int:
+    """Start ``argv`` as a daemon in ``container`` and return its pid once it is confirmed up.
+
+    Confirmed means: the process is alive and ``ready(pid)`` (e.g. "holds its VRRP socket",
+    "answers HTTP 200") says nothing is missing, within ``budget`` seconds. Otherwise one
+    :class:`InfrastructureError` names the container, the daemon, what was missing, and the last
+    lines of its log (``LOG_DIR/<name>.log``).
+    """
+    log = f"{LOG_DIR}/{name}.log"
+    put_file(container, LAUNCHER_PATH, Path(launch.__file__).read_text())
+    started = run(container, ["python3", LAUNCHER_PATH, "--log", log, "--", *argv])
+    try:
+        pid = int(started.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError) as exc:
+        raise InfrastructureError(f"starting {name} in {container.name}: the launcher printed no pid "
+                                  f"({started.stderr.strip()[-200:]})") from exc
+
+    def state() -> _DaemonState:
+        if not process_alive(container, pid):
+            return _DaemonState(False, "the process exited")
+        return _DaemonState(True, ready(pid) if ready else None)
+
+    try:
+        final = wait_for(state, lambda s: not s.alive or s.missing is None, budget=budget, interval=0.1,
+                         what=f"{name} in {container.name} up")
+        problem = final.missing
+    except InfrastructureError as exc:
+        problem = str(exc)
+    if problem is not None:
+        raise InfrastructureError(f"{name} did not start in {container.name}: {problem}; "
+                                  f"last log lines ({log}): {log_tail(container, log)}")
+    return pid
+
+
+def process_alive(container: Container, pid: int) -> bool:
+    """``pid`` exists in ``container`` and is not a zombie."""
+    res = run(container, ["cat", f"/proc/{pid}/stat"], check=False)
+    if res.exit_code != 0:
+        return False
+    state = res.stdout.rpartition(")")[2].split()[:1]  # the field after "(comm)"
+    return state != ["Z"]
+
+
+def log_tail(container: Container, path: str, lines: int = LOG_TAIL) -> str:
+    """The last ``lines`` of ``path`` in ``container``, joined with `` | `` (or why there are none)."""
+    res = run(container, ["tail", "-n", str(lines), path], check=False)
+    text = [line for line in res.stdout.strip().splitlines() if line.strip()]
+    return " | ".join(text) if text else "(empty)" if res.exit_code == 0 else "(no log file)"
 
 
 def put_file(container: Container, path: str, content: str | bytes, mode: int = 0o644) -> None:

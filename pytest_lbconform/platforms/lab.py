@@ -31,6 +31,9 @@ DYNAMIC_RANGE_PREFIX = 26
 CLIENT_OFFSETS = {"mypc": 100, "mypc2": 200}
 VIP_POOL_SIZE = 8
 NODE_SYSCTLS = {"net.ipv4.ip_forward": "1"}
+#: ``/run`` per boot, as kind runs its nodes (``--tmpfs /run``, kind: pkg/cluster/internal/providers/docker/
+#: provision.go): pid files and logs of a node's earlier life cannot outlive a ``docker kill`` + start
+RUN_TMPFS = {"/run": ""}
 
 
 class DockerNodeOps:
@@ -67,6 +70,7 @@ def create_host(client: docker.DockerClient, image: str, run_id: str, cluster: s
     api = client.api
     host_config = api.create_host_config(
         cap_add=CAPS, sysctls=NODE_SYSCTLS if role != "client" else None, network_mode=network, init=True,
+        tmpfs=RUN_TMPFS,
     )
     endpoint = api.create_endpoint_config(ipv4_address=ip) if ip else api.create_endpoint_config()
     try:

@@ -5,6 +5,7 @@
     python3 agent.py neighbour    '{"vip": "…"}'
     python3 agent.py http_burst   '{"vip": "…", "port": 80, "n": 800, "concurrency": 8}'
     python3 agent.py availability '{"vip": "…", "port": 80, "interval": 0.01, "timeout": 0.2, "duration": 4}'
+    python3 agent.py selftest     '{}'
 
 Every timestamp is ``time.time()``: containers share the host kernel's clock, so the host can
 place its own events (fault injection) on the same time line. The last line printed is the JSON
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -218,7 +220,19 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
             "samples": samples, "garps": garps, "neighbour": neigh}
 
 
-COMMANDS = {"arp": arp, "garp": garp, "neighbour": neighbour, "http_burst": http_burst, "availability": availability}
+def selftest() -> dict[str, Any]:
+    """What the host checks after installing the agent: scapy loads, the interface is there."""
+    import scapy
+    from scapy.arch import get_if_hwaddr
+
+    return {"python": sys.version.split()[0], "scapy": scapy.VERSION, "iface": IFACE,
+            "mac": get_if_hwaddr(IFACE).lower()}
+
+
+COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
+    "selftest": selftest, "arp": arp, "garp": garp, "neighbour": neighbour, "http_burst": http_burst,
+    "availability": availability,
+}
 
 
 def main(argv: list[str]) -> int:

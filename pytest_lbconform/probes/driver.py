@@ -30,7 +30,15 @@ class ProbeClient:
         self.container = client.containers.get(host.name)
 
     def install(self) -> None:
+        """Copy the agent into the client and confirm it runs there (scapy loads, eth0 has the client's MAC)."""
         containers.put_file(self.container, AGENT_PATH, AGENT_SOURCE.read_text())
+        try:
+            info = self._call("selftest")
+        except InfrastructureError as exc:
+            raise InfrastructureError(f"the probe agent does not run in {self.host.name}: {exc}") from exc
+        if info.get("mac") != self.host.mac.lower():
+            raise InfrastructureError(f"the probe agent in {self.host.name} sees eth0 as {info.get('mac')}, "
+                                      f"but Docker gave the client {self.host.mac}")
 
     def _call(self, command: str, **kwargs: Any) -> dict[str, Any]:
         res = containers.run(self.container, ["python3", AGENT_PATH, command, json.dumps(kwargs)])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+from docker.models.containers import Container
 
 from ..errors import InfrastructureError
 from ..platforms import containers
@@ -35,6 +36,9 @@ NFT_PATH = "/etc/lbconform/service.nft"
 PID_FILES = ["-p", "/run/lbc-keepalived.pid", "-r", "/run/lbc-vrrp.pid"]
 FIRST_VRID = 51
 CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
+AGENT_START_BUDGET = 10.0  #: seconds for keepalived to run and open its VRRP socket
+BACKEND_START_BUDGET = 10.0  #: seconds for a whoami backend to answer 200
+VRRP_PROTO_HEX = f"{112:04X}"  #: IPPROTO_VRRP as /proc/net/raw prints it in local_address
 
 
 def lab_services(topology: Topology) -> tuple[Service, ...]:
@@ -157,6 +161,7 @@ class KeepalivedLab:
         self.backends = lab_backends(self.topology, self.port)
         self.mode: str | None = None
         self._version = ""
+        self._runs_vrrp: dict[str, bool] = {}  #: node → its keepalived.conf has a vrrp_instance
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -169,26 +174,41 @@ class KeepalivedLab:
         self.wait_converged()
 
     def start_node(self, node: Host) -> None:
-        """Install and start everything the LB runs on ``node`` (also after a node restart)."""
+        """Install and start everything the LB runs on ``node`` (also after a node restart).
+
+        Each start is confirmed (backend answering, keepalived holding its VRRP socket); one that
+        does not come up is an :class:`InfrastructureError` naming the node and the daemon's last log lines.
+        """
         c = self.docker.containers.get(node.name)
         backend = next(b for b in self.backends if b.node == node.short)
         containers.put_file(c, WHOAMI_PATH, Path(whoami.__file__).read_text())
-        containers.start(c, ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)])
+        containers.start_daemon(c, "whoami", ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
+                                ready=lambda pid: self._backend_missing(c), budget=BACKEND_START_BUDGET)
         index = self.topology.workers.index(node)
         conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
                                  only_preferred=self.mutant == "no-failover")
         containers.put_file(c, KEEPALIVED_CONF, conf)
+        self._runs_vrrp[node.short] = "vrrp_instance" in conf
         if self.mutant == "multi-responder":  # what kube-ipvs0 does to every node without strictARP
             for svc in self.services:
                 containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
         self.start_agent(node)
         if self.mode:
             self._load_rules(node, self.mode)
-        self._wait_backend(node)
 
     def start_agent(self, node: Host) -> None:
-        containers.start(self.docker.containers.get(node.name),
-                         ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF])
+        """Start keepalived on ``node`` and return once it runs and holds its VRRP socket.
+
+        Pid files live in ``/run`` (a tmpfs per node boot) and are removed first when no keepalived
+        runs, so a pid file naming an unrelated process can never make keepalived believe it is
+        already running and exit (a restarted node reuses low pids).
+        """
+        c = self.docker.containers.get(node.name)
+        if containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 1:
+            containers.run(c, ["rm", "-f", *PID_FILES[1::2]])
+        containers.start_daemon(c, "keepalived", ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF],
+                                ready=lambda pid: _vrrp_missing(c, pid, self._runs_vrrp.get(node.short, True)),
+                                budget=AGENT_START_BUDGET)
 
     def kill_agent(self, node: Host) -> None:
         """Stop keepalived on ``node`` as Kubernetes deletes an agent pod (SIGTERM).
@@ -216,14 +236,10 @@ class KeepalivedLab:
         containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
-    def _wait_backend(self, node: Host) -> None:
-        c = self.docker.containers.get(node.name)
+    def _backend_missing(self, c: Container) -> str | None:
         argv = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", f"http://127.0.0.1:{self.port}/"]
-
-        def status() -> str:
-            return containers.run(c, argv, check=False).stdout.strip()
-
-        wait_for(status, "200".__eq__, budget=10, what=f"backend on {node.name}:{self.port} answering 200")
+        code = containers.run(c, argv, check=False).stdout.strip()
+        return None if code == "200" else f"HTTP {code or 'no answer'} from 127.0.0.1:{self.port}"
 
     # -- what the LB reports -------------------------------------------------------------------
     def holders(self, service: Service) -> list[str]:
@@ -301,6 +317,19 @@ class KeepalivedLab:
             out = containers.run(c, ["keepalived", "--version"], check=False)
             self._version = (out.stderr or out.stdout).strip().splitlines()[0] if (out.stderr or out.stdout) else "?"
         return self._version
+
+
+def _vrrp_missing(c: Container, pid: int, needs_socket: bool = True) -> str | None:
+    """None once keepalived (``pid``) has its VRRP child and (when the node runs a VRRP instance)
+    a raw IPPROTO_VRRP socket is open."""
+    if containers.run(c, ["pgrep", "-P", str(pid), "-x", "keepalived"], check=False).exit_code != 0:
+        return "no VRRP child process yet"
+    if not needs_socket:
+        return None
+    raw = containers.run(c, ["cat", "/proc/net/raw"], check=False).stdout.splitlines()[1:]
+    if not any(line.split()[1].endswith(f":{VRRP_PROTO_HEX}") for line in raw if len(line.split()) > 1):
+        return "no raw VRRP (IP protocol 112) socket open"
+    return None
 
 
 def _host_nft(args: list[str], stdin: str = "", check: bool = True) -> None:

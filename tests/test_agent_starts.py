@@ -1,0 +1,120 @@
+"""Every daemon the lab starts is confirmed up, never assumed (issue: stale pid files after node-stop).
+
+The motivating case: ``/run`` survived ``docker kill`` + start, so keepalived's pid file could name an
+unrelated live process after the restart, and keepalived exited believing it already ran; the VIP
+then never returned and the run reported a 15 s convergence timeout.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pytest_lbconform.config import from_options
+from pytest_lbconform.environment import LabEnvironment
+from pytest_lbconform.errors import InfrastructureError
+from pytest_lbconform.faults import fault
+from pytest_lbconform.platforms import containers, launch
+from pytest_lbconform.providers.keepalived import PID_FILES
+from tests.conftest import run_suite
+
+NODE_STOP_CYCLES = 10
+
+
+def test_launcher_detaches_and_logs(tmp_path):
+    log = tmp_path / "sub" / "d.log"
+    out = subprocess.run([sys.executable, launch.__file__, "--log", str(log), "--", sys.executable, "-c",
+                          "print('hello from the daemon', flush=True)"], capture_output=True, text=True, check=True)
+    pid = int(out.stdout.strip())
+    assert pid > 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "hello" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.05)  # polling a condition with a deadline
+    assert log.read_text() == "hello from the daemon\n"
+
+
+def test_launcher_logs_a_command_that_cannot_run(tmp_path):
+    log = tmp_path / "d.log"
+    subprocess.run([sys.executable, launch.__file__, "--log", str(log), "--", "/nonexistent/daemon"], check=True,
+                   capture_output=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (log.exists() and log.read_text()):
+        time.sleep(0.05)
+    assert "cannot run /nonexistent/daemon" in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def lab_lb(docker_client, tmp_path_factory):
+    env = LabEnvironment(from_options(tmp_path_factory.mktemp("r")), docker_client, progress=lambda m: None)
+    try:
+        env.setup()
+        yield env.for_mode("random")
+    finally:
+        env.teardown()
+
+
+def test_run_is_a_tmpfs_in_lab_nodes(lab_lb):
+    node = lab_lb.topology.workers[0]
+    mounts = containers.run(lab_lb.infra.container(node), ["cat", "/proc/mounts"]).stdout
+    assert any(line.split()[1:3] == ["/run", "tmpfs"] for line in mounts.splitlines()), mounts
+
+
+def test_a_stale_pid_file_naming_a_live_process_cannot_stop_keepalived(lab_lb):
+    """The motivating case, made deterministic: the pid file names a live, unrelated process."""
+    svc = lab_lb.service("svc1")
+    owner = lab_lb.node(lab_lb.reported_owner(svc))
+    c = lab_lb.infra.container(owner)
+    lab_lb.provider.kill_agent(owner)
+    decoy = containers.run(c, ["python3", containers.LAUNCHER_PATH, "--log", "/run/decoy.log", "--", "sleep", "300"])
+    decoy_pid = decoy.stdout.strip()
+    try:
+        for pid_file in PID_FILES[1::2]:
+            containers.put_file(c, pid_file, f"{decoy_pid}\n")
+        lab_lb.provider.start_agent(owner)  # confirmed: running and holding its VRRP socket
+        assert containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 0
+        assert lab_lb.provider.wait_converged()[svc.name] == owner.short
+    finally:
+        containers.run(c, ["kill", decoy_pid], check=False)
+
+
+def test_a_daemon_that_does_not_start_is_one_clear_error(lab_lb):
+    node = lab_lb.topology.workers[1]
+    c = lab_lb.infra.container(node)
+    with pytest.raises(InfrastructureError) as info:
+        containers.start_daemon(c, "keepalived-broken", ["keepalived", "-n", "-l", "-f", "/nonexistent.conf",
+                                                         "-p", "/run/x.pid", "-r", "/run/y.pid"], budget=5)
+    message = str(info.value)
+    assert message.startswith(f"keepalived-broken did not start in {node.name}: the process exited")
+    assert "last log lines (/run/lbconform/keepalived-broken.log):" in message
+    assert "nonexistent.conf" in message, message  # keepalived's own words, from its log
+
+
+def test_a_daemon_that_runs_but_never_gets_ready_names_what_is_missing(lab_lb):
+    c = lab_lb.infra.container(lab_lb.topology.workers[1])
+    with pytest.raises(InfrastructureError) as info:
+        containers.start_daemon(c, "sleeper", ["sleep", "30"], ready=lambda pid: "no socket yet", budget=1)
+    assert "sleeper did not start" in str(info.value) and "no socket yet" in str(info.value)
+
+
+def test_node_stop_and_its_undo_converge_every_time(lab_lb):
+    """10 cycles on one lab, rotating over the owners of the three services: every one converges."""
+    converged = []
+    for cycle in range(NODE_STOP_CYCLES):
+        svc = lab_lb.services[cycle % len(lab_lb.services)]
+        owner = lab_lb.node(lab_lb.reported_owner(svc))
+        with fault("node-stop", owner, lab_lb.infra, lab_lb.provider):
+            lab_lb.provider.wait_owner(svc, not_on=owner.short)
+        owners = lab_lb.provider.wait_converged()  # raises (naming the state) when a cycle does not converge
+        converged.append((cycle, owner.short, owners[svc.name]))
+    assert len(converged) == NODE_STOP_CYCLES and all(o == back for _, o, back in converged), converged
+
+
+def test_node_stop_selected_alone_passes(docker_client, tmp_path):
+    """``-k node-stop`` runs the fault first thing on a fresh lab (keepalived then has low pids)."""
+    result, _pid = run_suite("--proxy-mode=random", f"--report-dir={tmp_path}", "suites/test_failover.py",
+                             "-k", "node-stop")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout, result.stdout[-1500:]
