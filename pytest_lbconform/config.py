@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from .images import IMAGE_SOURCES
 from .providers.spec import PLATFORMS, ProviderSpec, builtin_specs, load_spec
 
 DEFAULT_LB = "keepalived"
+#: a failover budget above this is no failover (and the availability probe would record for minutes)
+MAX_BUDGET_S = 120.0
 
 #: option name → (environment variable, ini key); command line wins, then env, then ini
 FALLBACKS = {
@@ -55,6 +58,18 @@ class RunConfig:
                               f"set one with --failover-budget {fault_kind}=SECONDS")
         return self.spec.budgets[fault_kind]
 
+    def budgets_report(self) -> dict[str, object]:
+        """The budgets this run judges failover by, for the certification report."""
+        from .faults import FAULT_KINDS
+
+        used = {}
+        for kind in FAULT_KINDS:
+            try:
+                used[kind] = self.budget(kind)
+            except ConfigError:
+                continue
+        return {"unit": "s", "used": used, "spec": dict(self.spec.budgets), "overridden": dict(self.budget_overrides)}
+
     @property
     def label(self) -> str:
         mutant = f" mutant={self.mutant}" if self.mutant else ""
@@ -78,6 +93,13 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
             return os.environ[env_name]
         raw = ini(ini_name)
         return str(raw) if raw not in (None, "", []) else None
+
+    def origin(name: str) -> str:
+        """Where ``name``'s value came from, as the user wrote it: ``--x``, ``LBCONFORM_X`` or ini ``lbconform_x``."""
+        env_name, ini_name = FALLBACKS[name]
+        if option(name) not in (None, ""):
+            return f"--{name.replace('_', '-')}"
+        return env_name if os.environ.get(env_name) else f"ini {ini_name}"
 
     specs = dict(specs if specs is not None else builtin_specs())
     spec_path = option("lb_spec")
@@ -120,7 +142,8 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
                      report_dir=report_dir, lab_image_source=source, ci=is_ci(),
                      require_all=bool(option("require_all")),
-                     budget_overrides=parse_budgets(value("failover_budget")), mutant=mutant, plan=plan,
+                     budget_overrides=parse_budgets(value("failover_budget"), origin("failover_budget")),
+                     mutant=mutant, plan=plan,
                      kind_image=str(option("kind_image")) if option("kind_image") else None,
                      preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
 
@@ -138,8 +161,16 @@ def _check_mutant(mutant: str | None, lb: str, platform: str) -> str | None:
     return mutant
 
 
-def parse_budgets(text: str | None) -> dict[str, float]:
-    """``2.5`` (every fault kind) or ``node-stop=3,agent-kill=1.5`` → {kind or "*": seconds}."""
+def valid_budget(value: float) -> bool:
+    """A budget is a finite number of seconds, > 0 and ≤ MAX_BUDGET_S (nan, inf and 1e308 are not)."""
+    return math.isfinite(value) and 0 < value <= MAX_BUDGET_S
+
+
+def parse_budgets(text: str | None, where: str = "--failover-budget") -> dict[str, float]:
+    """``2.5`` (every fault kind) or ``node-stop=3,agent-kill=1.5`` → {kind or "*": seconds}.
+
+    ``where`` names the value's source in the error (option, environment variable or ini key).
+    """
     from .faults import FAULT_KINDS
 
     if not text:
@@ -151,10 +182,11 @@ def parse_budgets(text: str | None) -> dict[str, float]:
         try:
             value = float(seconds)
         except ValueError:
-            value = -1.0
-        if value <= 0 or (kind != "*" and kind not in FAULT_KINDS):
-            raise ConfigError(f"--failover-budget={text!r}: {part.strip()!r} is not SECONDS or KIND=SECONDS with "
-                              f"SECONDS > 0 and KIND one of {', '.join(FAULT_KINDS)}")
+            value = math.nan
+        if not valid_budget(value) or (kind != "*" and kind not in FAULT_KINDS) or kind in budgets:
+            raise ConfigError(f"{where}={text!r}: {part.strip()!r} is not accepted; give SECONDS or KIND=SECONDS, "
+                              f"each once, with 0 < SECONDS ≤ {MAX_BUDGET_S:g} (finite) and KIND one of "
+                              f"{', '.join(FAULT_KINDS)}")
         budgets[kind] = value
     return budgets
 

@@ -10,12 +10,14 @@ from types import FrameType
 
 import pytest
 
+from . import checks
 from . import config as run_config
 from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, LbconformError
 from .paths import ROOT
 from .report import allure_files, conformance
+from .report.evidence import META, PROPERTY
 
 CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
@@ -63,7 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires(*capabilities): skip unless the provider declares them all; "
                                        "'{param}' in a capability is filled from the test's parameters")
-    config.addinivalue_line("markers", "lbconform_missing(reason): internal, set by --require-all")
+    config.addinivalue_line("markers", "judges(*check_ids): the registry checks (pytest_lbconform/checks.py) "
+                                       "this test produces verdicts for; the first decides its profile")
+    config.addinivalue_line("markers", "lbconform_missing(check_id, reason): internal: a core capability is missing")
     try:
         cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
     except ConfigError as exc:
@@ -129,16 +133,48 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Decide per check, from the registry: run, fail (core capability missing), skip (extended
+    capability missing, or a profile that does not apply on this platform), and tag each item with
+    its profile and tier for the certification report."""
     cfg = config.stash[CFG]
     for item in items:
+        judged = _judged_checks(item)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        for mark in item.iter_markers("requires"):
-            wanted = [c.format(**params) for c in mark.args]  # e.g. "failover:{kind}" per parametrized fault
-            missing = [c for c in wanted if c not in cfg.spec.capabilities]
+        wanted = [c.format(**params) for mark in item.iter_markers("requires") for c in mark.args]
+        missing = [c for c in wanted if c not in cfg.spec.capabilities]
+        if not judged:  # a test outside the registry (e.g. a vendor's own): its capabilities only skip
             if missing:
                 reason = missing_capability(cfg, missing)
                 item.add_marker(pytest.mark.skip(reason=reason) if not cfg.require_all else
-                                pytest.mark.lbconform_missing(reason))
+                                pytest.mark.lbconform_missing("", f"{reason} (--require-all)"))
+            continue
+        primary = checks.CHECKS[judged[0]]
+        tier = checks.EXTENDED if (primary.tier == checks.EXTENDED or
+                                   any(checks.capability_tier(c) == checks.EXTENDED for c in wanted)) else checks.CORE
+        applies = checks.profile_applies(primary.profile, cfg.platform)
+        meta = {"checks": list(judged), "profile": primary.profile, "tier": tier, "capabilities": wanted,
+                "missing": missing, "applies": applies}
+        item.user_properties.append((META, meta))
+        if not applies:
+            reason = (f"profile {primary.profile} does not apply on platform {cfg.platform}: "
+                      f"{checks.PROFILES[primary.profile].not_applicable}")
+            item.add_marker(pytest.mark.skip(reason=reason))
+        elif missing:
+            reason = missing_capability(cfg, missing)
+            if tier == checks.CORE or cfg.require_all:
+                why = "a core check cannot be skipped" if tier == checks.CORE else "--require-all"
+                item.add_marker(pytest.mark.lbconform_missing(primary.id, f"{reason} ({why})"))
+            else:
+                item.add_marker(pytest.mark.skip(reason=f"{reason}: extended feature not supported"))
+
+
+def _judged_checks(item: pytest.Item) -> tuple[str, ...]:
+    ids = tuple(i for mark in item.iter_markers("judges") for i in mark.args)
+    unknown = [i for i in ids if i not in checks.CHECKS]
+    if unknown:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.judges names {unknown}, not in the check registry "
+                                f"(pytest_lbconform/checks.py); known: {', '.join(sorted(checks.CHECKS))}")
+    return ids
 
 
 def missing_capability(cfg: run_config.RunConfig, missing: list[str]) -> str:
@@ -148,7 +184,12 @@ def missing_capability(cfg: run_config.RunConfig, missing: list[str]) -> str:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     mark = item.get_closest_marker("lbconform_missing")
     if mark is not None:
-        pytest.fail(f"{mark.args[0]} (--require-all turns this skip into a failure)", pytrace=False)
+        check_id, reason = mark.args
+        if check_id:  # a registry check: recorded as a failed verdict, so the profile fails (not inconclusive)
+            item.user_properties.append((PROPERTY, {"check": check_id, "passed": False, "expected": "the capability "
+                                                    "is declared and the check runs", "measured": reason,
+                                                    "category": "unsupported core capability", "figures": {}}))
+        pytest.fail(f"[unsupported core capability] {check_id or item.name} FAILED: {reason}", pytrace=False)
 
 
 def _progress(config: pytest.Config) -> Callable[[str], None]:
@@ -226,6 +267,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = conformance.build(
         results, implementation={"project": cfg.spec.project, "provider": cfg.lb, "version": version},
         environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
+        budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities),
     )
     path = conformance.write(cfg.report_dir, report)
     allure_dir = getattr(config.option, "allure_report_dir", None)

@@ -14,6 +14,3 @@ SERVICES: dict[str, tuple[TrafficPolicy, Affinity]] = {
     "svc3": ("Cluster", "ClientIP"),
 }
 SERVICE_NAMES = tuple(SERVICES)
-
-#: data-plane mode → how the scheduler picks a backend per new connection (decides the verdict)
-SCHEDULER_OF_MODE = {"random": "random", "rr": "rr", "iptables": "random", "nftables": "random", "ipvs": "rr"}

@@ -8,12 +8,13 @@ from pytest_lbconform.faults import fault
 from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
-from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover
+from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover, owners_as_intended
 
 pytestmark = pytest.mark.requires("arp", "owner_report")
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
+@pytest.mark.judges("arp-ownership")
 def test_exactly_one_node_answers_arp(request, lb, service):
     """Broadcast who-has for the VIP from mypc: one MAC answers, a node's, the reported owner's."""
     svc = lb.service(service)
@@ -28,6 +29,7 @@ def test_exactly_one_node_answers_arp(request, lb, service):
     check(request, arp_ownership(observed, node_macs, owner), service=service, mode=lb.mode)
 
 
+@pytest.mark.judges("arp-ownership")
 def test_every_service_has_its_own_single_owner(request, lb):
     """With several services up, each VIP has exactly one owner, and it is the one reported for it."""
     label(request, "ARP ownership", "one owner per service", lb=lb.spec.name, platform=lb.platform, mode=lb.mode)
@@ -40,7 +42,26 @@ def test_every_service_has_its_own_single_owner(request, lb):
     check_all(request, verdicts, owners=expected, mode=lb.mode)
 
 
-@pytest.mark.requires("garp", "failover:agent-kill")  # it moves the announcement by stopping the agent
+@pytest.mark.requires("spread_owners")
+@pytest.mark.judges("owner-spread")
+def test_vips_are_spread_over_nodes_as_the_provider_intends(request, lb):
+    """The provider intends each VIP on a given node (keepalived: the highest VRRP priority, rotated per
+    VIP); the LB's report and the wire agree with that intent, not just with each other."""
+    label(request, "ARP ownership", "owners spread as intended", severity="normal", lb=lb.spec.name,
+          platform=lb.platform, mode=lb.mode)
+    intended = lb.provider.intended_owners()
+    node_macs = {n.short: n.mac for n in lb.topology.nodes}
+    by_mac = {mac.lower(): node for node, mac in node_macs.items()}
+    on_wire = {}
+    for svc in lb.services:
+        macs = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2).macs
+        on_wire[svc.name] = by_mac.get(macs[0], macs[0]) if len(macs) == 1 else None
+    reported = {svc.name: lb.reported_owner(svc) for svc in lb.services}
+    check(request, owners_as_intended(reported, on_wire, intended), mode=lb.mode)
+
+
+@pytest.mark.requires("failover:agent-kill")  # it moves the announcement by stopping the agent
+@pytest.mark.judges("garp-on-announcement")
 def test_reannouncement_sends_gratuitous_arp(request, lb):
     """When the announcement moves (agent stopped) and moves back (agent restarted), each new
     announcer's gratuitous ARP (sender IP = target IP = VIP, its own MAC) reaches mypc."""

@@ -3,43 +3,46 @@ answers only from local backends, ClientIP affinity sticks per client."""
 
 import pytest
 
+from pytest_lbconform.checks import MODES
 from pytest_lbconform.report.evidence import attach_json, check, label
-from pytest_lbconform.scenarios import SCHEDULER_OF_MODE
 from pytest_lbconform.verdicts.balancing import only_backends, round_robin, sticky, uniform
 
-pytestmark = pytest.mark.requires("balancing")
 UNIFORM_SAMPLES = 900   # ≥ 784: detects a 10-point skew over 3 backends at α=0.001 with power 0.99
 CYCLE_SAMPLES = 30      # a random scheduler cycles perfectly over 30 with p = 3^-27
 
 
+@pytest.mark.requires("balancing")
+@pytest.mark.judges("balancing-uniform", "balancing-round-robin")
 def test_scheduler_spreads_fresh_connections(request, lb):
     svc = lb.service("svc1")
-    scheduler = SCHEDULER_OF_MODE[lb.mode]
+    scheduler = MODES[lb.mode].scheduler
     backends = [b.name for b in lb.backends]
     label(request, "Balancing", f"{scheduler} scheduler", lb=lb.spec.name, mode=lb.mode, eTP="Cluster")
     if scheduler == "random":
         burst = lb.probe("mypc").http_burst(svc.vip, n=UNIFORM_SAMPLES, concurrency=8)
-        verdict = uniform(burst.counts, backends)
+        verdict = uniform(burst.samples, backends)
     else:  # one client, strictly sequential fresh connections, nothing else talking to the VIP
         burst = lb.probe("mypc").http_burst(svc.vip, n=CYCLE_SAMPLES, concurrency=1)
-        verdict = round_robin([s.backend for s in burst.samples if s.ok], backends)
+        verdict = round_robin(burst.samples, backends)
     attach_json("backend counts", dict(burst.counts))
-    check(request, verdict, mode=lb.mode, scheduler=scheduler, errors=len(burst.errors))
+    check(request, verdict, mode=lb.mode, scheduler=scheduler)
 
 
+@pytest.mark.requires("snat", "owner_report")
+@pytest.mark.judges("balancing-local-only")
 def test_local_policy_answers_only_from_local_backends(request, lb):
     svc = lb.service("svc2")
     label(request, "Balancing", "Local: local backends only", lb=lb.spec.name, mode=lb.mode, eTP="Local")
     owner = lb.reported_owner(svc)
     local = [b.name for b in lb.backends if b.node == owner]
     burst = lb.probe("mypc").http_burst(svc.vip, n=200, concurrency=4)
-    check(request, only_backends(burst.counts, local), mode=lb.mode, owner=owner)
+    check(request, only_backends(burst.samples, local), mode=lb.mode, owner=owner)
 
 
 @pytest.mark.requires("affinity")
+@pytest.mark.judges("affinity-sticky")
 def test_clientip_affinity_sticks_per_client(request, lb):
     svc = lb.service("svc3")
     label(request, "Balancing", "ClientIP affinity", lb=lb.spec.name, mode=lb.mode, eTP="Cluster")
-    by_client = {c: [s.backend for s in lb.probe(c).http_burst(svc.vip, n=100, concurrency=4).samples if s.ok]
-                 for c in ("mypc", "mypc2")}
+    by_client = {c: lb.probe(c).http_burst(svc.vip, n=100, concurrency=4).samples for c in ("mypc", "mypc2")}
     check(request, sticky(by_client), mode=lb.mode)

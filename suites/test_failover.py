@@ -11,11 +11,15 @@ from pytest_lbconform.report.evidence import attach_json, attach_pcap, check_all
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import build_timeline, garp_from_new_owner, within_budget
 
-pytestmark = pytest.mark.requires("owner_report", "garp", "failover:{kind}")
+pytestmark = pytest.mark.requires("owner_report", "failover:{kind}")
 SETTLE = 2.0  #: seconds recorded after the budget, to see the recovery hold
+#: how long past the recording a takeover is still waited for: an over-budget takeover (a slow LB, or a
+#: busy machine) is then judged as "over budget" with its figures, never as "no owner" by accident
+TAKEOVER_GRACE = 10.0
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
+@pytest.mark.judges("failover-budget", "garp-on-takeover", "arp-ownership")
 def test_failover(request, lb, kind):
     svc = lb.service("svc1")
     budget = lb.budget(kind)
@@ -26,7 +30,7 @@ def test_failover(request, lb, kind):
     with (probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=budget + SETTLE) as rec,
           allure.step(f"{kind} on the owner {victim.short}"),
           fault(kind, victim, lb.infra, lb.provider) as injected):
-        new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + SETTLE)
+        new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + SETTLE + TAKEOVER_GRACE)
         trace = rec.wait()
         during = probe.arp_responders(svc.vip, window=0.5, count=2)
     timeline = build_timeline(trace, injected.at, lb.node(new_owner).mac if new_owner else None)

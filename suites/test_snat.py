@@ -11,6 +11,7 @@ CLIENTS = ("mypc", "mypc2")
 
 
 @pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.judges("snat-cluster")
 def test_cluster_policy_snats_to_a_node_address(request, lb, client):
     svc = lb.service("svc1")
     label(request, "SNAT", "Cluster: source is a node address", lb=lb.spec.name, mode=lb.mode, eTP="Cluster",
@@ -22,6 +23,7 @@ def test_cluster_policy_snats_to_a_node_address(request, lb, client):
 
 
 @pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.judges("snat-local")
 def test_local_policy_keeps_the_client_address(request, lb, client):
     svc = lb.service("svc2")
     label(request, "SNAT", "Local: client address kept, local backends only", lb=lb.spec.name, mode=lb.mode,

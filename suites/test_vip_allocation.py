@@ -37,21 +37,25 @@ def alloc(request, lb):
             allocator.delete(name)
 
 
+@pytest.mark.judges("vip-from-pool", "vip-distinct")
 def test_addresses_come_from_the_pool_and_are_distinct(request, lb, alloc):
     allocations = [alloc() for _ in range(3)]
     check_all(request, [v.from_pool(allocations, *alloc.pool), v.distinct(allocations)], mode=lb.mode)
 
 
+@pytest.mark.judges("vip-requested")
 def test_a_requested_address_is_honoured(request, lb, alloc):
     requested = alloc.pool[1]  # the top of the pool: nothing else asks for it
     check(request, v.honoured(alloc(requested_ip=requested), requested), mode=lb.mode)
 
 
+@pytest.mark.judges("vip-pending")
 def test_a_request_outside_the_pool_stays_pending_with_a_reason(request, lb, alloc):
     outside = lb.topology.client("mypc").ip  # on the segment, never in the pool
     check(request, v.stays_pending(alloc(requested_ip=outside, expect_pending=True), "outside the pool"), mode=lb.mode)
 
 
+@pytest.mark.judges("vip-released")
 def test_a_deleted_services_address_is_released_and_reusable(request, lb, alloc):
     before = alloc()
     alloc.delete(before.service)
@@ -59,6 +63,7 @@ def test_a_deleted_services_address_is_released_and_reusable(request, lb, alloc)
     check(request, v.released(before, after), mode=lb.mode)
 
 
+@pytest.mark.judges("vip-pending")
 def test_an_exhausted_pool_leaves_the_next_service_pending(request, lb, alloc):
     first, last = alloc.pool
     size = int(ipaddress.IPv4Address(last)) - int(ipaddress.IPv4Address(first)) + 1
@@ -68,6 +73,7 @@ def test_an_exhausted_pool_leaves_the_next_service_pending(request, lb, alloc):
     check(request, v.stays_pending(alloc(expect_pending=True), "pool exhausted"), mode=lb.mode)
 
 
+@pytest.mark.judges("vip-shared")
 def test_a_sharing_key_puts_two_ports_on_one_address(request, lb, alloc):
     first = alloc(sharing_key="lbconform-shared", port=80)
     second = alloc(sharing_key="lbconform-shared", port=8080)

@@ -1,32 +1,108 @@
-"""The certification report from synthetic results."""
+"""The certification report from synthetic results: profiles with teeth (issue: every answer judged)."""
 
 import json
 
+from pytest_lbconform import checks
 from pytest_lbconform.report import conformance
 from pytest_lbconform.report.conformance import CheckResult
 
 
-def r(nodeid, outcome, message=""):
-    verdicts = [{"measured": "x", "figures": {"outage_ms": 350.0, "vip": "v"}}] if outcome == "passed" else []
-    return CheckResult(nodeid, conformance.family_of(nodeid), outcome, message, verdicts)
+def r(nodeid, outcome, check_id, tier=None, message="", passed=None, capabilities=()):
+    row = checks.CHECKS[check_id]
+    ok = outcome == "passed" if passed is None else passed
+    verdicts = [{"check": check_id, "passed": ok, "measured": "x", "figures": {"outage_ms": 350.0, "vip": "v"}}]
+    if outcome in ("skipped", "inconclusive", "not-applicable"):
+        verdicts = []
+    return CheckResult(nodeid, conformance.family_of(nodeid), outcome, message, verdicts, profile=row.profile,
+                       tier=tier or row.tier, checks=[check_id], capabilities=list(capabilities))
 
 
-def test_profiles_are_success_partial_failure_or_not_tested(tmp_path):
-    results = [r("suites/test_arp_ownership.py::t[a]", "passed"), r("suites/test_snat.py::t[b]", "passed"),
-               r("suites/test_failover.py::t[c]", "skipped", "provider x does not declare capability failover:node-freeze"),
-               r("suites/test_failover.py::t[d]", "passed")]
-    report = conformance.build(results, {"project": "p", "version": "1"}, {"platform": "lab"})
-    by_name = {p["name"]: p for p in report["profiles"]}
-    assert by_name["L2-CORE"]["result"] == "partial"
-    assert by_name["L2-CORE"]["skipped"][0]["reason"].startswith("provider x does not declare")
-    assert by_name["L2-EXTENDED"]["result"] == "not-tested"
-    assert set(by_name["L2-EXTENDED"]["families_not_run"]) == {"vip_allocation", "balancing"}
-    results.append(r("suites/test_snat.py::t[e]", "failed", "SNAT mismatch"))
-    assert conformance.build(results, {}, {})["profiles"][0]["result"] == "failure"
+def healthy():
+    return [r("suites/test_arp_ownership.py::a", "passed", "arp-ownership"),
+            r("suites/test_arp_ownership.py::g", "passed", "garp-on-announcement"),
+            r("suites/test_failover.py::f[stop]", "passed", "failover-budget"),
+            r("suites/test_failover.py::t[stop]", "passed", "garp-on-takeover"),
+            r("suites/test_snat.py::c", "passed", "snat-cluster"), r("suites/test_snat.py::l", "passed", "snat-local"),
+            r("suites/test_balancing.py::l", "passed", "balancing-local-only"),
+            r("suites/test_balancing.py::u", "passed", "balancing-uniform", capabilities=["balancing"])]
+
+
+def profiles(results, platform="lab", budgets=None):
+    report = conformance.build(results, {"project": "p", "version": "1"}, {"platform": platform}, budgets=budgets)
+    return {p["name"]: p for p in report["profiles"]}
+
+
+def test_every_registry_profile_is_reported():
+    assert set(profiles(healthy())) == set(checks.PROFILES)
+
+
+def test_healthy_results_are_success_and_service_api_does_not_apply_on_the_lab():
+    by_name = profiles(healthy())
+    for name in ("L2-ANNOUNCE", "L2-FAILOVER", "SERVICE-TRAFFIC", "BALANCING"):
+        assert by_name[name]["result"] == "success", (name, by_name[name])
+    assert by_name["SERVICE-API"]["result"] == "not-applicable"
+    assert "no Kubernetes API" in by_name["SERVICE-API"]["not_applicable_reason"]
+    assert by_name["BALANCING"]["extended"]["supported"] == ["balancing"]
+
+
+def test_a_core_check_cannot_be_opted_out_of():
+    """A provider without a core capability gets a failed check (plugin) and so a failed profile."""
+    results = [*healthy()[1:], r("suites/test_arp_ownership.py::a", "failed", "arp-ownership", passed=False,
+                                 message="[unsupported core capability] provider x does not declare capability arp")]
+    assert profiles(results)["L2-ANNOUNCE"]["result"] == "failure"
+
+
+def test_an_extended_skip_is_an_unsupported_feature_not_a_core_gap():
+    results = [*healthy(), r("suites/test_failover.py::f[freeze]", "skipped", "failover-budget", tier="extended",
+                             message="provider x does not declare capability failover:node-freeze")]
+    prof = profiles(results)["L2-FAILOVER"]
+    assert prof["result"] == "success"
+    assert prof["extended"]["result"] == "not-supported"
+    assert prof["extended"]["unsupported"][0]["reason"].endswith("failover:node-freeze")
+
+
+def test_inconclusive_is_neither_a_pass_nor_a_failure():
+    results = [*healthy(), r("suites/test_snat.py::c2", "inconclusive", "snat-cluster", message="InfrastructureError")]
+    prof = profiles(results)["SERVICE-TRAFFIC"]
+    assert prof["result"] == "inconclusive"
+    assert prof["core"]["failed"] == 0 and prof["core"]["inconclusive"] == 1
+    assert prof["inconclusive"] == [{"id": "suites/test_snat.py::c2", "reason": "InfrastructureError"}]
+
+
+def test_a_core_check_that_never_ran_makes_the_profile_partial():
+    results = [x for x in healthy() if x.checks != ["snat-local"]]
+    prof = profiles(results)["SERVICE-TRAFFIC"]
+    assert prof["result"] == "partial" and prof["core"]["checks_not_run"] == ["snat-local"]
+
+
+def test_overridden_budgets_never_read_as_plain_success():
+    budgets = {"unit": "s", "used": {"node-stop": 9.0}, "spec": {"node-stop": 1.5}, "overridden": {"*": 9.0}}
+    by_name = profiles(healthy(), budgets=budgets)
+    assert by_name["L2-FAILOVER"]["result"] == "success (custom budgets)"
+    assert by_name["L2-ANNOUNCE"]["result"] == "success"  # no budget judged there
+    report = conformance.build(healthy(), {}, {"platform": "lab"}, budgets=budgets)
+    assert report["budgets"]["overridden"] == {"*": 9.0}
+
+
+def test_nothing_passed_is_not_tested():
+    assert profiles([])["L2-ANNOUNCE"]["result"] == "not-tested"
+
+
+def test_outcome_of_a_failure_without_a_failing_verdict_is_inconclusive():
+    class Report:
+        passed, skipped = False, False
+
+    assert conformance.outcome_of(Report(), [], {}) == "inconclusive"
+    assert conformance.outcome_of(Report(), [{"check": "snat-local", "passed": True}], {}) == "inconclusive"
+    assert conformance.outcome_of(Report(), [{"check": "snat-local", "passed": False}], {}) == "failed"
+    Report.skipped = True
+    assert conformance.outcome_of(Report(), [], {"applies": False}) == "not-applicable"
+    assert conformance.outcome_of(Report(), [], {"applies": True}) == "skipped"
 
 
 def test_write_produces_json_html_and_a_history_of_numeric_figures(tmp_path):
-    report = conformance.build([r("suites/test_failover.py::t[a]", "passed")], {"project": "p", "version": "1"}, {})
+    report = conformance.build([r("suites/test_failover.py::t[a]", "passed", "failover-budget")],
+                               {"project": "p", "version": "1"}, {})
     path = conformance.write(tmp_path, report)
     assert json.loads(path.read_text())["kind"] == "ConformanceReport"
     assert "<table>" in (tmp_path / "conformance.html").read_text()

@@ -75,3 +75,17 @@ def test_preferred_owner_is_the_highest_priority_node():
 
     provider = KeepalivedLab(builtin_specs()["keepalived"], None, TOPO)  # type: ignore[arg-type]
     assert [provider.preferred_owner(s) for s in SERVICES] == ["worker", "worker2", "worker3"]
+
+
+def test_lossy_mutant_adds_a_refusing_endpoint_to_every_map():
+    rules = render_ruleset(NODES[1], SERVICES, BACKENDS, "random", refuse_to="172.28.0.2")
+    assert "numgen random mod 4 map { 0 : 172.28.0.3, 1 : 172.28.0.4, 2 : 172.28.0.5, 3 : 172.28.0.2 }" in rules
+    assert "jhash ip saddr mod 4" in rules  # svc3 (ClientIP)
+    assert "3 : 172.28.0.2 } : 8080" in rules.split(SERVICES[1].vip)[1].splitlines()[0]  # svc2 (Local)
+
+
+def test_owner_collapse_mutant_gives_every_vip_the_same_preferred_node():
+    confs = [render_keepalived(n, i, SERVICES, 3, 0.1, collapse=True) for i, n in enumerate(NODES[1:])]
+    top = [max(range(3), key=lambda i: int(confs[i].split(f"vrrp_instance {s.name}")[1].split("priority ")[1].split()[0]))
+           for s in SERVICES]
+    assert top == [0, 0, 0]

@@ -63,7 +63,7 @@ def noarp_spec(pytester, tmp_path):
     return spec
 
 
-def test_a_missing_capability_skips_with_the_reason(pytester, noarp_spec):
+def test_a_missing_capability_skips_a_test_outside_the_registry(pytester, noarp_spec):
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp*"])
@@ -73,6 +73,72 @@ def test_require_all_turns_a_capability_skip_into_a_failure(pytester, noarp_spec
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "--require-all")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp (--require-all*"])
+
+
+def test_a_core_check_cannot_be_skipped_by_leaving_out_its_capability(pytester, noarp_spec):
+    pytester.makepyfile(test_core="""
+        import pytest
+        @pytest.mark.requires("arp")
+        @pytest.mark.judges("arp-ownership")
+        def test_core_arp():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "test_core.py")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*[[]unsupported core capability[]] arp-ownership FAILED: provider noarp does not "
+                                 "declare capability arp (a core check cannot be skipped)*"])
+
+
+def test_an_extended_check_skips_with_its_reason(pytester, noarp_spec):
+    pytester.makepyfile(test_ext="""
+        import pytest
+        @pytest.mark.requires("affinity")
+        @pytest.mark.judges("affinity-sticky")
+        def test_affinity():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "-rs", "test_ext.py")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*does not declare capability affinity: extended feature not supported*"])
+
+
+def test_a_judges_marker_naming_an_unknown_check_is_a_usage_error(pytester):
+    pytester.makepyfile(test_typo="""
+        import pytest
+        @pytest.mark.judges("arp-ownersihp")
+        def test_x():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("test_typo.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "'arp-ownersihp'], not in the check registry" in result.stderr.str()
+
+
+@pytest.mark.parametrize("budget", ["nan", "inf", "1e308", "-1", "0", "node-stop=NaN", "node-stop=1,node-stop=2",
+                                    "node-stop=abc", "bogus=3"])
+def test_a_bad_failover_budget_is_one_line_before_anything_starts(pytester, monkeypatch, budget):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")  # proves nothing was contacted
+    result = pytester.runpytest_subprocess("--lb=keepalived", f"--failover-budget={budget}", SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0].startswith(f"ERROR: --failover-budget={budget!r}: "), result.stderr.lines[:2]
+    assert "0 < SECONDS ≤ 120" in result.stderr.lines[0]
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_bad_budget_from_the_environment_names_the_variable(pytester, monkeypatch):
+    monkeypatch.setenv("LBCONFORM_FAILOVER_BUDGET", "inf")
+    result = pytester.runpytest_subprocess(SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0].startswith("ERROR: LBCONFORM_FAILOVER_BUDGET='inf': ")
+
+
+def test_a_spec_budget_that_is_not_finite_is_one_line(pytester, tmp_path):
+    spec = tmp_path / "nanbudget.yaml"
+    spec.write_text("name: nanb\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [arp]\n"
+                    "budgets: {node-stop: .nan}\n")
+    result = pytester.runpytest_subprocess(f"--lb-spec={spec}", "--lb=nanb", SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "budgets.node-stop=nan is not accepted" in result.stderr.lines[0]
 
 
 def test_metallb_plan_prints_both_modes_without_docker_or_kind(pytester, monkeypatch):

@@ -47,3 +47,11 @@ def test_local_fails_when_another_nodes_backend_answers():
 def test_local_fails_without_a_local_backend_or_samples():
     assert not local_preserves_client([s(CLIENT, "webpod2")], CLIENT, NODES, set()).passed
     assert not local_preserves_client([s(None, None, ok=False)], CLIENT, NODES, {"webpod2"}).passed
+
+
+def test_refused_connections_fail_both_policies_although_every_answer_looks_right():
+    lossy = [s(CLIENT, "webpod2")] * 80 + [Sample(t=1.0, ok=False, error="ConnectionRefusedError: x")] * 40
+    local = local_preserves_client(lossy, CLIENT, NODES, {"webpod2"})
+    assert not local.passed and local.category == "connection failures" and "40 of 120" in local.measured
+    cluster = cluster_snat([s("172.18.0.3")] * 80 + [Sample(t=1.0, ok=False, error="TimeoutError")] * 40, CLIENT, NODES)
+    assert not cluster.passed and cluster.category == "connection failures" and "TimeoutError 40" in cluster.measured

@@ -28,6 +28,7 @@ from ..probes import whoami
 from ..scenarios import SERVICES
 from ..waiting import wait_for
 from .base import Backend, Service
+from .mutants import MUTANTS
 from .spec import ProviderSpec
 
 WHOAMI_PATH = "/opt/lbconform/whoami.py"
@@ -60,10 +61,11 @@ def priority(node_index: int, service_index: int, nodes: int) -> int:
 
 
 def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...], nodes: int, advert_int: float,
-                      only_preferred: bool = False) -> str:
+                      only_preferred: bool = False, collapse: bool = False) -> str:
     """keepalived.conf for one node: one VRRPv3 instance per VIP, every node starts BACKUP.
 
-    ``only_preferred`` (mutant no-failover): a node runs an instance only for the VIPs it prefers.
+    Mutants: ``only_preferred`` (no-failover): a node runs an instance only for the VIPs it prefers;
+    ``collapse`` (owner-collapse): every VIP gets the first VIP's priorities, so one node holds them all.
     """
     blocks = [
         "global_defs {\n"
@@ -74,14 +76,15 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
         "}\n"
     ]
     for i, svc in enumerate(services):
-        if only_preferred and priority(node_index, i, nodes) != max(priority(n, i, nodes) for n in range(nodes)):
+        rank = 0 if collapse else i
+        if only_preferred and priority(node_index, rank, nodes) != max(priority(n, rank, nodes) for n in range(nodes)):
             continue
         blocks.append(
             f"vrrp_instance {svc.name} {{\n"
             "  state BACKUP\n"
             "  interface eth0\n"
             f"  virtual_router_id {FIRST_VRID + i}\n"
-            f"  priority {priority(node_index, i, nodes)}\n"
+            f"  priority {priority(node_index, rank, nodes)}\n"
             f"  advert_int {advert_int}\n"
             f"  virtual_ipaddress {{\n    {svc.vip}/32 dev eth0\n  }}\n"
             "}\n"
@@ -90,12 +93,13 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
 
 
 def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str,
-                   skew: bool = False, masquerade_local: bool = False) -> str:
+                   skew: bool = False, masquerade_local: bool = False, refuse_to: str | None = None) -> str:
     """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``).
 
     Atomic: the file deletes and recreates ``table ip lbconform`` in one transaction.
     Mutants: ``skew`` lists the first backend twice in Cluster maps; ``masquerade_local`` SNATs
-    Local services like Cluster ones.
+    Local services like Cluster ones; ``refuse_to`` (lossy) adds an endpoint at that address, where
+    nothing listens, to every service's map, so a share of new connections is refused (a stale endpoint).
     """
     if mode not in ("random", "rr"):
         raise ValueError(f"data-plane mode {mode!r} is not one of random, rr")
@@ -107,7 +111,10 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
     for svc in services:
         match = f"ip daddr {svc.vip} tcp dport {svc.port}"
         if svc.traffic_policy == "Local":
-            if local:
+            if local and refuse_to:
+                rules.append(f"{match} dnat to {gen} mod 4 map {{ 0 : {local[0].ip}, 1 : {local[0].ip}, "
+                             f"2 : {local[0].ip}, 3 : {refuse_to} }} : {port}")
+            elif local:
                 rules.append(f"{match} dnat to {local[0].ip}:{port}")
             else:
                 rules.append(f"{match} drop")
@@ -116,8 +123,10 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
             continue
         cluster_vips.append(svc.vip)
         selector = "jhash ip saddr" if svc.affinity == "ClientIP" else gen
-        targets = [backends[0], *backends] if skew and svc.affinity != "ClientIP" else list(backends)
-        mapping = ", ".join(f"{i} : {b.ip}" for i, b in enumerate(targets))
+        targets = [b.ip for b in ([backends[0], *backends] if skew and svc.affinity != "ClientIP" else backends)]
+        if refuse_to:
+            targets.append(refuse_to)
+        mapping = ", ".join(f"{i} : {ip}" for i, ip in enumerate(targets))
         rules.append(f"{match} dnat to {selector} mod {len(targets)} map {{ {mapping} }} : {port}")
     lines = [
         "table ip lbconform",
@@ -156,7 +165,9 @@ class KeepalivedLab:
 
     def __post_init__(self) -> None:
         self.port = int(self.spec.settings.get("backend_port", 8080))
-        self.advert_int = 1.0 if self.mutant == "slow-failover" else float(self.spec.settings.get("advert_int", 0.1))
+        if self.mutant is not None and self.mutant not in MUTANTS:
+            raise ValueError(f"mutant {self.mutant!r} is not one of {', '.join(MUTANTS)}")
+        self.advert_int = 1.0 if self._mutated("slow-failover") else float(self.spec.settings.get("advert_int", 0.1))
         self.services = lab_services(self.topology)
         self.backends = lab_backends(self.topology, self.port)
         self.mode: str | None = None
@@ -169,7 +180,7 @@ class KeepalivedLab:
         self.progress(f"lbconform: deploying keepalived + {len(self.backends)} whoami backends on {self.topology.cluster}")
         for node in self.topology.workers:
             self.start_node(node)
-        if self.mutant == "garp-loss":
+        if self._mutated("garp-loss"):
             self._drop_garp_on_bridge()
         self.wait_converged()
 
@@ -186,10 +197,11 @@ class KeepalivedLab:
                                 ready=lambda pid: self._backend_missing(c), budget=BACKEND_START_BUDGET)
         index = self.topology.workers.index(node)
         conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
-                                 only_preferred=self.mutant == "no-failover")
+                                 only_preferred=self._mutated("no-failover"),
+                                 collapse=self._mutated("owner-collapse"))
         containers.put_file(c, KEEPALIVED_CONF, conf)
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
-        if self.mutant == "multi-responder":  # what kube-ipvs0 does to every node without strictARP
+        if self._mutated("multi-responder"):  # what kube-ipvs0 does to every node without strictARP
             for svc in self.services:
                 containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
         self.start_agent(node)
@@ -231,8 +243,9 @@ class KeepalivedLab:
 
     def _load_rules(self, node: Host, mode: str) -> None:
         c = self.docker.containers.get(node.name)
-        ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self.mutant == "skewed",
-                                 masquerade_local=self.mutant == "snat-on-local")
+        refuse_to = self.topology.node("control-plane").ip if self._mutated("lossy") else None
+        ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self._mutated("skewed"),
+                                 masquerade_local=self._mutated("snat-on-local"), refuse_to=refuse_to)
         containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
@@ -264,16 +277,31 @@ class KeepalivedLab:
         holders = self.holders(service)
         if len(holders) != 1:
             return None
-        if self.mutant == "owner-misreport":
+        if self._mutated("owner-misreport"):
             workers = [w.short for w in self.topology.workers]
             return workers[(workers.index(holders[0]) + 1) % len(workers)]
         return holders[0]
 
+    def _mutated(self, name: str) -> bool:
+        """Whether this run breaks the promise of mutant ``name`` (a name not in MUTANTS is a bug, not a no-op)."""
+        if name not in MUTANTS:
+            raise ValueError(f"mutant {name!r} is not one of {', '.join(MUTANTS)}")
+        return self.mutant == name
+
     def preferred_owner(self, service: Service) -> str:
-        """The node with the highest VRRP priority for ``service``: its owner once everything is up."""
+        """The node with the highest VRRP priority for ``service`` in the rendered configuration: its
+        owner once everything is up (what convergence waits for)."""
         nodes, index = len(self.topology.workers), self.services.index(service)
-        best = max(range(nodes), key=lambda n: priority(n, index, nodes))
+        rank = 0 if self._mutated("owner-collapse") else index
+        best = max(range(nodes), key=lambda n: priority(n, rank, nodes))
         return self.topology.workers[best].short
+
+    def intended_owners(self) -> dict[str, str]:
+        """The promise (capability ``spread_owners``): priorities rotated per VIP, so each service has
+        its own preferred node (as MetalLB spreads announcements)."""
+        nodes = len(self.topology.workers)
+        return {svc.name: self.topology.workers[max(range(nodes), key=lambda n: priority(n, i, nodes))].short
+                for i, svc in enumerate(self.services)}
 
     def wait_converged(self, budget: float = CONVERGE_BUDGET) -> dict[str, str]:
         """Wait until every VIP is held by exactly its preferred node; return service → owner.
@@ -308,7 +336,7 @@ class KeepalivedLab:
 
     def cleanup(self) -> None:
         """Remove what the provider put on the host (the garp-loss mutant's bridge table)."""
-        if self.mutant == "garp-loss":
+        if self._mutated("garp-loss"):
             _host_nft(["delete", "table", "bridge", self._bridge_table], check=False)
 
     def version(self) -> str:

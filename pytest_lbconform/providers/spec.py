@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from ..paths import FIXTURES
 
 SPEC_DIR = FIXTURES / "providers"
 PLATFORMS = ("kind", "lab", "existing")
+MAX_SPEC_BUDGET_S = 120.0  #: the same ceiling as config.MAX_BUDGET_S (a failover budget in seconds)
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,23 @@ def load_spec(path: Path) -> ProviderSpec:
     unknown = [p for p in platforms if p not in PLATFORMS]
     if unknown:
         raise ConfigError(f"provider spec {path}: platforms {unknown} not among {', '.join(PLATFORMS)}")
+    budgets: dict[str, float] = {}
+    for kind, seconds in (raw.get("budgets") or {}).items():
+        try:
+            value = float(seconds)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= MAX_SPEC_BUDGET_S):
+            raise ConfigError(f"provider spec {path}: budgets.{kind}={seconds!r} is not accepted; "
+                              f"give seconds, finite, > 0 and ≤ {MAX_SPEC_BUDGET_S:g}")
+        budgets[str(kind)] = value
     return ProviderSpec(
         name=str(raw["name"]), project=str(raw.get("project", raw["name"])), platforms=platforms,
         default_platform=str(raw.get("default_platform", platforms[0])),
         modes={str(k): tuple(v) for k, v in raw["modes"].items()},
         capabilities=frozenset(raw["capabilities"]), settings=dict(raw.get("settings") or {}),
         optional_modes={str(k): tuple(v) for k, v in (raw.get("optional_modes") or {}).items()},
-        budgets={str(k): float(v) for k, v in (raw.get("budgets") or {}).items()}, source=str(path),
+        budgets=budgets, source=str(path),
     )
 
 

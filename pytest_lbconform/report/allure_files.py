@@ -1,24 +1,30 @@
 """``categories.json`` and ``environment.properties`` in the allure results directory.
 
-Verdict messages start with ``[category]`` (``Verdict.message``), which the categories match.
+Verdict messages start with ``[category]`` (``Verdict.message``); the categories come from the
+check registry (``checks.CATEGORIES``), so a new failure class needs no change here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-CATEGORIES = ("multiple ARP owners", "no ARP owner", "ARP owner is not a node", "owner report mismatch",
-              "GARP missing", "GARP from wrong MAC", "failover over budget", "SNAT mismatch", "balancing skew",
-              "affinity broken")
+from ..checks import CATEGORIES, INFRASTRUCTURE
+
+
+def categories() -> list[dict[str, object]]:
+    """Allure 2 categories: one per registry failure class, plus infrastructure (inconclusive)."""
+    rows: list[dict[str, object]] = [
+        {"name": c.name, "description": c.meaning, "matchedStatuses": ["failed"],
+         "messageRegex": rf".*\[{re.escape(c.name)}\].*"} for c in CATEGORIES.values()]
+    rows.append({"name": INFRASTRUCTURE, "matchedStatuses": ["broken", "failed"],
+                 "messageRegex": ".*(InfrastructureError|cannot set up|not reached within|did not start).*"})
+    return rows
 
 
 def write(results_dir: Path, environment: dict[str, str]) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
-    categories = [{"name": name, "matchedStatuses": ["failed"], "messageRegex": rf".*\[{name}\].*"}
-                  for name in CATEGORIES]
-    categories.append({"name": "infrastructure (not a verdict on the LB)", "matchedStatuses": ["broken", "failed"],
-                       "messageRegex": ".*(InfrastructureError|cannot set up|not reached within).*"})
-    (results_dir / "categories.json").write_text(json.dumps(categories, indent=1) + "\n")
+    (results_dir / "categories.json").write_text(json.dumps(categories(), indent=1, ensure_ascii=False) + "\n")
     lines = [f"{key}={value}" for key, value in environment.items()]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")

@@ -11,20 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..paths import FIXTURES
-from .evidence import PROPERTY
+from .. import checks
+from .evidence import META, PROPERTY
 
 
 @dataclass
 class CheckResult:
     nodeid: str
     family: str
-    outcome: str  # passed / failed / skipped / error
+    outcome: str  #: passed / failed / skipped / inconclusive / not-applicable
     message: str = ""
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
+    profile: str = ""
+    tier: str = checks.CORE
+    checks: list[str] = field(default_factory=list)
+    capabilities: list[str] = field(default_factory=list)
 
 
 def family_of(nodeid: str) -> str:
@@ -33,59 +35,105 @@ def family_of(nodeid: str) -> str:
     return stem.removeprefix("test_")
 
 
+def outcome_of(report: Any, verdicts: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """A test's outcome as the certification sees it.
+
+    A failure is an LB failure only when a verdict failed; a test that failed or errored without a
+    failing verdict (engine error, probe crash, set-up failure) is *inconclusive*: neither a pass nor
+    a verdict on the LB. A skip of a profile that does not apply on the platform is *not-applicable*.
+    """
+    if report.passed:
+        return "passed"
+    if report.skipped:
+        return "not-applicable" if meta and not meta.get("applies", True) else "skipped"
+    return "failed" if any(not v.get("passed", True) for v in verdicts) else "inconclusive"
+
+
 def from_report(report: Any) -> CheckResult | None:
-    """A CheckResult from a pytest TestReport of a suite test (None for other tests)."""
+    """A CheckResult from a pytest TestReport of a suite test (None for other tests and phases)."""
     if "suites/" not in report.nodeid.replace("\\", "/") and not report.nodeid.startswith("test_"):
         return None
     if report.when != "call" and not (report.failed or report.skipped):
         return None
-    outcome = report.outcome
-    if report.when != "call" and report.failed:
-        outcome = "error"
+    verdicts = [value for name, value in report.user_properties if name == PROPERTY]
+    meta: dict[str, Any] = next((value for name, value in report.user_properties if name == META), {})
     message = ""
     if report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
     elif report.failed:
         lines = report.longreprtext.strip().splitlines()
         message = lines[-1] if lines else ""
-    verdicts = [value for name, value in report.user_properties if name == PROPERTY]
-    return CheckResult(report.nodeid, family_of(report.nodeid), outcome, message, verdicts, report.duration)
+    return CheckResult(report.nodeid, family_of(report.nodeid), outcome_of(report, verdicts, meta), message, verdicts,
+                       report.duration, profile=meta.get("profile", ""), tier=meta.get("tier", checks.CORE),
+                       checks=list(meta.get("checks", [])), capabilities=list(meta.get("capabilities", [])))
 
 
-def load_profiles() -> dict[str, dict[str, Any]]:
-    loaded: dict[str, dict[str, Any]] = yaml.safe_load((FIXTURES / "profiles.yaml").read_text())
-    return loaded
-
-
-def profile_result(results: list[CheckResult], families: list[str]) -> str:
-    mine = [r for r in results if r.family in families]
-    if any(r.outcome in ("failed", "error") for r in mine):
+def tier_result(results: list[CheckResult]) -> str:
+    """failure > inconclusive > (partial: some skipped) > success; when nothing passed: not-supported
+    (everything was skipped as unsupported) or not-tested (nothing ran)."""
+    outcomes = {r.outcome for r in results}
+    if "failed" in outcomes:
         return "failure"
-    if not any(r.outcome == "passed" for r in mine):
-        return "not-tested"
-    if any(r.outcome == "skipped" for r in mine) or any(f not in {r.family for r in mine} for f in families):
-        return "partial"
-    return "success"
+    if "inconclusive" in outcomes:
+        return "inconclusive"
+    if "passed" not in outcomes:
+        return "not-supported" if "skipped" in outcomes else "not-tested"
+    return "partial" if "skipped" in outcomes else "success"
 
 
-def build(results: list[CheckResult], implementation: dict[str, str], environment: dict[str, str]) -> dict[str, Any]:
-    profiles = []
-    for name, prof in load_profiles().items():
-        families = list(prof["families"])
-        mine = [r for r in results if r.family in families]
-        profiles.append({
-            "name": name, "description": prof.get("description", ""), "result": profile_result(results, families),
-            "summary": {k: sum(r.outcome == k for r in mine) for k in ("passed", "failed", "error", "skipped")},
-            "families_not_run": [f for f in families if f not in {r.family for r in mine}],
-            "checks": [{"id": r.nodeid, "outcome": r.outcome, "message": r.message, "verdicts": r.verdicts,
-                        "duration_s": round(r.duration, 3)} for r in mine],
-            "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "skipped"],
-        })
+def profile_report(profile: checks.Profile, results: list[CheckResult], platform: str,
+                   budgets_overridden: bool) -> dict[str, Any]:
+    mine = [r for r in results if r.profile == profile.name]
+    core = [r for r in mine if r.tier == checks.CORE]
+    extended = [r for r in mine if r.tier == checks.EXTENDED]
+    core_ids = sorted(c.id for c in checks.CHECKS.values() if c.profile == profile.name and c.tier == checks.CORE)
+    judged = {v["check"] for r in core if r.outcome == "passed" for v in r.verdicts}
+    not_run = [c for c in core_ids if c not in judged]
+    applies = checks.profile_applies(profile.name, platform)
+    if not applies:
+        result = "not-applicable"
+    elif core_ids:
+        result = tier_result(core)
+        if result == "success" and not_run:
+            result = "partial"
+    else:
+        result = tier_result(extended)
+    has_budgets = any(v["check"] == "failover-budget" for r in mine for v in r.verdicts)
+    if result == "success" and budgets_overridden and has_budgets:
+        result = "success (custom budgets)"
+
+    def counts(rs: list[CheckResult]) -> dict[str, int]:
+        return {k: sum(r.outcome == k for r in rs) for k in ("passed", "failed", "inconclusive", "skipped")}
+
+    return {
+        "name": profile.name, "description": profile.description, "result": result,
+        "not_applicable_reason": "" if applies else profile.not_applicable,
+        "core": {"result": tier_result(core) if applies else "not-applicable", **counts(core),
+                 "checks_not_run": not_run if applies else []},
+        "extended": {"result": tier_result(extended) if applies else "not-applicable", **counts(extended),
+                     "supported": sorted({c for r in extended if r.outcome == "passed" for c in r.capabilities}),
+                     "unsupported": [{"id": r.nodeid, "reason": r.message} for r in extended
+                                     if r.outcome == "skipped"]},
+        "checks": [{"id": r.nodeid, "tier": r.tier, "outcome": r.outcome, "message": r.message,
+                    "verdicts": r.verdicts, "duration_s": round(r.duration, 3)} for r in mine],
+        "inconclusive": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "inconclusive"],
+        "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome in ("skipped", "not-applicable")],
+    }
+
+
+def build(results: list[CheckResult], implementation: dict[str, str], environment: dict[str, str],
+          budgets: dict[str, Any] | None = None, capabilities: list[str] | None = None) -> dict[str, Any]:
+    """The ConformanceReport: per profile of the registry, core and extended results and every check."""
+    budgets = budgets or {}
+    overridden = bool(budgets.get("overridden"))
+    platform = environment.get("platform", "")
     return {
         "apiVersion": "lbconform.io/v1alpha1", "kind": "ConformanceReport",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "implementation": implementation, "environment": {"host": host_platform.platform(), **environment},
-        "profiles": profiles,
+        "capabilities": sorted(capabilities or []),
+        "budgets": budgets,
+        "profiles": [profile_report(p, results, platform, overridden) for p in checks.PROFILES.values()],
     }
 
 
@@ -119,12 +167,15 @@ def render_html(report: dict[str, Any]) -> str:
     rows = []
     for prof in report["profiles"]:
         rows.append(f"<h2>{esc(prof['name'])}: {esc(prof['result'])}</h2><p>{esc(prof['description'])}</p>")
-        if prof["families_not_run"]:
-            rows.append(f"<p>Not run: {esc(', '.join(prof['families_not_run']))}</p>")
-        rows.append("<table><tr><th>check</th><th>outcome</th><th>measured / reason</th></tr>")
+        if prof["not_applicable_reason"]:
+            rows.append(f"<p>Not applicable: {esc(prof['not_applicable_reason'])}</p>")
+        if prof["core"]["checks_not_run"]:
+            rows.append(f"<p>Core checks not run: {esc(', '.join(prof['core']['checks_not_run']))}</p>")
+        rows.append("<table><tr><th>check</th><th>tier</th><th>outcome</th><th>measured / reason</th></tr>")
         for chk in prof["checks"]:
             measured = "; ".join(v["measured"] for v in chk["verdicts"]) or chk["message"]
-            rows.append(f"<tr class='{esc(chk['outcome'])}'><td>{esc(chk['id'])}</td><td>{esc(chk['outcome'])}</td>"
+            rows.append(f"<tr class='{esc(chk['outcome'])}'><td>{esc(chk['id'])}</td><td>{esc(chk['tier'])}</td>"
+                        f"<td>{esc(chk['outcome'])}</td>"
                         f"<td>{esc(measured)}</td></tr>")
         rows.append("</table>")
     impl = report["implementation"]
@@ -132,7 +183,7 @@ def render_html(report: dict[str, Any]) -> str:
     return (
         "<!doctype html><meta charset='utf-8'><title>LB conformance report</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
-        ".failed,.error{background:#fdd}.skipped{background:#eee}.passed{background:#dfd}</style>"
+        ".failed{background:#fdd}.inconclusive{background:#ffd}.skipped{background:#eee}.passed{background:#dfd}</style>"
         f"<h1>{esc(impl.get('project', ''))} {esc(impl.get('version', ''))}</h1><p>{esc(env)}</p>"
         f"<p>{esc(report['date'])}</p>" + "".join(rows)
     )

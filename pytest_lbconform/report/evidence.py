@@ -13,7 +13,8 @@ import pytest
 
 from ..verdicts.result import Verdict
 
-PROPERTY = "lbconform"
+PROPERTY = "lbconform"        #: a verdict (check id, passed, expected, measured, category, figures)
+META = "lbconform_meta"       #: what the plugin decided at collection: checks, profile, tier, capabilities
 
 
 def label(request: pytest.FixtureRequest, feature: str, story: str, severity: str = "critical", **params: str) -> None:

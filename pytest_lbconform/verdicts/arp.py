@@ -68,3 +68,23 @@ def no_takeover(check: str, vip: str, old_owner: str) -> Verdict:
     """The verdict when no other node took ``vip`` over from ``old_owner`` at all."""
     return Verdict(check, False, f"another node announces {vip} after {old_owner} stops",
                    f"no other node took {vip} over", {"vip": vip, "old_owner": old_owner}, "GARP missing")
+
+
+def owners_as_intended(reported: Mapping[str, str | None], on_wire: Mapping[str, str | None],
+                       intended: Mapping[str, str]) -> Verdict:
+    """Each service's VIP is announced by the node the provider intends for it (service → node), as
+    the LB reports it and as the single ARP responder on the wire shows it."""
+    figures = {"intended": dict(intended), "reported": dict(reported), "on_wire": dict(on_wire),
+               "distinct_intended_nodes": len(set(intended.values()))}
+    expected = "owners as the provider intends: " + ", ".join(f"{s}→{n}" for s, n in sorted(intended.items()))
+    if not intended:
+        return Verdict("owner-spread", False, expected, "the provider states no intended owner", figures,
+                       "owners not as intended")
+    wrong = {s: (reported.get(s), on_wire.get(s)) for s, node in intended.items()
+             if reported.get(s) != node or on_wire.get(s) != node}
+    if wrong:
+        detail = ", ".join(f"{s}: intended {intended[s]}, reported {r}, on the wire {w}"
+                           for s, (r, w) in sorted(wrong.items()))
+        return Verdict("owner-spread", False, expected, detail, figures, "owners not as intended")
+    return Verdict("owner-spread", True, expected,
+                   f"reported and on the wire as intended, over {len(set(intended.values()))} nodes", figures)

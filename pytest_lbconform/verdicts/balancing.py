@@ -12,22 +12,29 @@ from collections.abc import Mapping, Sequence
 
 from scipy import stats
 
+from ..probes.records import Sample
+from .connections import answered_text, judge_failures
 from .result import Verdict
 
 DEFAULT_ALPHA = 0.001
 
 
-def uniform(counts: Mapping[str, int], backends: Sequence[str], alpha: float = DEFAULT_ALPHA) -> Verdict:
-    """Pearson chi-square of ``counts`` against uniform over ``backends``; every backend must be seen."""
+def uniform(samples: Sequence[Sample], backends: Sequence[str], alpha: float = DEFAULT_ALPHA) -> Verdict:
+    """Pearson chi-square of the answers against uniform over ``backends``; every backend must be seen,
+    and failed connections count against the check's error bound first."""
+    counts = Counter(s.backend for s in samples if s.ok and s.backend)
     observed = [int(counts.get(b, 0)) for b in backends]
     n = sum(observed)
     unknown = sorted(set(counts) - set(backends))
     pairs = list(zip(backends, observed, strict=True))
-    figures: dict[str, object] = {"n": n, "counts": dict(pairs), "alpha": alpha,
+    expected = f"each of {len(backends)} backends ≈ 1/{len(backends)} of {len(samples)} fresh connections (χ² p ≥ {alpha})"
+    failures, failed = judge_failures("balancing-uniform", samples, expected)
+    figures: dict[str, object] = {**failures, "n": n, "counts": dict(pairs), "alpha": alpha,
                                   "shares": {b: round(c / n, 4) if n else 0 for b, c in pairs}}
-    expected = f"each of {len(backends)} backends ≈ 1/{len(backends)} of {n} fresh connections (χ² p ≥ {alpha})"
+    if failed is not None:
+        return Verdict(failed.check, False, expected, failed.measured, figures, failed.category)
     if n == 0:
-        return Verdict("balancing-uniform", False, expected, "no successful sample", figures, "balancing skew")
+        return Verdict("balancing-uniform", False, expected, "no answer named a backend", figures, "balancing skew")
     if unknown:
         return Verdict("balancing-uniform", False, expected, f"answers from unexpected backends {unknown}", figures,
                        "balancing skew")
@@ -41,15 +48,17 @@ def uniform(counts: Mapping[str, int], backends: Sequence[str], alpha: float = D
     if p < alpha:
         return Verdict("balancing-uniform", False, expected, f"{counts_text}: χ²={chi2:.1f}, p={p:.2g} < {alpha}",
                        figures, "balancing skew")
-    return Verdict("balancing-uniform", True, expected, f"{counts_text}: χ²={chi2:.1f}, p={p:.2g}", figures)
+    return Verdict("balancing-uniform", True, expected,
+                   f"{counts_text}: χ²={chi2:.1f}, p={p:.2g}; {answered_text(figures)}", figures)
 
 
-def round_robin(sequence: Sequence[str], backends: Sequence[str], shifts_allowed: int = 0) -> Verdict:
+def round_robin(samples: Sequence[Sample], backends: Sequence[str], shifts_allowed: int = 0) -> Verdict:
     """A sequential, single-client sequence must cycle through all ``backends`` with period k.
 
     ``shifts_allowed`` declares how many phase slips foreign connections may cause; each slip can
-    change one backend's count by one.
+    change one backend's count by one. Failed connections count against the error bound first.
     """
+    sequence = [s.backend or "?" for s in samples if s.ok]
     k = len(backends)
     counts = Counter(sequence)
     order = list(dict.fromkeys(sequence[:k]))  # the cycle as established by the first k answers
@@ -57,10 +66,14 @@ def round_robin(sequence: Sequence[str], backends: Sequence[str], shifts_allowed
     slips = sum(1 for i in range(1, len(sequence)) if sequence[i] != successor.get(sequence[i - 1]))
     spread = (max(counts.values()) - min(counts.get(b, 0) for b in backends)) if sequence else 0
     p_random = (1 / k) ** max(len(sequence) - k, 0) if k else 1.0
-    figures = {"n": len(sequence), "k": k, "counts": {b: counts.get(b, 0) for b in backends}, "phase_slips": slips,
-               "count_spread": spread, "p_random_scheduler_cycles": p_random, "head": list(sequence[: 2 * k])}
     expected = (f"a cycle of period {k} over {list(backends)} "
                 f"(≤ {shifts_allowed} phase slips, counts within {shifts_allowed + 1})")
+    failures, failed = judge_failures("balancing-round-robin", samples, expected)
+    figures = {**failures, "n": len(sequence), "k": k, "counts": {b: counts.get(b, 0) for b in backends},
+               "phase_slips": slips, "count_spread": spread, "p_random_scheduler_cycles": p_random,
+               "head": list(sequence[: 2 * k])}
+    if failed is not None:
+        return Verdict(failed.check, False, expected, failed.measured, figures, failed.category)
     if len(sequence) < 2 * k:
         return Verdict("balancing-round-robin", False, expected, f"only {len(sequence)} samples (need ≥ {2 * k})", figures,
                        "balancing skew")
@@ -73,17 +86,23 @@ def round_robin(sequence: Sequence[str], backends: Sequence[str], shifts_allowed
                        f"{slips} phase slips, counts {figures['counts']} (random-like)", figures, "balancing skew")
     return Verdict("balancing-round-robin", True, expected,
                    f"cycle {first} held for {len(sequence)} connections, {slips} slips "
-                   f"(a random scheduler would do this with p={p_random:.1g})", figures)
+                   f"(a random scheduler would do this with p={p_random:.1g}); {answered_text(figures)}", figures)
 
 
-def sticky(by_client: Mapping[str, Sequence[str]]) -> Verdict:
-    """ClientIP affinity: every client reaches exactly one backend across its fresh connections."""
-    seen = {client: dict(Counter(seq)) for client, seq in by_client.items()}
-    figures = {"backends_by_client": seen}
+def sticky(by_client: Mapping[str, Sequence[Sample]]) -> Verdict:
+    """ClientIP affinity: every client reaches exactly one backend across its fresh connections, and
+    each client's failed connections count against the error bound."""
+    seen = {client: dict(Counter(s.backend for s in seq if s.ok)) for client, seq in by_client.items()}
     expected = "each client sticks to one backend across all its fresh connections"
-    empty = [c for c, seq in by_client.items() if not seq]
-    if empty:
-        return Verdict("affinity-sticky", False, expected, f"no successful sample from {empty}", figures, "affinity broken")
+    per_client = {c: judge_failures("affinity-sticky", seq, expected) for c, seq in by_client.items()}
+    figures: dict[str, object] = {"backends_by_client": seen,
+                                  "failures_by_client": {c: f for c, (f, _) in per_client.items()}}
+    if not by_client:
+        return Verdict("affinity-sticky", False, expected, "no client was probed", figures, "affinity broken")
+    lossy = {c: v.measured for c, (_, v) in per_client.items() if v is not None}
+    if lossy:
+        return Verdict("affinity-sticky", False, expected,
+                       "; ".join(f"{c}: {text}" for c, text in lossy.items()), figures, "connection failures")
     loose = {c: s for c, s in seen.items() if len(s) != 1}
     if loose:
         return Verdict("affinity-sticky", False, expected, f"clients reached several backends: {loose}", figures,
@@ -92,13 +111,19 @@ def sticky(by_client: Mapping[str, Sequence[str]]) -> Verdict:
     return Verdict("affinity-sticky", True, expected, pairs, figures)
 
 
-def only_backends(counts: Mapping[str, int], allowed: Sequence[str], check: str = "balancing-local-only") -> Verdict:
-    """Every answer comes from ``allowed`` (eTP Local: the announcing node's own backends)."""
-    outside = {b: c for b, c in counts.items() if b not in allowed}
-    figures = {"counts": dict(counts), "allowed": list(allowed)}
+def only_backends(samples: Sequence[Sample], allowed: Sequence[str], check: str = "balancing-local-only") -> Verdict:
+    """Every answer comes from ``allowed`` (eTP Local: the announcing node's own backends), and failed
+    connections count against the error bound."""
+    counts = Counter(s.backend for s in samples if s.ok)
+    outside = {str(b): c for b, c in counts.items() if b not in allowed}
     expected = f"answers only from {list(allowed)}"
-    if not counts:
-        return Verdict(check, False, expected, "no successful sample", figures, "balancing skew")
+    failures, failed = judge_failures(check, samples, expected)
+    figures = {**failures, "counts": {str(b): c for b, c in counts.items()}, "allowed": list(allowed)}
+    if failed is not None:
+        return Verdict(check, False, expected, failed.measured, figures, failed.category)
+    if not allowed:
+        return Verdict(check, False, expected, "no backend is allowed (the announcing node has none)", figures,
+                       "balancing skew")
     if outside:
         return Verdict(check, False, expected, f"answers from {outside}", figures, "balancing skew")
-    return Verdict(check, True, expected, f"{sum(counts.values())} answers, all from {sorted(counts)}", figures)
+    return Verdict(check, True, expected, f"all from {sorted(map(str, counts))}; {answered_text(figures)}", figures)

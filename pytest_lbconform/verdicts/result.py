@@ -5,15 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checks import CATEGORIES, check
+
 
 @dataclass(frozen=True)
 class Verdict:
-    check: str                      #: short name of the promise checked
+    check: str                      #: a check id of the registry (``checks.CHECKS``)
     passed: bool
     expected: str                   #: computed before the action ran
     measured: str
     figures: dict[str, Any] = field(default_factory=dict)
-    category: str = ""              #: failure class for allure categories (e.g. "multiple ARP owners")
+    category: str = ""              #: failure class (``checks.CATEGORIES``), one the check declares
+
+    def __post_init__(self) -> None:
+        row = check(self.check)  # KeyError naming the known ids
+        if self.passed and self.category:
+            raise ValueError(f"verdict {self.check}: a passing verdict has no failure category ({self.category!r})")
+        if not self.passed:
+            if self.category not in CATEGORIES:
+                raise ValueError(f"verdict {self.check}: category {self.category!r} is not in the registry")
+            if self.category not in row.categories and self.category != "unsupported core capability":
+                raise ValueError(f"verdict {self.check}: category {self.category!r} is not one the check declares "
+                                 f"({', '.join(row.categories)})")
 
     @property
     def message(self) -> str:

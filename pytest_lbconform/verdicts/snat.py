@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import Literal
 
 from ..probes.records import Sample
+from .connections import answered_text, judge_failures
 from .result import Verdict
 
 Seen = Literal["client", "node", "other", "missing"]
@@ -29,30 +30,34 @@ def _summary(samples: Sequence[Sample], client_ip: str, node_addresses: Collecti
 
 
 def cluster_snat(samples: Sequence[Sample], client_ip: str, node_addresses: Collection[str]) -> Verdict:
-    """externalTrafficPolicy Cluster: the source seen is never the client and always a node address."""
-    figures = _summary(samples, client_ip, node_addresses)
-    seen: dict[str, int] = figures["seen"]  # type: ignore[assignment]
+    """externalTrafficPolicy Cluster: every connection answered (within the error bound), and the
+    source seen is never the client and always a node address."""
     expected = f"source seen by the backend ≠ client {client_ip} and ∈ node addresses"
-    if not figures["ok"]:
-        return Verdict("snat-cluster", False, expected, "no successful sample", figures, "SNAT mismatch")
+    failures, failed = judge_failures("snat-cluster", samples, expected)
+    figures = {**failures, **_summary(samples, client_ip, node_addresses)}
+    if failed is not None:
+        return Verdict("snat-cluster", False, expected, failed.measured, figures, failed.category)
+    seen: dict[str, int] = figures["seen"]
     bad = {k: v for k, v in seen.items() if k != "node"}
     if bad:
         return Verdict("snat-cluster", False, expected, f"sources {figures['sources']} ({bad} not a node address)",
                        figures, "SNAT mismatch")
-    return Verdict("snat-cluster", True, expected, f"{figures['ok']} answers, sources {figures['sources']}", figures)
+    return Verdict("snat-cluster", True, expected, f"sources {figures['sources']}; {answered_text(figures)}", figures)
 
 
 def local_preserves_client(samples: Sequence[Sample], client_ip: str, node_addresses: Collection[str],
                            owner_backends: Collection[str]) -> Verdict:
-    """externalTrafficPolicy Local: the source is the client and every answer comes from the announcer's backends."""
-    figures = _summary(samples, client_ip, node_addresses)
+    """externalTrafficPolicy Local: every connection answered (within the error bound), the source is
+    the client and every answer comes from the announcer's backends."""
+    expected = f"source = client {client_ip}; answers only from the announcing node's backends {sorted(owner_backends)}"
+    failures, failed = judge_failures("snat-local", samples, expected)
+    figures = {**failures, **_summary(samples, client_ip, node_addresses)}
     ok = [s for s in samples if s.ok]
     backends = Counter(s.backend for s in ok)
     figures["backends"] = dict(backends)
     figures["owner_backends"] = sorted(owner_backends)
-    expected = f"source = client {client_ip}; answers only from the announcing node's backends {sorted(owner_backends)}"
-    if not ok:
-        return Verdict("snat-local", False, expected, "no successful sample", figures, "SNAT mismatch")
+    if failed is not None:
+        return Verdict("snat-local", False, expected, failed.measured, figures, failed.category)
     if not owner_backends:
         return Verdict("snat-local", False, expected, "the announcing node has no local backend", figures, "SNAT mismatch")
     if any(s.remote != client_ip for s in ok):
@@ -62,5 +67,5 @@ def local_preserves_client(samples: Sequence[Sample], client_ip: str, node_addre
     if foreign:
         return Verdict("snat-local", False, expected, f"answers from other nodes' backends {foreign}", figures,
                        "SNAT mismatch")
-    return Verdict("snat-local", True, expected, f"{len(ok)} answers from {dict(backends)}, source {client_ip} kept",
-                   figures)
+    return Verdict("snat-local", True, expected,
+                   f"from {dict(backends)}, source {client_ip} kept; {answered_text(figures)}", figures)

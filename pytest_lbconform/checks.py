@@ -1,0 +1,205 @@
+"""The one registry of what the suite judges: failure categories, capabilities, profiles, checks, modes.
+
+Verdicts, suites, Allure categories, the certification report and the mutants all read these
+tables; a verdict or a mutant naming an id that is not here is a programming error (``Verdict``
+refuses it, and a unit test checks the mutants). Adding a check means adding one row to ``CHECKS``.
+
+Tiers work as in the Gateway API conformance report: a **core** check cannot be opted out of (a
+provider that does not declare its capability *fails* it, with the reason), an **extended** one is
+skipped with the reason and listed as an unsupported feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Tier = Literal["core", "extended"]
+CORE: Tier = "core"
+EXTENDED: Tier = "extended"
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    meaning: str
+
+
+#: failure classes; a failing verdict's message starts with ``[name]`` and Allure groups by it
+CATEGORIES: dict[str, Category] = {c.name: c for c in (
+    Category("multiple ARP owners", "more than one MAC answers ARP for a VIP (split announcement)"),
+    Category("no ARP owner", "nobody answers ARP for a VIP"),
+    Category("ARP owner is not a node", "the MAC answering ARP belongs to no node"),
+    Category("owner report mismatch", "the node answering ARP is not the one the LB reports"),
+    Category("owners not as intended", "VIPs are announced by other nodes than the provider intends"),
+    Category("GARP missing", "no gratuitous ARP from the node that took the VIP over"),
+    Category("GARP from wrong MAC", "gratuitous ARP for the VIP came from another MAC than the new owner's"),
+    Category("failover over budget", "the VIP did not serve again within the failover budget"),
+    Category("connection failures", "more connections failed or timed out than the check's error bound"),
+    Category("SNAT mismatch", "the source address the backend saw contradicts externalTrafficPolicy"),
+    Category("balancing skew", "the scheduler's distribution is not the declared one"),
+    Category("affinity broken", "a client with ClientIP affinity reached several backends"),
+    Category("allocation", "an address was not allocated, released or shared as the Service API says"),
+    Category("unsupported core capability", "the provider does not declare a capability a core check needs "
+                                            "(or, with --require-all, any check)"),
+)}
+INFRASTRUCTURE = "infrastructure (inconclusive, not a verdict on the LB)"
+
+
+@dataclass(frozen=True)
+class Capability:
+    name: str
+    tier: Tier
+    meaning: str
+
+
+CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
+    Capability("arp", CORE, "one node answers ARP for each VIP"),
+    Capability("garp", CORE, "gratuitous ARP when the announcement moves"),
+    Capability("owner_report", CORE, "the LB says which node announces each VIP"),
+    Capability("snat", CORE, "externalTrafficPolicy Cluster and Local"),
+    Capability("failover:agent-kill", CORE, "another node takes over when the agent is deleted"),
+    Capability("failover:node-isolate", CORE, "another node takes over when the owner's link goes down"),
+    Capability("failover:node-stop", CORE, "another node takes over when the owner stops"),
+    Capability("failover:node-freeze", EXTENDED, "another node takes over, alone, when the owner's userspace freezes"),
+    Capability("balancing", EXTENDED, "the declared scheduler: uniform for random, a cycle for round robin"),
+    Capability("affinity", EXTENDED, "sessionAffinity ClientIP"),
+    Capability("spread_owners", EXTENDED, "VIPs are spread over the nodes as the provider intends"),
+    Capability("ipam", CORE, "addresses allocated from a pool through the Kubernetes Service API"),
+)}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    platforms: tuple[str, ...] = ()  #: empty: every platform; else where it applies at all
+    not_applicable: str = ""         #: why it does not apply on the other platforms
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("L2-ANNOUNCE", "On the wire: exactly one node answers ARP for each VIP, the one the LB reports, and it "
+                           "sends gratuitous ARP when the announcement moves."),
+    Profile("L2-FAILOVER", "When the announcing node or its agent fails, another node takes the VIP over, announces "
+                           "it, and the VIP serves again within the budget."),
+    Profile("SERVICE-TRAFFIC", "Every connection is answered, externalTrafficPolicy Cluster hides the client behind a "
+                               "node address, Local keeps it and answers from the announcing node only."),
+    Profile("SERVICE-API", "Addresses come from the configured pool through the Kubernetes Service API, are distinct, "
+                           "honour requests, are released and shared as asked.",
+            platforms=("kind", "existing"),
+            not_applicable="the platform has no Kubernetes API (the lab's reference LB is VRRP + netfilter, "
+                           "not a Kubernetes controller)"),
+    Profile("BALANCING", "The scheduler the data-plane mode declares (uniform random, round robin), ClientIP "
+                         "affinity, and VIPs spread over nodes as the provider intends."),
+)}
+
+
+@dataclass(frozen=True)
+class ErrorBound:
+    """How many of a traffic check's connections may fail (timeouts, refusals, resets) and why."""
+
+    max_share: float
+    reason: str
+
+    def allowed(self, samples: int) -> int:
+        """Failures tolerated among ``samples`` connections (rounded down: 0 for small bursts)."""
+        return int(samples * self.max_share)
+
+
+#: steady state: nothing is being faulted, so every connection should be answered. The bound leaves
+#: room for one lost SYN in 200 on a loaded 2-core machine (measured: see README, false-failure bench).
+STEADY = ErrorBound(0.005, "steady state, no fault injected: every connection should be answered; "
+                           "0.5 % covers a SYN lost on a loaded machine, not a lossy data plane")
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    family: str         #: suites/test_<family>.py
+    title: str
+    profile: str
+    tier: Tier
+    capability: str     #: what the provider must declare for the check to apply
+    categories: tuple[str, ...]
+    error_bound: ErrorBound | None = None  #: traffic checks: failed connections tolerated
+
+
+def _c(id: str, family: str, title: str, profile: str, tier: Tier, capability: str, *categories: str,
+       bound: ErrorBound | None = None) -> Check:
+    return Check(id, family, title, profile, tier, capability, categories, bound)
+
+
+CHECKS: dict[str, Check] = {c.id: c for c in (
+    _c("arp-ownership", "arp_ownership", "exactly one node, the reported owner, answers ARP", "L2-ANNOUNCE", CORE,
+       "arp", "no ARP owner", "multiple ARP owners", "ARP owner is not a node", "owner report mismatch"),
+    _c("owner-spread", "arp_ownership", "each VIP announced by the node the provider intends", "BALANCING", EXTENDED,
+       "spread_owners", "owners not as intended"),
+    _c("garp-on-announcement", "arp_ownership", "gratuitous ARP from each new announcer", "L2-ANNOUNCE", CORE,
+       "garp", "GARP missing", "GARP from wrong MAC"),
+    _c("failover-budget", "failover", "the VIP serves again within the failover budget", "L2-FAILOVER", CORE,
+       "failover:{kind}", "failover over budget"),
+    _c("garp-on-takeover", "failover", "gratuitous ARP from the new owner after a fault", "L2-FAILOVER", CORE,
+       "garp", "GARP missing", "GARP from wrong MAC"),
+    _c("snat-cluster", "snat", "Cluster: the backend sees a node address", "SERVICE-TRAFFIC", CORE, "snat",
+       "SNAT mismatch", "connection failures", bound=STEADY),
+    _c("snat-local", "snat", "Local: client address kept, announcer's backends only", "SERVICE-TRAFFIC", CORE, "snat",
+       "SNAT mismatch", "connection failures", bound=STEADY),
+    _c("balancing-local-only", "balancing", "Local: answers only from the announcing node's backends",
+       "SERVICE-TRAFFIC", CORE, "snat", "balancing skew", "connection failures", bound=STEADY),
+    _c("balancing-uniform", "balancing", "random scheduler: uniform over the backends (χ²)", "BALANCING", EXTENDED,
+       "balancing", "balancing skew", "connection failures", bound=STEADY),
+    _c("balancing-round-robin", "balancing", "round robin: a cycle over the backends", "BALANCING", EXTENDED,
+       "balancing", "balancing skew", "connection failures", bound=STEADY),
+    _c("affinity-sticky", "balancing", "ClientIP affinity: each client sticks to one backend", "BALANCING", EXTENDED,
+       "affinity", "affinity broken", "connection failures", bound=STEADY),
+    _c("vip-from-pool", "vip_allocation", "addresses from the pool", "SERVICE-API", CORE, "ipam", "allocation"),
+    _c("vip-distinct", "vip_allocation", "distinct services get distinct addresses", "SERVICE-API", CORE, "ipam",
+       "allocation"),
+    _c("vip-requested", "vip_allocation", "a requested address is honoured", "SERVICE-API", CORE, "ipam", "allocation"),
+    _c("vip-pending", "vip_allocation", "an impossible request stays pending with a reason", "SERVICE-API", CORE,
+       "ipam", "allocation"),
+    _c("vip-released", "vip_allocation", "a deleted service's address is reusable", "SERVICE-API", CORE, "ipam",
+       "allocation"),
+    _c("vip-shared", "vip_allocation", "a sharing key puts two ports on one address", "SERVICE-API", EXTENDED, "ipam",
+       "allocation"),
+)}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A data-plane mode: how new connections are scheduled, and what it stands for."""
+
+    name: str
+    scheduler: Literal["random", "rr"]
+    dataplane: str
+
+
+MODES: dict[str, Mode] = {m.name: m for m in (
+    Mode("random", "random", "lab: nftables numgen random (≈ kube-proxy iptables mode)"),
+    Mode("rr", "rr", "lab: nftables numgen inc (≈ IPVS round robin)"),
+    Mode("iptables", "random", "kube-proxy iptables mode: statistic --mode random per endpoint"),
+    Mode("nftables", "random", "kube-proxy nftables mode: numgen random"),
+    Mode("ipvs", "rr", "kube-proxy IPVS mode, rr scheduler, strictARP: true"),
+    Mode("ipvs-nostrictarp", "rr", "negative control: IPVS without strictARP, every node answers ARP for the VIPs "
+                                   "on kube-ipvs0 (the suite must fail it)"),
+)}
+
+
+def check(check_id: str) -> Check:
+    """The registry row of ``check_id``; a ``KeyError`` naming the known ids otherwise."""
+    try:
+        return CHECKS[check_id]
+    except KeyError:
+        raise KeyError(f"check {check_id!r} is not in the registry (pytest_lbconform/checks.py); "
+                       f"known: {', '.join(sorted(CHECKS))}") from None
+
+
+def capability_tier(capability: str) -> Tier:
+    """Tier of a (parameter-filled) capability; unknown ones, e.g. a vendor's own, are extended."""
+    known = CAPABILITIES.get(capability)
+    return known.tier if known else EXTENDED
+
+
+def profile_applies(profile: str, platform: str) -> bool:
+    platforms = PROFILES[profile].platforms
+    return not platforms or platform in platforms
