@@ -22,6 +22,7 @@ from .report.evidence import META, PROPERTY
 CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
+SETUP_ERROR = pytest.StashKey[str]()
 SUITES = ROOT / "suites"
 
 
@@ -225,7 +226,9 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
     except LbconformError as exc:
         if env is not None:
             env.teardown()
-        pytest.exit(f"lbconform: cannot set up {lbconform_config.label}: {exc}", returncode=3)
+        message = f"lbconform: cannot set up {lbconform_config.label}: {exc}"
+        pytestconfig.stash[SETUP_ERROR] = message
+        pytest.exit(message, returncode=3)
     except BaseException:  # Ctrl-C or a bug half-way through: remove what was created, then re-raise
         if env is not None:
             env.teardown()
@@ -259,7 +262,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput"):
         return
     results = config.stash.get(RESULTS, [])
-    if not results:
+    setup_error = config.stash.get(SETUP_ERROR, "")
+    if not results and not setup_error:
         return
     cfg = config.stash[CFG]
     env = config.stash.get(ENV, None)
@@ -267,7 +271,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = conformance.build(
         results, implementation={"project": cfg.spec.project, "provider": cfg.lb, "version": version},
         environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
-        budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities),
+        budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities), inconclusive_reason=setup_error,
     )
     path = conformance.write(cfg.report_dir, report)
     allure_dir = getattr(config.option, "allure_report_dir", None)

@@ -109,3 +109,20 @@ def test_write_produces_json_html_and_a_history_of_numeric_figures(tmp_path):
     conformance.write(tmp_path, report)
     rows = (tmp_path / "history.csv").read_text().splitlines()
     assert rows[0].startswith("date,") and len(rows) == 3 and "outage_ms,350.0" in rows[1]
+
+
+def test_a_run_whose_environment_did_not_come_up_is_inconclusive_not_untested():
+    report = conformance.build([], {}, {"platform": "lab"}, inconclusive_reason="lbconform: cannot set up: engine gone")
+    by_name = {p["name"]: p for p in report["profiles"]}
+    assert by_name["L2-ANNOUNCE"]["result"] == "inconclusive"
+    assert by_name["L2-ANNOUNCE"]["inconclusive_reason"].endswith("engine gone")
+    assert by_name["SERVICE-API"]["result"] == "not-applicable"
+    assert report["inconclusive_reason"].endswith("engine gone")
+
+
+def test_the_failover_profile_carries_the_budgets_it_judged_by():
+    budgets = {"unit": "s", "used": {"node-stop": 1.5}, "spec": {"node-stop": 1.5}, "overridden": {}}
+    by_name = profiles(healthy(), budgets=budgets)
+    assert by_name["L2-FAILOVER"]["budgets"] == {"used": {"node-stop": 1.5}, "unit": "s", "overridden": False,
+                                                 "overrides": {}}
+    assert "budgets" not in by_name["SERVICE-TRAFFIC"]

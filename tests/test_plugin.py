@@ -183,3 +183,16 @@ def test_a_capability_can_name_a_test_parameter(pytester, tmp_path):
     result = pytester.runpytest_subprocess("--lb=stoponly", f"--lb-spec={spec}", "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*test_cap.py*provider stoponly does not declare capability failover:node-freeze*"])
+
+
+def test_no_engine_is_one_line_and_an_inconclusive_report_not_an_lb_failure(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    result = pytester.runpytest_subprocess(f"--report-dir={tmp_path}", "--proxy-mode=random",
+                                           SUITES + "/test_snat.py")
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(["*lbconform: cannot set up lb=keepalived*no Docker engine answers*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    import json
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    results = {p["name"]: p["result"] for p in report["profiles"]}
+    assert results["SERVICE-TRAFFIC"] == "inconclusive" and "failure" not in results.values()

@@ -82,7 +82,7 @@ def tier_result(results: list[CheckResult]) -> str:
 
 
 def profile_report(profile: checks.Profile, results: list[CheckResult], platform: str,
-                   budgets_overridden: bool) -> dict[str, Any]:
+                   budgets: dict[str, Any], inconclusive_reason: str = "") -> dict[str, Any]:
     mine = [r for r in results if r.profile == profile.name]
     core = [r for r in mine if r.tier == checks.CORE]
     extended = [r for r in mine if r.tier == checks.EXTENDED]
@@ -98,8 +98,11 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
             result = "partial"
     else:
         result = tier_result(extended)
-    has_budgets = any(v["check"] == "failover-budget" for r in mine for v in r.verdicts)
-    if result == "success" and budgets_overridden and has_budgets:
+    if inconclusive_reason and applies and result in ("not-tested", "partial"):
+        result = "inconclusive"
+    judges_budgets = any(c.profile == profile.name and c.id == "failover-budget" for c in checks.CHECKS.values())
+    overridden = bool(budgets.get("overridden"))
+    if result == "success" and overridden and judges_budgets:
         result = "success (custom budgets)"
 
     def counts(rs: list[CheckResult]) -> dict[str, int]:
@@ -108,10 +111,14 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
     return {
         "name": profile.name, "description": profile.description, "result": result,
         "not_applicable_reason": "" if applies else profile.not_applicable,
+        "inconclusive_reason": inconclusive_reason if result == "inconclusive" else "",
+        **({"budgets": {"used": budgets.get("used", {}), "unit": budgets.get("unit", "s"), "overridden": overridden,
+                        "overrides": budgets.get("overridden", {})}} if judges_budgets else {}),
         "core": {"result": tier_result(core) if applies else "not-applicable", **counts(core),
                  "checks_not_run": not_run if applies else []},
         "extended": {"result": tier_result(extended) if applies else "not-applicable", **counts(extended),
-                     "supported": sorted({c for r in extended if r.outcome == "passed" for c in r.capabilities}),
+                     "supported": sorted({c for r in extended if r.outcome == "passed" for c in r.capabilities
+                                          if checks.capability_tier(c) == checks.EXTENDED}),
                      "unsupported": [{"id": r.nodeid, "reason": r.message} for r in extended
                                      if r.outcome == "skipped"]},
         "checks": [{"id": r.nodeid, "tier": r.tier, "outcome": r.outcome, "message": r.message,
@@ -122,10 +129,14 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
 
 
 def build(results: list[CheckResult], implementation: dict[str, str], environment: dict[str, str],
-          budgets: dict[str, Any] | None = None, capabilities: list[str] | None = None) -> dict[str, Any]:
-    """The ConformanceReport: per profile of the registry, core and extended results and every check."""
+          budgets: dict[str, Any] | None = None, capabilities: list[str] | None = None,
+          inconclusive_reason: str = "") -> dict[str, Any]:
+    """The ConformanceReport: per profile of the registry, core and extended results and every check.
+
+    ``inconclusive_reason``: the run could not judge everything (the environment did not come up):
+    profiles left without a result read "inconclusive" with that reason, never "not-tested".
+    """
     budgets = budgets or {}
-    overridden = bool(budgets.get("overridden"))
     platform = environment.get("platform", "")
     return {
         "apiVersion": "lbconform.io/v1alpha1", "kind": "ConformanceReport",
@@ -133,7 +144,8 @@ def build(results: list[CheckResult], implementation: dict[str, str], environmen
         "implementation": implementation, "environment": {"host": host_platform.platform(), **environment},
         "capabilities": sorted(capabilities or []),
         "budgets": budgets,
-        "profiles": [profile_report(p, results, platform, overridden) for p in checks.PROFILES.values()],
+        **({"inconclusive_reason": inconclusive_reason} if inconclusive_reason else {}),
+        "profiles": [profile_report(p, results, platform, budgets, inconclusive_reason) for p in checks.PROFILES.values()],
     }
 
 
