@@ -29,7 +29,7 @@ from pytest_lbconform.docker_engine import connect  # noqa: E402
 from pytest_lbconform.environment import LabEnvironment  # noqa: E402
 from pytest_lbconform.faults import fault  # noqa: E402
 from pytest_lbconform.platforms import containers  # noqa: E402
-from pytest_lbconform.verdicts.failover import build_timeline  # noqa: E402
+from pytest_lbconform.verdicts.failover import attribute, build_timeline  # noqa: E402
 
 
 def required_n(k: int = 3, skew_points: float = 0.10, alpha: float = 0.001, power: float = 0.99) -> int:
@@ -86,18 +86,20 @@ def main() -> int:
         for i in range(args.repeat):
             owner = lb.node(lb.reported_owner(svc))
             with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec:
-                time.sleep(0.5)  # a stretch of healthy samples before the fault, for the timeline
+                rec.hold_until(time.time() + 0.5)  # a stretch of healthy samples before the fault, for the timeline
                 with fault("node-isolate", owner, lb.infra, lb.provider) as injected:
                     new_owner = lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
             assert rec.trace is not None
-            tl = build_timeline(rec.trace, injected.at, lb.node(new_owner).mac)
+            probes = attribute(rec.trace.samples, "Cluster", {n.ip: n.short for n in lb.topology.nodes}, {})
+            tl = build_timeline(rec.trace, probes, fault_kind="node-isolate", fault=injected.at, undo=None,
+                                victim=owner.short, new_owner=new_owner, final_owner=None,
+                                node_macs={n.short: n.mac for n in lb.topology.nodes}, old_dataplane_serves=False)
             diff = None if tl.outage_ms is None or tl.garp_from_new_owner is None else \
                 round(tl.outage_ms - tl.ms(tl.garp_from_new_owner), 1)
             runs.append({**tl.figures(), "outage_minus_garp_ms": diff})
-            print(f"node-isolate #{i + 1}: outage {tl.outage_ms} ms, GARP from new owner at "
-                  f"{tl.ms(tl.garp_from_new_owner)} ms, neighbour flip {tl.ms(tl.owner_change)} ms, "
-                  f"every answer ok after {tl.ms(tl.all_ok_after)} ms, |outage − GARP| = {diff} ms, "
-                  f"resolution {tl.resolution * 1000:.0f} ms")
+            print(f"node-isolate #{i + 1}: outage {tl.outage_ms} ms (restored through {new_owner}), GARP from the new "
+                  f"owner at {tl.ms(tl.garp_from_new_owner)} ms, neighbour flip {tl.ms(tl.neighbour_to_new_owner)} ms, "
+                  f"outage − GARP = {diff} ms, resolution {tl.resolution * 1000:.0f} ms")
             lb.provider.wait_converged()
         out["failover_node_isolate"] = runs
     finally:

@@ -70,6 +70,13 @@ class LBUnderTest:
         extra: frozenset[str] = getattr(self.provider, "extra_node_addresses", frozenset())
         return self.topology.node_addresses | extra
 
+    @property
+    def address_owners(self) -> dict[str, str]:
+        """Addresses other than the nodes' own that identify a node as the forwarder (on kind, each node's
+        pod-network gateway: a local pod sees it under externalTrafficPolicy Cluster)."""
+        owners: dict[str, str] = getattr(self.provider, "address_owners", {})
+        return dict(owners)
+
     def budget(self, fault_kind: str) -> float:
         return self.cfg.budget(fault_kind)
 

@@ -1,11 +1,17 @@
-"""HOW WE BREAK: faults on a node of the lab, each with its undo.
+"""HOW WE BREAK: faults on a node, each with its undo and what it really means.
 
-| fault        | does                                   | really means                                    |
-|--------------|----------------------------------------|-------------------------------------------------|
-| agent-kill   | SIGTERM keepalived (as a pod deletion) | control plane gone, kernel data plane alive     |
-| node-freeze  | ``docker pause``                       | userspace frozen, kernel keeps forwarding       |
-| node-isolate | host-side veth of the node's eth0 down | cable pull: names, addresses, routes kept       |
-| node-stop    | ``docker kill``                        | everything gone (undo restarts and redeploys)   |
+| fault        | lab                                    | really means                                          |
+|--------------|----------------------------------------|-------------------------------------------------------|
+| agent-kill   | SIGTERM keepalived (as a pod deletion) | control plane gone gracefully, kernel data plane alive |
+| agent-crash  | SIGKILL keepalived (no release)        | what an OOM kill or a crash leaves: addresses stay     |
+| node-isolate | host-side veth of the node's eth0 down | cable pull: names, addresses, routes kept              |
+| node-stop    | ``docker kill``                        | everything gone (undo restarts and redeploys)          |
+| node-freeze  | ``docker pause``                       | userspace frozen, kernel keeps answering and forwarding |
+
+Each kind states two facts the failover verdicts need: whether the victim's kernel still forwards
+what reaches it (then the old data plane may legitimately keep serving until clients move), and
+whether backends on the victim stay reachable (else their share of connections fails until the
+platform removes them: the degradation the suite reports).
 """
 
 from __future__ import annotations
@@ -26,13 +32,28 @@ def _restart(node: Host, ops: NodeOps, provider: Provider) -> None:
     provider.start_node(node)
 
 
-#: fault kind → (apply, undo)
-FAULTS: dict[str, tuple[Action, Action]] = {
-    "agent-kill": (lambda n, ops, lb: lb.kill_agent(n), lambda n, ops, lb: lb.start_agent(n)),
-    "node-isolate": (lambda n, ops, lb: ops.set_link(n, up=False), lambda n, ops, lb: ops.set_link(n, up=True)),
-    "node-stop": (lambda n, ops, lb: ops.container(n).kill(), _restart),
-    "node-freeze": (lambda n, ops, lb: ops.container(n).pause(), lambda n, ops, lb: ops.container(n).unpause()),
-}
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    apply: Action
+    undo: Action
+    means: str
+    old_dataplane_serves: bool       #: the victim's kernel keeps forwarding traffic that reaches it
+    victim_backends_reachable: bool  #: backends on the victim still answer connections forwarded to them
+
+
+FAULTS: dict[str, FaultKind] = {f.name: f for f in (
+    FaultKind("agent-kill", lambda n, ops, lb: lb.kill_agent(n), lambda n, ops, lb: lb.start_agent(n),
+              "the agent stops gracefully (pod deletion); the kernel data plane stays", True, True),
+    FaultKind("agent-crash", lambda n, ops, lb: lb.crash_agent(n), lambda n, ops, lb: lb.start_agent(n),
+              "the agent is SIGKILLed (OOM kill, crash): no graceful release of the VIP", True, True),
+    FaultKind("node-isolate", lambda n, ops, lb: ops.set_link(n, up=False), lambda n, ops, lb: ops.set_link(n, up=True),
+              "the node's cable is pulled: unreachable, state kept", False, False),
+    FaultKind("node-stop", lambda n, ops, lb: ops.container(n).kill(), _restart,
+              "the node stops at once: everything on it is gone", False, False),
+    FaultKind("node-freeze", lambda n, ops, lb: ops.container(n).pause(), lambda n, ops, lb: ops.container(n).unpause(),
+              "the node's userspace freezes; its kernel keeps answering ARP and forwarding", True, False),
+)}
 FAULT_KINDS = tuple(FAULTS)
 
 
@@ -41,7 +62,8 @@ class Injected:
     kind: str
     node: str
     at: float = 0.0  #: time.time() just before the fault took effect
-    undone_at: float = 0.0
+    undone_at: float = 0.0  #: time.time() once the undo had returned
+    undo_started: float = 0.0  #: time.time() just before the undo began
 
 
 def inject(kind: str, node: Host, ops: NodeOps, provider: Provider) -> float:
@@ -49,22 +71,29 @@ def inject(kind: str, node: Host, ops: NodeOps, provider: Provider) -> float:
     if kind not in FAULTS:
         raise ValueError(f"fault {kind!r} is not one of {', '.join(FAULT_KINDS)}")
     t = time.time()
-    FAULTS[kind][0](node, ops, provider)
+    FAULTS[kind].apply(node, ops, provider)
     return t
 
 
 def undo(kind: str, node: Host, ops: NodeOps, provider: Provider) -> None:
     """Put ``node`` back as it was before ``kind``."""
-    FAULTS[kind][1](node, ops, provider)
+    FAULTS[kind].undo(node, ops, provider)
 
 
 @contextmanager
 def fault(kind: str, node: Host, ops: NodeOps, provider: Provider) -> Iterator[Injected]:
-    """Inject on entry; undo on exit whatever happened in the body."""
+    """Inject on entry; undo on exit whatever happened in the body (or earlier, with :func:`undo_now`)."""
     record = Injected(kind, node.short)
     record.at = inject(kind, node, ops, provider)
     try:
         yield record
     finally:
-        undo(kind, node, ops, provider)
-        record.undone_at = time.time()
+        if not record.undone_at:
+            undo_now(record, node, ops, provider)
+
+
+def undo_now(record: Injected, node: Host, ops: NodeOps, provider: Provider) -> None:
+    """Undo the fault of ``record`` inside its ``with`` block (to keep recording through the failback)."""
+    record.undo_started = time.time()
+    undo(record.kind, node, ops, provider)
+    record.undone_at = time.time()

@@ -21,6 +21,7 @@ class Recorder:
 
 @pytest.mark.parametrize(("kind", "expected"), [
     ("agent-kill", ["kill_agent", "start_agent"]),
+    ("agent-crash", ["crash_agent", "start_agent"]),
     ("node-isolate", [("set_link", False), ("set_link", True)]),
     ("node-stop", ["container", "kill", "container", "start", "start_node"]),
     ("node-freeze", ["container", "pause", "container", "unpause"]),
@@ -33,6 +34,23 @@ def test_fault_is_undone_even_when_the_body_fails(kind, expected):
 
 
 def test_every_kind_of_the_design_is_there_and_nothing_else():
-    assert set(FAULT_KINDS) == {"agent-kill", "node-isolate", "node-stop", "node-freeze"}
-    with pytest.raises(ValueError, match="agent-kill, node-isolate, node-stop, node-freeze"):
+    assert set(FAULT_KINDS) == {"agent-kill", "agent-crash", "node-isolate", "node-stop", "node-freeze"}
+    with pytest.raises(ValueError, match="agent-kill, agent-crash, node-isolate, node-stop, node-freeze"):
         inject("node-reboot", NODE, Recorder(), Recorder())
+
+
+def test_undo_now_inside_the_block_is_not_repeated_on_exit():
+    from pytest_lbconform.faults import undo_now
+
+    ops = provider = Recorder()
+    with fault("agent-kill", NODE, ops, provider) as injected:
+        undo_now(injected, NODE, ops, provider)
+        assert injected.undo_started >= injected.at and injected.undone_at >= injected.undo_started
+    assert ops.calls == ["kill_agent", "start_agent"]
+
+
+def test_the_old_data_plane_serves_exactly_where_the_kernel_of_the_victim_survives():
+    from pytest_lbconform.faults import FAULTS
+
+    assert {k for k, f in FAULTS.items() if f.old_dataplane_serves} == {"agent-kill", "agent-crash", "node-freeze"}
+    assert {k for k, f in FAULTS.items() if f.victim_backends_reachable} == {"agent-kill", "agent-crash"}

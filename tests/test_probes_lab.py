@@ -5,7 +5,7 @@ import pytest
 from pytest_lbconform.config import from_options
 from pytest_lbconform.environment import LabEnvironment
 from pytest_lbconform.faults import fault
-from pytest_lbconform.verdicts.failover import build_timeline
+from pytest_lbconform.verdicts.failover import attribute, build_timeline
 from pytest_lbconform.waiting import wait_for
 
 
@@ -53,9 +53,12 @@ def test_availability_and_garp_see_a_takeover(lab_lb):
     trace = rec.trace
     assert trace is not None and len(trace.samples) > 250
     assert new_owner != owner.short
-    timeline = build_timeline(trace, injected.at, lab_lb.node(new_owner).mac)
+    macs = {n.short: n.mac for n in lab_lb.topology.nodes}
+    probes = attribute(trace.samples, "Cluster", {n.ip: n.short for n in lab_lb.topology.nodes}, {})
+    timeline = build_timeline(trace, probes, fault_kind="agent-kill", fault=injected.at, undo=None, victim=owner.short,
+                              new_owner=new_owner, final_owner=None, node_macs=macs, old_dataplane_serves=True)
     assert timeline.garp_from_new_owner is not None, trace.garps
-    assert timeline.outage_ms is not None and timeline.outage_ms < 1500
+    assert timeline.first_via_new is not None and timeline.outage_ms is not None and timeline.outage_ms < 1500
     lab_lb.provider.wait_converged()
 
 

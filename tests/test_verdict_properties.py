@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from pytest_lbconform.probes.records import AvailabilityTrace, Sample
 from pytest_lbconform.verdicts.balancing import only_backends, round_robin, sticky, uniform
-from pytest_lbconform.verdicts.failover import build_timeline
+from pytest_lbconform.verdicts.failover import attribute, build_timeline, within_budget
 from pytest_lbconform.verdicts.snat import cluster_snat, local_preserves_client
 
 BACKENDS = ["webpod1", "webpod2", "webpod3", "webpod4", "webpod5"]
@@ -75,17 +75,24 @@ def test_a_failed_sample_never_rescues_round_robin_or_affinity(data, failure):
 
 
 @FAST
-@given(st.lists(st.booleans(), min_size=2, max_size=300), st.integers(0, 299))
-def test_a_timeline_never_recovers_before_the_first_success_after_the_fault(outcomes, fault_index):
+@given(st.lists(st.sampled_from([None, "worker", "worker2"]), min_size=2, max_size=300), st.integers(0, 299),
+       st.booleans())
+def test_a_timeline_never_recovers_before_the_first_answer_through_the_new_owner(pattern, fault_index, serves):
     t0, interval = 1000.0, 0.01
-    trace = AvailabilityTrace("vip", interval, 0.2, t0, t0 + len(outcomes) * interval,
-                              tuple(Sample(t=t0 + i * interval, ok=o) for i, o in enumerate(outcomes)))
-    fault = t0 + (fault_index % len(outcomes)) * interval
-    tl = build_timeline(trace, fault, "02:00:00:00:00:01")
-    if tl.outage_ms is not None:
-        assert tl.outage_ms >= 0
-    if tl.stable_recovery is not None and tl.first_failure is not None:
-        assert tl.first_success_after is not None
-        assert tl.stable_recovery >= tl.first_success_after >= fault
-        assert tl.stable_recovery > tl.first_failure
-    assert tl.failures == sum(not o for i, o in enumerate(outcomes) if t0 + i * interval >= fault)
+    ips = {"worker": "10.0.0.3", "worker2": "10.0.0.4"}
+    samples = tuple(Sample(t=t0 + i * interval, ok=via is not None, remote=ips.get(via or ""))
+                    for i, via in enumerate(pattern))
+    trace = AvailabilityTrace("vip", interval, 0.2, t0, t0 + len(pattern) * interval, samples)
+    fault = t0 + (fault_index % len(pattern)) * interval
+    probes = attribute(samples, "Cluster", {v: k for k, v in ips.items()}, {})
+    tl = build_timeline(trace, probes, fault_kind="node-stop", fault=fault, undo=None, victim="worker",
+                        new_owner="worker2", final_owner=None, node_macs={"worker": "a", "worker2": "b"},
+                        old_dataplane_serves=serves)
+    first_new = next((p.t for p in probes if p.t >= fault and p.via == "worker2"), None)
+    assert tl.first_via_new == first_new
+    if first_new is None:
+        assert tl.outage_ms is None and not within_budget(tl, 120).passed
+    else:
+        assert 0 <= tl.outage_ms <= tl.ms(first_new) + interval * 1000
+        if not serves:
+            assert tl.outage_ms == tl.ms(first_new)

@@ -162,12 +162,24 @@ def neighbour(vip: str) -> dict[str, Any]:
 
 
 # -- availability -------------------------------------------------------------------------------
+def _stop_time(path: str | None) -> float | None:
+    """The end time the host wrote into ``path`` (``ProbeClient.availability``'s ``end_at``), if any."""
+    if not path:
+        return None
+    try:
+        with open(path) as fh:
+            return float(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: float = 0.2, duration: float = 4.0,
-                 neigh_interval: float = 0.02) -> dict[str, Any]:
+                 neigh_interval: float = 0.02, stop_file: str | None = None) -> dict[str, Any]:
     """Overlapping probes every ``interval`` s (each with its own ``timeout``) plus the L2 channel.
 
     A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
-    new probe starts on schedule whether or not earlier ones have finished.
+    new probe starts on schedule whether or not earlier ones have finished. The recording lasts
+    ``duration`` s, or ends earlier at the time the host writes into ``stop_file``.
     """
     import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
     from scapy.sendrecv import AsyncSniffer
@@ -203,9 +215,12 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = []
         tick = 0
+        stop_at: float | None = None
         while True:
             target = start + tick * interval
-            if target - start >= duration:
+            if stop_at is None and tick % 10 == 0:
+                stop_at = _stop_time(stop_file)
+            if target - start >= duration or (stop_at is not None and target >= stop_at):
                 break
             delay = target - time.time()
             if delay > 0:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
+import uuid
 from base64 import b64decode
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,13 +54,14 @@ class ProbeClient:
     def arp_responders(self, vip: str, window: float = 1.0, count: int = 3) -> ArpObservation:
         """Every MAC that answers a broadcast who-has for ``vip``, over ``count`` requests."""
         raw = self._call("arp", vip=vip, window=window, count=count)
-        replies = tuple(ArpReply(t=r["t"], mac=r["mac"], attempt=r["attempt"]) for r in raw["replies"])
+        replies = tuple(ArpReply(t=r["t"], mac=r["mac"], attempt=r["attempt"], ether_src=r.get("ether_src"))
+                        for r in raw["replies"])
         return ArpObservation(vip=vip, replies=replies, requests=raw["requests"], pcap=b64decode(raw["pcap"]))
 
     def garp_capture(self, vip: str, window: float) -> tuple[tuple[GarpFrame, ...], bytes]:
         """Gratuitous ARP frames for ``vip`` seen during ``window`` seconds, and their pcap."""
         raw = self._call("garp", vip=vip, window=window)
-        frames = tuple(GarpFrame(t=f["t"], op=f["op"], mac=f["mac"]) for f in raw["frames"])
+        frames = tuple(GarpFrame(t=f["t"], op=f["op"], mac=f["mac"], ether_src=f.get("ether_src")) for f in raw["frames"])
         return frames, b64decode(raw["pcap"]) if raw["pcap"] else b""
 
     def neighbour(self, vip: str) -> NeighbourEntry:
@@ -77,10 +81,16 @@ class ProbeClient:
 
         The recording lasts ``duration`` seconds from its start; leaving the block waits for it.
         """
-        recorder = AvailabilityRecorder(self, vip, dict(port=port, interval=interval, timeout=timeout, duration=duration))
+        stop_file = f"/tmp/lbconform-availability-{uuid.uuid4().hex}.stop"
+        recorder = AvailabilityRecorder(self, vip, dict(port=port, interval=interval, timeout=timeout, duration=duration,
+                                                        stop_file=stop_file))
         recorder.start(ready_timeout)
         try:
             yield recorder
+        except BaseException:
+            with contextlib.suppress(Exception):  # the client may be gone; the join below reports it
+                recorder.end_at(time.time())  # the body failed: stop recording now, not after its duration
+            raise
         finally:
             recorder.join(duration + ready_timeout)
 
@@ -95,11 +105,20 @@ class AvailabilityRecorder:
         self.trace: AvailabilityTrace | None = None
         self.events: dict[str, float] = {}
         self._error: BaseException | None = None
+        self._held = threading.Event()  #: never set: hold_until waits on it with a timeout
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def wait(self) -> AvailabilityTrace:
         """Block until the recording has finished (e.g. while a fault is still applied)."""
         return self.join(float(self.args["duration"]) + 30)
+
+    def end_at(self, t: float) -> None:
+        """End the recording at ``t`` (host clock = container clock) instead of after its full duration."""
+        containers.put_file(self.probe.container, str(self.args["stop_file"]), f"{t}\n")
+
+    def hold_until(self, t: float) -> None:
+        """Keep the scenario as it is until ``t`` (a fault's planned duration, not a wait for a condition)."""
+        self._held.wait(max(0.0, t - time.time()))
 
     def mark(self, name: str, t: float) -> None:
         """Put a host-side event (fault injected, fault undone) on the trace's time line."""
@@ -139,7 +158,8 @@ class AvailabilityRecorder:
             self.trace = AvailabilityTrace(
                 vip=self.vip, interval=raw["interval"], timeout=raw["timeout"], start=raw["start"], end=raw["end"],
                 samples=tuple(Sample.from_json(s) for s in raw["samples"]),
-                garps=tuple(GarpFrame(t=g["t"], op=g["op"], mac=g["mac"]) for g in raw["garps"]),
+                garps=tuple(GarpFrame(t=g["t"], op=g["op"], mac=g["mac"], ether_src=g.get("ether_src"))
+                            for g in raw["garps"]),
                 neighbour=tuple(NeighbourEntry(t=n["t"], mac=n["mac"]) for n in raw["neighbour"]),
                 events=self.events,
             )

@@ -10,8 +10,9 @@ from typing import Any
 @dataclass(frozen=True)
 class ArpReply:
     t: float
-    mac: str
+    mac: str                    #: the ARP sender hardware address (what the client's neighbour entry takes)
     attempt: int = 0
+    ether_src: str | None = None  #: the Ethernet source (what switches learn); None when not captured
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class GarpFrame:
 
     t: float
     op: int
-    mac: str
+    mac: str                    #: ARP sender hardware address
+    ether_src: str | None = None  #: Ethernet source address of the frame
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,9 @@ class Provider(Protocol):
         """Wait until one node other than ``not_on`` announces ``service``."""
 
     def kill_agent(self, node: Host) -> None: ...
+    def crash_agent(self, node: Host) -> None:
+        """SIGKILL the agent: no graceful release (what an OOM kill or a crash leaves)."""
+
     def start_agent(self, node: Host) -> None: ...
     def start_node(self, node: Host) -> None:
         """Bring the LB back on ``node`` after the node was stopped and started."""

@@ -39,6 +39,7 @@ FIRST_VRID = 51
 CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
 AGENT_START_BUDGET = 10.0  #: seconds for keepalived to run and open its VRRP socket
 BACKEND_START_BUDGET = 10.0  #: seconds for a whoami backend to answer 200
+SPOOFED_MAC = "02:00:00:00:be:ef"  #: the ether-spoof mutant's Ethernet source (locally administered, no node's)
 VRRP_PROTO_HEX = f"{112:04X}"  #: IPPROTO_VRRP as /proc/net/raw prints it in local_address
 
 
@@ -93,13 +94,15 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
 
 
 def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str,
-                   skew: bool = False, masquerade_local: bool = False, refuse_to: str | None = None) -> str:
+                   skew: bool = False, masquerade_local: bool = False, refuse_to: str | None = None,
+                   refuse_only: frozenset[str] | None = None) -> str:
     """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``).
 
     Atomic: the file deletes and recreates ``table ip lbconform`` in one transaction.
     Mutants: ``skew`` lists the first backend twice in Cluster maps; ``masquerade_local`` SNATs
     Local services like Cluster ones; ``refuse_to`` (lossy) adds an endpoint at that address, where
-    nothing listens, to every service's map, so a share of new connections is refused (a stale endpoint).
+    nothing listens, to every service's map, so a share of new connections is refused (a stale endpoint);
+    with ``refuse_only`` (lossy-takeover) only to the maps of those VIPs.
     """
     if mode not in ("random", "rr"):
         raise ValueError(f"data-plane mode {mode!r} is not one of random, rr")
@@ -110,10 +113,11 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
     cluster_vips: list[str] = []
     for svc in services:
         match = f"ip daddr {svc.vip} tcp dport {svc.port}"
+        refuse = refuse_to if refuse_only is None or svc.vip in refuse_only else None
         if svc.traffic_policy == "Local":
-            if local and refuse_to:
+            if local and refuse:
                 rules.append(f"{match} dnat to {gen} mod 4 map {{ 0 : {local[0].ip}, 1 : {local[0].ip}, "
-                             f"2 : {local[0].ip}, 3 : {refuse_to} }} : {port}")
+                             f"2 : {local[0].ip}, 3 : {refuse} }} : {port}")
             elif local:
                 rules.append(f"{match} dnat to {local[0].ip}:{port}")
             else:
@@ -124,8 +128,8 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
         cluster_vips.append(svc.vip)
         selector = "jhash ip saddr" if svc.affinity == "ClientIP" else gen
         targets = [b.ip for b in ([backends[0], *backends] if skew and svc.affinity != "ClientIP" else backends)]
-        if refuse_to:
-            targets.append(refuse_to)
+        if refuse:
+            targets.append(refuse)
         mapping = ", ".join(f"{i} : {ip}" for i, ip in enumerate(targets))
         rules.append(f"{match} dnat to {selector} mod {len(targets)} map {{ {mapping} }} : {port}")
     lines = [
@@ -182,6 +186,10 @@ class KeepalivedLab:
             self.start_node(node)
         if self._mutated("garp-loss"):
             self._drop_garp_on_bridge()
+        if self._mutated("silent-failback"):
+            self._drop_garp_on_bridge(only_from_preferred=True)
+        if self._mutated("ether-spoof"):
+            self._rewrite_arp_source_on_bridge()
         self.wait_converged()
 
     def start_node(self, node: Host) -> None:
@@ -211,13 +219,15 @@ class KeepalivedLab:
     def start_agent(self, node: Host) -> None:
         """Start keepalived on ``node`` and return once it runs and holds its VRRP socket.
 
-        Pid files live in ``/run`` (a tmpfs per node boot) and are removed first when no keepalived
-        runs, so a pid file naming an unrelated process can never make keepalived believe it is
-        already running and exit (a restarted node reuses low pids).
+        When no keepalived runs, what an earlier one left is removed first: pid files (in ``/run``, a
+        tmpfs per node boot, so a pid file naming an unrelated process can never make keepalived believe
+        it is already running and exit) and VIPs a SIGKILLed keepalived left on eth0 (agent-crash).
         """
         c = self.docker.containers.get(node.name)
         if containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 1:
             containers.run(c, ["rm", "-f", *PID_FILES[1::2]])
+            for svc in self.services:
+                containers.run(c, ["ip", "addr", "del", f"{svc.vip}/32", "dev", "eth0"], check=False)
         containers.start_daemon(c, "keepalived", ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF],
                                 ready=lambda pid: _vrrp_missing(c, pid, self._runs_vrrp.get(node.short, True)),
                                 budget=AGENT_START_BUDGET)
@@ -233,6 +243,14 @@ class KeepalivedLab:
         wait_for(lambda: containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code,
                  lambda code: code == 1, budget=10, what=f"keepalived on {node.name} exiting after SIGTERM")
 
+    def crash_agent(self, node: Host) -> None:
+        """SIGKILL keepalived on ``node``: it cannot withdraw its VIPs, which stay on eth0, so the node keeps
+        answering ARP while a backup takes over (two owners: the measured split, README)."""
+        c = self.docker.containers.get(node.name)
+        containers.run(c, ["pkill", "-KILL", "-x", "keepalived"], check=False)
+        wait_for(lambda: containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code,
+                 lambda code: code == 1, budget=10, what=f"keepalived on {node.name} gone after SIGKILL")
+
     def set_mode(self, mode: str) -> None:
         """Switch every node's data plane to ``mode`` (cheap: one atomic nft transaction per node)."""
         if mode == self.mode:
@@ -243,9 +261,12 @@ class KeepalivedLab:
 
     def _load_rules(self, node: Host, mode: str) -> None:
         c = self.docker.containers.get(node.name)
-        refuse_to = self.topology.node("control-plane").ip if self._mutated("lossy") else None
+        lossy = self._mutated("lossy") or self._mutated("lossy-takeover")
+        refuse_to = self.topology.node("control-plane").ip if lossy else None
+        not_preferred = frozenset(s.vip for s in self.services if self.preferred_owner(s) != node.short)
         ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self._mutated("skewed"),
-                                 masquerade_local=self._mutated("snat-on-local"), refuse_to=refuse_to)
+                                 masquerade_local=self._mutated("snat-on-local"), refuse_to=refuse_to,
+                                 refuse_only=not_preferred if self._mutated("lossy-takeover") else None)
         containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
@@ -327,16 +348,32 @@ class KeepalivedLab:
     def _bridge_table(self) -> str:
         return f"lbconform_{self.topology.cluster.replace('-', '_')}"
 
-    def _drop_garp_on_bridge(self) -> None:
-        rules = "".join(f"    ether type arp arp saddr ip {s.vip} arp daddr ip {s.vip} drop\n" for s in self.services)
+    def _drop_garp_on_bridge(self, only_from_preferred: bool = False) -> None:
+        """garp-loss: drop every gratuitous ARP for the VIPs; silent-failback: only those each VIP's preferred
+        owner sends for it (so it takes the VIP back without telling anyone)."""
+        def source(s: Service) -> str:
+            return f"ether saddr {self.topology.node(self.preferred_owner(s)).mac} " if only_from_preferred else ""
+
+        rules = "".join(f"    ether type arp {source(s)}arp saddr ip {s.vip} arp daddr ip {s.vip} drop\n"
+                        for s in self.services)
         ruleset = (f"table bridge {self._bridge_table} {{\n"
                    f"  chain garp_drop {{\n    type filter hook forward priority 0; policy accept;\n"
                    f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
         _host_nft(["-f", "-"], ruleset)
 
+    def _rewrite_arp_source_on_bridge(self) -> None:
+        """ether-spoof: ARP replies for the VIPs leave with another Ethernet source than their ARP sender
+        (OpenELB #359 answered from another node's MAC): switches learn the wrong port."""
+        vips = ", ".join(s.vip for s in self.services)
+        ruleset = (f"table bridge {self._bridge_table} {{\n  chain arp_spoof {{\n"
+                   f"    type filter hook forward priority 0; policy accept;\n"
+                   f"    ether type arp arp operation reply arp saddr ip {{ {vips} }} ether saddr set {SPOOFED_MAC}\n"
+                   f"  }}\n}}\n")
+        _host_nft(["-f", "-"], ruleset)
+
     def cleanup(self) -> None:
         """Remove what the provider put on the host (the garp-loss mutant's bridge table)."""
-        if self._mutated("garp-loss"):
+        if self._mutated("garp-loss") or self._mutated("silent-failback") or self._mutated("ether-spoof"):
             _host_nft(["delete", "table", "bridge", self._bridge_table], check=False)
 
     def version(self) -> str:

@@ -46,6 +46,7 @@ class KindMetalLB:
         self.backends: tuple[Backend, ...] = ()
         self.allocator = Allocator(self.core, spec, self._dict)
         self.extra_node_addresses: frozenset[str] = frozenset()
+        self.address_owners: dict[str, str] = {}
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -72,9 +73,12 @@ class KindMetalLB:
             Backend(p["metadata"]["name"], self._short(p["spec"]["nodeName"]), p["status"]["podIP"], 80)
             for p in self._pods(metallb.NAMESPACE, "app=webpod")
         )
-        nodes = map(self._dict, self.core.list_node().items)
-        gateways = (metallb.pod_gateway(n.get("spec", {}).get("podCIDR")) for n in nodes)
-        self.extra_node_addresses = frozenset(g for g in gateways if g)
+        nodes = list(map(self._dict, self.core.list_node().items))
+        gateways = {metallb.pod_gateway(n.get("spec", {}).get("podCIDR")): self._short(n["metadata"]["name"])
+                    for n in nodes}
+        #: a node's pod-network gateway → that node: a local pod sees it as the source under Cluster
+        self.address_owners = {g: node for g, node in gateways.items() if g}
+        self.extra_node_addresses = frozenset(self.address_owners)
         self.wait_converged()
 
     def _create(self, obj: dict[str, Any]) -> None:
@@ -152,12 +156,24 @@ class KindMetalLB:
 
     # -- faults --------------------------------------------------------------------------------
     def kill_agent(self, node: Host) -> None:
-        """Taint the node (NoSchedule) so the DaemonSet cannot bring the speaker back, then delete it."""
+        """Taint the node (NoSchedule) so the DaemonSet cannot bring the speaker back, then delete the speaker
+        pod gracefully (its own terminationGracePeriodSeconds: SIGTERM, the speaker leaves memberlist)."""
+        self._evict_speaker(node, grace_period_seconds=None)
+
+    def crash_agent(self, node: Host) -> None:
+        """Like :meth:`kill_agent`, but the pod is deleted with grace period 0: the speaker is SIGKILLed
+        and cannot leave memberlist or withdraw anything (what a crash or an OOM kill leaves)."""
+        self._evict_speaker(node, grace_period_seconds=0)
+
+    def _evict_speaker(self, node: Host, grace_period_seconds: int | None) -> None:
         taint = metallb.speaker_taint()
         body = {"spec": {"taints": [*self._taints(node), taint]}}
         self.core.patch_node(node.name, body)
         for pod in self._speakers(node):
-            self.core.delete_namespaced_pod(pod, self.namespace, grace_period_seconds=0)
+            if grace_period_seconds is None:
+                self.core.delete_namespaced_pod(pod, self.namespace)
+            else:
+                self.core.delete_namespaced_pod(pod, self.namespace, grace_period_seconds=grace_period_seconds)
 
     def start_agent(self, node: Host) -> None:
         key = metallb.speaker_taint()["key"]

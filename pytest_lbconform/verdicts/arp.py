@@ -20,7 +20,8 @@ def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_ow
     answering = [by_mac.get(m, f"unknown {m}") for m in macs]
     figures = {"vip": obs.vip, "requests": obs.requests, "replies": len(obs.replies), "macs": list(macs),
                "answering_nodes": answering, "reported_owner": reported_owner}
-    expected = f"exactly 1 MAC answers ARP for {obs.vip}, the MAC of the reported owner {reported_owner}"
+    expected = (f"exactly 1 MAC answers ARP for {obs.vip}, the MAC of the reported owner {reported_owner}, "
+                "as Ethernet source and ARP sender")
     if not macs:
         return Verdict("arp-ownership", False, expected, f"no reply to {obs.requests} who-has requests", figures,
                        "no ARP owner")
@@ -29,6 +30,12 @@ def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_ow
                        f"{len(macs)} MACs answer: {', '.join(f'{m} ({n})' for m, n in zip(macs, answering, strict=True))}",
                        figures, "multiple ARP owners")
     mac = macs[0]
+    spoofed = sorted({f"{r.ether_src} carries ARP sender {r.mac}" for r in obs.replies
+                      if r.ether_src is not None and r.ether_src.lower() != r.mac})
+    figures["ether_sources"] = sorted({r.ether_src for r in obs.replies if r.ether_src is not None})
+    if spoofed:
+        return Verdict("arp-ownership", False, expected, f"Ethernet source ≠ ARP sender: {'; '.join(spoofed)}",
+                       figures, "ARP source mismatch")
     if mac not in by_mac:
         return Verdict("arp-ownership", False, expected, f"{mac} answers, which is no node's MAC", figures,
                        "ARP owner is not a node")
@@ -45,6 +52,8 @@ def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_ow
 
 def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, float]], vip: str) -> Verdict:
     """Each (node, since) in ``announcers`` sent gratuitous ARP for ``vip`` from its MAC after ``since``."""
+    spoofed = sorted({f"{f.ether_src} carries ARP sender {f.mac}" for f in frames
+                      if f.ether_src is not None and f.ether_src.lower() != f.mac.lower()})
     seen = {(f.mac, f.t) for f in frames}
     figures: dict[str, object] = {"vip": vip, "frames": len(frames), "announcers": [n.short for n, _ in announcers]}
     expected = "gratuitous ARP from " + ", then ".join(f"{n.short} ({n.mac})" for n, _ in announcers)
@@ -57,6 +66,9 @@ def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, flo
             parts.append(f"{node.short}: {len(times)} frames, first {first_ms} ms after it took over")
         else:
             missing.append(node.short)
+    if spoofed:
+        return Verdict("garp-on-announcement", False, expected, f"Ethernet source ≠ ARP sender: {'; '.join(spoofed)}",
+                       figures, "ARP source mismatch")
     if missing:
         return Verdict("garp-on-announcement", False, expected,
                        f"no gratuitous ARP from {', '.join(missing)} ({len(frames)} frames seen: "
