@@ -12,8 +12,11 @@ What it promises (and the suites check):
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,7 @@ FIRST_VRID = 51
 CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
 AGENT_START_BUDGET = 10.0  #: seconds for keepalived to run and open its VRRP socket
 BACKEND_START_BUDGET = 10.0  #: seconds for a whoami backend to answer 200
+STALE_OWNER_S = 6.0  #: stale-owner: seconds a former holder keeps answering ARP after the failback
 SPOOFED_MAC = "02:00:00:00:be:ef"  #: the ether-spoof mutant's Ethernet source (locally administered, no node's)
 VRRP_PROTO_HEX = f"{112:04X}"  #: IPPROTO_VRRP as /proc/net/raw prints it in local_address
 
@@ -177,6 +181,7 @@ class KeepalivedLab:
         self.mode: str | None = None
         self._version = ""
         self._runs_vrrp: dict[str, bool] = {}  #: node → its keepalived.conf has a vrrp_instance
+        self._timers: list[threading.Timer] = []  #: stale-owner: pending removals of stale addresses
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -224,6 +229,7 @@ class KeepalivedLab:
         it is already running and exit) and VIPs a SIGKILLed keepalived left on eth0 (agent-crash).
         """
         c = self.docker.containers.get(node.name)
+        stale = self._former_holders(node) if self._mutated("stale-owner") else {}
         if containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 1:
             containers.run(c, ["rm", "-f", *PID_FILES[1::2]])
             for svc in self.services:
@@ -231,6 +237,27 @@ class KeepalivedLab:
         containers.start_daemon(c, "keepalived", ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF],
                                 ready=lambda pid: _vrrp_missing(c, pid, self._runs_vrrp.get(node.short, True)),
                                 budget=AGENT_START_BUDGET)
+        if stale:
+            self._keep_answering_after_failback(node, stale)
+
+    def _former_holders(self, node: Host) -> dict[Service, list[str]]:
+        """stale-owner: for the VIPs ``node`` prefers, the other nodes holding them now (before it returns)."""
+        return {s: [h for h in self.holders(s) if h != node.short] for s in self.services
+                if self.preferred_owner(s) == node.short}
+
+    def _keep_answering_after_failback(self, node: Host, former: dict[Service, list[str]]) -> None:
+        """stale-owner: once ``node`` holds its VIPs again, each former holder keeps answering ARP for them
+        (the VIP on lo, arp_ignore 0) for STALE_OWNER_S, as a former leader that has not noticed yet."""
+        for svc, holders in former.items():
+            wait_for(functools.partial(self.holders, svc), lambda h: h == [node.short], budget=CONVERGE_BUDGET,
+                     what=f"{node.short} holding {svc.name} again")
+            for holder in holders:
+                c = self.docker.containers.get(self.topology.node(holder).name)
+                containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
+                timer = threading.Timer(STALE_OWNER_S, _forget_stale, (c, svc.vip))
+                timer.daemon = True
+                timer.start()
+                self._timers.append(timer)
 
     def kill_agent(self, node: Host) -> None:
         """Stop keepalived on ``node`` as Kubernetes deletes an agent pod (SIGTERM).
@@ -372,7 +399,9 @@ class KeepalivedLab:
         _host_nft(["-f", "-"], ruleset)
 
     def cleanup(self) -> None:
-        """Remove what the provider put on the host (the garp-loss mutant's bridge table)."""
+        """Remove what the provider put on the host (the mutants' bridge tables) and pending timers."""
+        for timer in self._timers:
+            timer.cancel()
         if self._mutated("garp-loss") or self._mutated("silent-failback") or self._mutated("ether-spoof"):
             _host_nft(["delete", "table", "bridge", self._bridge_table], check=False)
 
@@ -382,6 +411,12 @@ class KeepalivedLab:
             out = containers.run(c, ["keepalived", "--version"], check=False)
             self._version = (out.stderr or out.stdout).strip().splitlines()[0] if (out.stderr or out.stdout) else "?"
         return self._version
+
+
+def _forget_stale(c: Container, vip: str) -> None:
+    """stale-owner: the former holder finally drops the VIP it kept on lo (the node may be gone by then)."""
+    with contextlib.suppress(Exception):
+        containers.run(c, ["ip", "addr", "del", f"{vip}/32", "dev", "lo"], check=False)
 
 
 def _vrrp_missing(c: Container, pid: int, needs_socket: bool = True) -> str | None:

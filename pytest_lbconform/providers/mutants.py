@@ -71,6 +71,12 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
            "a bridge-family nft rule on the host drops the gratuitous ARP each VIP's preferred owner sends for it",
            frozenset({"failback"}),
            {"garp-on-announcement": "the announcement moves back to the preferred owner, whose GARP is dropped"}),
+    Mutant("stale-owner", "after the failback only the final owner answers ARP",
+           "when a VIP's preferred owner takes it back, the node that held it keeps it on lo (arp_ignore 0) and "
+           "answers ARP for it for 6 s more, as a former leader that has not noticed yet",
+           frozenset({"arp-ownership"}),
+           {"garp-on-announcement": "the client's neighbour entry may follow the stale answer instead of the GARP",
+            "failback": "same reason: the client may point at the stale node at the end of the recording"}),
     Mutant("ether-spoof", "an ARP reply's Ethernet source is its ARP sender, the owner's MAC",
            "a bridge-family nft rule on the host rewrites the Ethernet source of ARP replies for the VIPs",
            frozenset({"arp-ownership"})),
