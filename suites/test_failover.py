@@ -26,12 +26,12 @@ from pytest_lbconform.verdicts.failover import (
 )
 
 pytestmark = pytest.mark.requires("owner_report", "failover:{kind}")
-SETTLE = 1.5  #: seconds the fault is held past the budget, to see the service hold (and the degradation)
+SETTLE = 1.0  #: seconds the fault is held past the budget, to see the service hold (and the degradation)
 #: how long past the fault a takeover is still waited for: an over-budget takeover (a slow LB, or a busy
 #: machine) is then judged as "over budget" with its figures, never as "no owner" by accident
 TAKEOVER_GRACE = 10.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
-FAILBACK_WINDOW = 1.5  #: seconds recorded after the topology settled again, past the budget
+FAILBACK_WINDOW = 0.5  #: seconds recorded after the topology settled again, past the budget
 
 
 @pytest.mark.parametrize("service", ["svc1", "svc2"])

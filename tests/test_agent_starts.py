@@ -21,6 +21,10 @@ from pytest_lbconform.platforms import containers, launch
 from pytest_lbconform.providers.keepalived import PID_FILES
 from tests.conftest import run_suite
 
+#: one lab per module: under `pytest -n 2 --dist loadgroup` its tests stay on one worker
+pytestmark = pytest.mark.xdist_group("agent-starts-lab")
+
+
 NODE_STOP_CYCLES = 10
 
 

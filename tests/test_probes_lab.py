@@ -8,6 +8,10 @@ from pytest_lbconform.faults import fault
 from pytest_lbconform.verdicts.failover import attribute, build_timeline
 from pytest_lbconform.waiting import wait_for
 
+#: one lab per module: under `pytest -n 2 --dist loadgroup` its tests stay on one worker
+pytestmark = pytest.mark.xdist_group("probes-lab")
+
+
 
 @pytest.fixture(scope="module")
 def lab_lb(docker_client, tmp_path_factory):
