@@ -22,6 +22,8 @@ def healthy():
             r("suites/test_arp_ownership.py::g", "passed", "garp-on-announcement"),
             r("suites/test_failover.py::f[stop]", "passed", "failover-budget"),
             r("suites/test_failover.py::t[stop]", "passed", "garp-on-takeover"),
+            r("suites/test_failover.py::d[stop]", "passed", "failover-degradation"),
+            r("suites/test_failover.py::b[stop]", "passed", "failback"),
             r("suites/test_snat.py::c", "passed", "snat-cluster"), r("suites/test_snat.py::l", "passed", "snat-local"),
             r("suites/test_balancing.py::l", "passed", "balancing-local-only"),
             r("suites/test_balancing.py::u", "passed", "balancing-uniform", capabilities=["balancing"])]
