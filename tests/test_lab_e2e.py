@@ -13,11 +13,11 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
     result, pid = run_suite("--lb=keepalived", "--proxy-mode=random", f"--report-dir={tmp_path}",
                             "suites/test_arp_ownership.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "5 passed" in result.stdout
+    assert "6 passed" in result.stdout
     assert not created_by(docker_client, pid), "the run left labelled containers or networks"
     report = json.loads((tmp_path / "conformance.json").read_text())
     checks = [c for p in report["profiles"] for c in p["checks"]]
-    assert len(checks) == 5 and all(c["outcome"] == "passed" for c in checks)
+    assert len(checks) == 6 and all(c["outcome"] == "passed" for c in checks)
     ownership = [v for c in checks for v in c["verdicts"] if v["check"] == "arp-ownership"]
     assert len(ownership) == 3 + 3 and all(len(v["figures"]["macs"]) == 1 for v in ownership)
     assert list((tmp_path / "allure-results").glob("*-attachment.pcap"))
@@ -41,9 +41,15 @@ def test_keep_leaves_the_lab_up_for_inspection(docker_client, tmp_path):
 
 
 def test_ctrl_c_during_a_run_removes_the_lab(docker_client, tmp_path):
-    child = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--proxy-mode=random",
-                              f"--report-dir={tmp_path}", "suites/test_arp_ownership.py"],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # an xdist worker ignores SIGINT and a child inherits an ignored signal across exec; a handled one is
+    # reset to the default, so the child gets a real Ctrl-C
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--proxy-mode=random",
+                                  f"--report-dir={tmp_path}", "suites/test_arp_ownership.py"],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not created_by(docker_client, child.pid):
         time.sleep(0.2)  # polling for the lab to appear (a condition with a deadline)
