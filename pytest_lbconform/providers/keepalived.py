@@ -217,9 +217,9 @@ class KeepalivedLab:
         if self._mutated("multi-responder"):  # what kube-ipvs0 does to every node without strictARP
             for svc in self.services:
                 containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
+        if self.mode:  # the data plane first: the agent takes its VIPs back at once (preemption), and a VIP
+            self._load_rules(node, self.mode)  # without DNAT rules answers RST on port 80
         self.start_agent(node)
-        if self.mode:
-            self._load_rules(node, self.mode)
 
     def start_agent(self, node: Host) -> None:
         """Start keepalived on ``node`` and return once it runs and holds its VRRP socket.
