@@ -110,3 +110,12 @@ def test_owners_wrong_on_the_wire_only_fail():
     wire = {**INTENDED, "svc3": None}
     assert not owners_as_intended(INTENDED, wire, INTENDED).passed
     assert not owners_as_intended(INTENDED, INTENDED, {}).passed
+
+
+def test_a_verdict_is_true_or_false_with_texts():
+    with pytest.raises(TypeError, match="passed must be True or False"):
+        Verdict("arp-ownership", None, "e", "m", {}, "no ARP owner")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="non-empty texts"):
+        Verdict("arp-ownership", True, None, "m")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="non-empty texts"):
+        Verdict("arp-ownership", True, "e", "")

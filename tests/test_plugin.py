@@ -172,7 +172,8 @@ def test_lab_plan_shows_keepalived_and_nftables(pytester):
 
 def test_a_capability_can_name_a_test_parameter(pytester, tmp_path):
     spec = tmp_path / "stoponly.yaml"
-    spec.write_text("name: stoponly\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [failover:node-stop]\n")
+    spec.write_text("name: stoponly\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [failover:node-stop]\n"
+                    "budgets: {node-stop: 2}\n")
     pytester.makepyfile(test_cap="""
         import pytest
         @pytest.mark.requires("failover:{kind}")
@@ -196,3 +197,12 @@ def test_no_engine_is_one_line_and_an_inconclusive_report_not_an_lb_failure(pyte
     report = json.loads((tmp_path / "conformance.json").read_text())
     results = {p["name"]: p["result"] for p in report["profiles"]}
     assert results["SERVICE-TRAFFIC"] == "inconclusive" and "failure" not in results.values()
+
+
+def test_a_spec_declaring_a_failover_without_its_budget_is_one_line(pytester, tmp_path):
+    spec = tmp_path / "nob.yaml"
+    spec.write_text("name: nob\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [failover:agent-crash]\n")
+    result = pytester.runpytest_subprocess(f"--lb-spec={spec}", "--lb=nob", SUITES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0].endswith("declares failover for agent-crash but gives no budget; "
+                                           "add budgets: {agent-crash: SECONDS}")

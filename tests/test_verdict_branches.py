@@ -357,3 +357,19 @@ def test_honoured_pending_released_shared_branches():
     assert not alloc.shared(A("a", None), A("b", None)).passed
     assert alloc.shared(A("a", "10.0.0.5"), A("b", "10.0.0.6")).measured == "10.0.0.5 vs 10.0.0.6 ()"
     assert alloc.shared(A("a", "10.0.0.5"), A("b", "10.0.0.5")).measured == "both on 10.0.0.5"
+
+
+def test_failed_samples_never_count_as_answers_even_with_a_backend_name():
+    samples = [*counts(webpod1=300, webpod2=300, webpod3=300), Sample(t=0, ok=False, backend="webpod1", error="status 503")]
+    v = uniform(samples, B)
+    assert v.figures["counts"] == {"webpod1": 300, "webpod2": 300, "webpod3": 300}
+
+
+def test_failure_figures_of_a_check_without_a_bound():
+    figures = failure_figures("arp-ownership", [bad()])
+    assert figures["failures_allowed"] == 0 and figures["error_bound_share"] == 0.0
+
+
+def test_round_robin_over_no_backend_fails_without_dividing_by_zero():
+    v = round_robin(seq("webpod1", "webpod1"), [])
+    assert not v.passed and v.figures["p_random_scheduler_cycles"] == 1.0

@@ -203,3 +203,105 @@ def test_a_fault_outside_the_recording_is_refused():
     with pytest.raises(ValueError, match="outside the recording"):
         build_timeline(trace_, probes, fault_kind="node-stop", fault=T0 + 99, undo=None, victim="worker",
                        new_owner=None, final_owner=None, node_macs=MACS, old_dataplane_serves=False)
+
+
+# -- boundaries and branches pinned for mutation testing (bench/bench_mutation_verdicts.py) ----------------------
+# Equivalent mutants, explained: `_longest_gap`'s `p.t > end` → `>=` gives the same gap (the probe at `end`
+# closes it either way); `tl.undo is None or tl.failback_gap is None` → `and`, and `first_via_new is None or
+# n == 0` → `and`: both operands are None (or 0) together by construction; `if tl.phases` → `or True`: phases are
+# always filled by build_timeline.
+def tl_at(pattern, undo_at=None, garps=(), neighbour=(), final="worker", new="worker2", serves=False, fault=FAULT,
+          macs=MACS):
+    trace_, probes = probes_of(pattern)
+    return build_timeline(with_l2(trace_, garps, neighbour), probes, fault_kind="node-stop", fault=fault,
+                          undo=None if undo_at is None else T0 + undo_at, victim="worker", new_owner=new,
+                          final_owner=final if undo_at is not None else None, node_macs=macs,
+                          old_dataplane_serves=serves)
+
+
+def test_fault_exactly_at_either_end_of_the_recording_is_accepted():
+    trace_, probes = probes_of(["worker"] * 10)
+    for t in (trace_.start, trace_.end):
+        assert build_timeline(trace_, probes, fault_kind="node-stop", fault=t, undo=None, victim="worker",
+                              new_owner=None, final_owner=None, node_macs=MACS, old_dataplane_serves=False).fault == t
+
+
+def test_a_probe_exactly_at_the_fault_belongs_to_the_fault_phase():
+    tl = tl_at(["worker"] * 101 + [None] * 29 + ["worker2"] * 70)  # index 100 is at the fault, answered by worker
+    assert tl.ms(tl.last_success_before) == pytest.approx(-10) and tl.ms(tl.last_via_old) == pytest.approx(0)
+    assert tl.phases["before"]["probes"] == 100
+
+
+def test_probes_exactly_at_the_takeover_and_at_the_undo_belong_to_the_later_phase():
+    tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 270 + ["worker"] * 200, undo_at=4.0,
+               garps=[GarpFrame(T0 + 4.0, 1, OLD)], neighbour=[NeighbourEntry(T0 + 4.0, OLD)])
+    assert tl.phases["fault_to_takeover"]["probes"] == 30 and tl.phases["after_takeover"]["probes"] == 270
+    assert tl.phases["after_undo"]["probes"] == 200 and tl.ms(tl.first_via_final) == pytest.approx(3000)
+    assert tl.ms(tl.garp_from_final_owner) == pytest.approx(3000)  # a GARP exactly at the undo counts
+
+
+def test_garp_exactly_at_the_fault_or_at_the_undo_counts_for_the_new_owner():
+    tl = tl_at(["worker"] * 100 + ["worker2"] * 100, undo_at=2.0,
+               garps=[GarpFrame(FAULT, 1, NEW), GarpFrame(T0 + 2.0, 1, OLD)])
+    assert tl.ms(tl.garp_from_new_owner) == 0.0 and tl.garp_macs == (OLD, NEW)  # a GARP exactly at the fault counts
+    late = tl_at(["worker"] * 100 + ["worker2"] * 100, undo_at=2.0, garps=[GarpFrame(T0 + 2.0, 1, NEW)])
+    assert late.ms(late.garp_from_new_owner) == pytest.approx(1000)  # exactly at the undo: still the fault phase
+
+
+def test_the_longest_gap_keeps_the_first_of_equal_gaps_and_counts_an_answer_at_the_fault():
+    pattern = ["worker"] * 101 + [None] * 9 + ["worker"] + [None] * 9 + ["worker2"] * 80
+    tl = tl_at(pattern, serves=True)
+    assert tl.gap_ms == pytest.approx(100) and tl.ms(tl.gap[0]) == pytest.approx(0)
+
+
+def test_degradation_exactly_at_the_bound_passes():
+    pattern = ["worker"] * 100 + [None] * 10 + ["worker2"] * 19 + [None]  # 1 of 20 after the takeover: 5 %
+    tl = tl_at(pattern)
+    v = degradation(tl, 0.0, "every endpoint stays reachable")
+    assert v.figures["bound_failed_share"] == 0.05 and v.figures["failed_share_after_takeover"] == 0.05
+    assert v.passed and v.measured == "1 of 20 probes failed (5%) until 290.0 ms, answered via {'worker2': 19}"
+    assert tl.ms(tl.degraded_until) == pytest.approx(290)
+
+
+def test_degradation_bound_includes_three_sigma_and_the_no_failure_text():
+    tl = tl_at(["worker"] * 100 + [None] * 10 + ["worker2"] * 90)
+    v = degradation(tl, 1 / 3, "x")
+    assert v.figures["bound_failed_share"] == pytest.approx(1 / 3 + 0.05 + 3 * (2 / 9 / 90) ** 0.5, abs=1e-4)
+    assert v.measured == "0 of 90 probes failed (0%), answered via {'worker2': 90}"
+
+
+def test_phase_counts_unattributed_answers():
+    trace_, _ = probes_of(["worker"] * 200)
+    probes = attribute(trace_.samples, "Cluster", {}, {})  # no address known: every answer unattributed
+    tl = build_timeline(trace_, probes, fault_kind="agent-kill", fault=FAULT, undo=None, victim="worker",
+                        new_owner="worker2", final_owner=None, node_macs=MACS, old_dataplane_serves=True)
+    assert tl.phases["before"]["answered_via"] == {"unattributed": 100}
+
+
+def test_failback_exactly_at_the_budget_passes_and_unknown_final_mac_fails():
+    gap = ["worker"] * 100 + [None] * 30 + ["worker2"] * 270 + [None] * 50 + ["worker"] * 150
+    tl = tl_at(gap, undo_at=4.0, garps=[GarpFrame(T0 + 4.5, 1, OLD)], neighbour=[NeighbourEntry(T0 + 4.6, OLD)])
+    assert tl.figures()["failback_longest_gap_ms"] == 500.0
+    assert failback(tl, 0.5).passed
+    ghost = tl_at(gap, undo_at=4.0, final="ghost")
+    v = failback(ghost, 9)
+    assert (v.passed, v.category, v.measured) == (False, "failback not announced", "no single final owner after the undo")
+    assert tl_at(FAILBACK).figures()["failback_longest_gap_ms"] is None
+
+
+def test_garp_texts_and_a_new_owner_without_a_known_mac():
+    wrong = garp_from_new_owner(tl_at(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD)]))
+    assert wrong.measured == f"GARP only from ['{OLD}']"
+    none_seen = garp_from_new_owner(tl_at(["worker"] * 200))
+    assert none_seen.measured == "GARP none seen"
+    unknown = garp_from_new_owner(tl_at(["worker"] * 200, new="ghost"))
+    assert (unknown.passed, unknown.measured) == (False, "no new owner was found")
+
+
+def test_within_budget_texts_name_who_served():
+    never = within_budget(tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 70), 1.5)
+    assert "(the old owner worker last answered: never after the fault)" in never.measured
+    no_old = within_budget(tl_at(["worker"] * 100 + [None] * 100), 1.5)
+    assert no_old.measured == ("no probe answered through the new owner worker2 before the undo; answered via "
+                               "nobody before the takeover")
+    assert no_old.expected == "another node takes node-stop of worker over and the VIP serves through it within 1500 ms"

@@ -364,8 +364,12 @@ class KeepalivedLab:
         return {name: holders[0] for name, holders in snap.items()}
 
     def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
-        """Wait until exactly one node other than ``not_on`` holds ``service``'s VIP; return it."""
-        holders = wait_for(lambda: self.holders(service), lambda h: len(h) == 1 and h[0] != not_on,
+        """Wait until exactly one node other than ``not_on`` holds ``service``'s VIP; return it.
+
+        ``not_on`` may still hold it as well (a SIGKILLed or frozen agent cannot withdraw the address):
+        that is a takeover with a split, which the ARP ownership verdict reports, not "no takeover".
+        """
+        holders = wait_for(lambda: [h for h in self.holders(service) if h != not_on], lambda h: len(h) == 1,
                            budget=budget, what=f"{service.name} owned by one node other than {not_on}")
         return holders[0]
 

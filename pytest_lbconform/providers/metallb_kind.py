@@ -150,8 +150,8 @@ class KindMetalLB:
         return {name: holders[0] for name, holders in snap.items()}
 
     def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
-        holders = wait_for(lambda: self.holders(service), lambda h: len(h) == 1 and h[0] != not_on, budget=budget,
-                           interval=0.2, what=f"{service.name} announced by one node other than {not_on}")
+        holders = wait_for(lambda: [h for h in self.holders(service) if h != not_on], lambda h: len(h) == 1,
+                           budget=budget, interval=0.2, what=f"{service.name} announced by one node other than {not_on}")
         return holders[0]
 
     # -- faults --------------------------------------------------------------------------------

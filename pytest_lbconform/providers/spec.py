@@ -64,6 +64,14 @@ def load_spec(path: Path) -> ProviderSpec:
             raise ConfigError(f"provider spec {path}: budgets.{kind}={seconds!r} is not accepted; "
                               f"give seconds, finite, > 0 and ≤ {MAX_SPEC_BUDGET_S:g}")
         budgets[str(kind)] = value
+    capabilities = raw["capabilities"]
+    if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
+        raise ConfigError(f"provider spec {path}: capabilities must be a list of names, not {capabilities!r}")
+    unbudgeted = sorted(c.split(":", 1)[1] for c in capabilities if c.startswith("failover:")
+                        and c.split(":", 1)[1] not in budgets)
+    if unbudgeted:
+        raise ConfigError(f"provider spec {path}: declares failover for {', '.join(unbudgeted)} but gives no "
+                          f"budget; add budgets: {{{unbudgeted[0]}: SECONDS}}")
     return ProviderSpec(
         name=str(raw["name"]), project=str(raw.get("project", raw["name"])), platforms=platforms,
         default_platform=str(raw.get("default_platform", platforms[0])),

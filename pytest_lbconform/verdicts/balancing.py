@@ -64,7 +64,7 @@ def round_robin(samples: Sequence[Sample], backends: Sequence[str], shifts_allow
     order = list(dict.fromkeys(sequence[:k]))  # the cycle as established by the first k answers
     successor = {b: order[(i + 1) % len(order)] for i, b in enumerate(order)}
     slips = sum(1 for i in range(1, len(sequence)) if sequence[i] != successor.get(sequence[i - 1]))
-    spread = (max(counts.values()) - min(counts.get(b, 0) for b in backends)) if sequence else 0
+    spread = (max(counts.values()) - min((counts.get(b, 0) for b in backends), default=0)) if sequence else 0
     p_random = (1 / k) ** max(len(sequence) - k, 0) if k else 1.0
     expected = (f"a cycle of period {k} over {list(backends)} "
                 f"(≤ {shifts_allowed} phase slips, counts within {shifts_allowed + 1})")

@@ -19,6 +19,10 @@ class Verdict:
 
     def __post_init__(self) -> None:
         row = check(self.check)  # KeyError naming the known ids
+        if not isinstance(self.passed, bool):
+            raise TypeError(f"verdict {self.check}: passed must be True or False, not {self.passed!r}")
+        if not (isinstance(self.expected, str) and self.expected and isinstance(self.measured, str) and self.measured):
+            raise ValueError(f"verdict {self.check}: expected and measured must be non-empty texts")
         if self.passed and self.category:
             raise ValueError(f"verdict {self.check}: a passing verdict has no failure category ({self.category!r})")
         if not self.passed:
