@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +68,9 @@ def main() -> int:
         module = meta.name.removesuffix(".py.meta")
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         statuses = Counter(STATUS.get(code, "suspicious") for code in codes.values())
-        for name, code in sorted(codes.items()):
-            if STATUS.get(code) == "survived":
-                diff = diff_of(name)
+        names = [name for name, code in sorted(codes.items()) if STATUS.get(code) == "survived"]
+        with ThreadPoolExecutor(max_workers=4) as pool:  # `mutmut show` is slow to start: run several at once
+            for name, diff in zip(names, pool.map(diff_of, names), strict=True):
                 survivors.append({"module": module, "mutant": name, "kind": "string-only" if string_only(diff) else "logic",
                                   "diff": diff.strip()})
         judged = statuses["killed"] + statuses["survived"] + statuses["timeout"]
