@@ -119,3 +119,8 @@ def test_a_verdict_is_true_or_false_with_texts():
         Verdict("arp-ownership", True, None, "m")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-empty texts"):
         Verdict("arp-ownership", True, "e", "")
+
+
+def test_a_verdict_carries_its_figures_as_a_dict():
+    with pytest.raises(TypeError, match="figures must be a dict"):
+        Verdict("arp-ownership", True, "e", "m", None)  # type: ignore[arg-type]

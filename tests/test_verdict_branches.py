@@ -373,3 +373,20 @@ def test_failure_figures_of_a_check_without_a_bound():
 def test_round_robin_over_no_backend_fails_without_dividing_by_zero():
     v = round_robin(seq("webpod1", "webpod1"), [])
     assert not v.passed and v.figures["p_random_scheduler_cycles"] == 1.0
+
+
+# Equivalent mutants, explained: `zip(..., strict=True)` → `strict=False/None` or no strict in `uniform`: both
+# lists are built from `backends`, so they always have the same length.
+def test_uniform_chi2_figure_and_round_robin_counts_are_pinned():
+    v = uniform(counts(webpod1=330, webpod2=300, webpod3=270), B)
+    assert v.figures["chi2"] == 6.0 and v.figures["df"] == 2
+    skew = uniform(counts(webpod1=331, webpod2=300, webpod3=270), B)
+    assert skew.figures["chi2"] == 6.195
+    rr = round_robin(seq(*B * 3), B)
+    assert rr.figures["counts"] == {"webpod1": 3, "webpod2": 3, "webpod3": 3}
+
+
+def test_cluster_names_a_leaked_client_address_as_the_client():
+    v = cluster_snat([ok(remote=CLIENT)], CLIENT, NODE_IPS)
+    assert v.measured == f"sources {{'{CLIENT}': 1}} ({{'client': 1}} not a node address)"
+    assert v.figures["seen"] == {"client": 1}

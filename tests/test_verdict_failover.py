@@ -305,3 +305,34 @@ def test_within_budget_texts_name_who_served():
     assert no_old.measured == ("no probe answered through the new owner worker2 before the undo; answered via "
                                "nobody before the takeover")
     assert no_old.expected == "another node takes node-stop of worker over and the VIP serves through it within 1500 ms"
+
+
+# More equivalent mutants, explained: `after = … if (undo is not None) or True` (with no undo, `stop` is the end
+# of the recording and no probe lies at or after it); `round(x, None)` of the 10 ms resolution (10 == 10.0);
+# `tl.phases.get("after_takeover", None)` (build_timeline always fills that phase); `tl.undo - tl.degraded_until
+# < 0.25` → `<=` (a text choice at exactly 250 ms, below the probe resolution's meaning).
+def test_figures_are_relative_times_and_pinned():
+    tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 70, garps=[GarpFrame(FAULT + 0.28, 1, NEW)],
+               neighbour=[NeighbourEntry(FAULT + 0.29, NEW)])
+    f = tl.figures()
+    assert f["first_via_new_ms"] == pytest.approx(300) and f["last_via_old_ms"] is None  # nothing via worker after
+    assert f["longest_gap_ms"] == pytest.approx(300) and f["longest_gap_from_ms"] == 0.0  # measured from the fault
+    assert f["neighbour_to_new_owner_ms"] == pytest.approx(290) and f["end_ms"] == pytest.approx(1000)
+    assert f["garp_from_new_owner_ms"] == pytest.approx(280)
+    v = within_budget(tl, 1.5)
+    assert v.measured.endswith("first GARP from worker2 at 280.0 ms; resolution 10 ms")
+
+
+def test_no_undo_ignores_garps_for_the_final_owner():
+    tl = tl_at(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD)])
+    assert tl.garp_from_final_owner is None and tl.failback_gap is None
+
+
+def test_probe_errors_are_kept():
+    _, probes = probes_of(["worker", None])
+    assert probes[1].error == "TimeoutError" and probes[0].error is None
+
+
+def test_degradation_figures_keep_the_expectation():
+    tl = tl_at(["worker"] * 100 + [None] * 10 + ["worker2"] * 90)
+    assert degradation(tl, 1 / 3, "x").figures["expected_failed_share"] == 0.3333

@@ -23,6 +23,8 @@ class Verdict:
             raise TypeError(f"verdict {self.check}: passed must be True or False, not {self.passed!r}")
         if not (isinstance(self.expected, str) and self.expected and isinstance(self.measured, str) and self.measured):
             raise ValueError(f"verdict {self.check}: expected and measured must be non-empty texts")
+        if not isinstance(self.figures, dict):
+            raise TypeError(f"verdict {self.check}: figures must be a dict, not {type(self.figures).__name__}")
         if self.passed and self.category:
             raise ValueError(f"verdict {self.check}: a passing verdict has no failure category ({self.category!r})")
         if not self.passed:
