@@ -390,3 +390,10 @@ def test_cluster_names_a_leaked_client_address_as_the_client():
     v = cluster_snat([ok(remote=CLIENT)], CLIENT, NODE_IPS)
     assert v.measured == f"sources {{'{CLIENT}': 1}} ({{'client': 1}} not a node address)"
     assert v.figures["seen"] == {"client": 1}
+
+
+def test_round_robin_counts_unseen_backends_as_zero_and_local_names_the_client():
+    v = round_robin(seq("webpod1", "webpod2") * 5, B)
+    assert v.figures["counts"] == {"webpod1": 5, "webpod2": 5, "webpod3": 0}
+    local = local_preserves_client([ok("webpod2", CLIENT)], CLIENT, NODE_IPS, {"webpod2"})
+    assert local.figures["seen"] == {"client": 1}

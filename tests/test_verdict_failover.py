@@ -336,3 +336,13 @@ def test_probe_errors_are_kept():
 def test_degradation_figures_keep_the_expectation():
     tl = tl_at(["worker"] * 100 + [None] * 10 + ["worker2"] * 90)
     assert degradation(tl, 1 / 3, "x").figures["expected_failed_share"] == 0.3333
+
+
+# Equivalent, explained: `_longest_gap` with `p.t <= start` (an answer exactly at the start closes a zero-length gap);
+# `garp_from_final_owner … if (undo is not None) or True` (without an undo there is no final owner, so no MAC to find);
+# `round(gap, None)` of the failback gap (compared with the budget in whole ms either way); `end - last >= best`
+# in `_longest_gap` (which of two exactly equal gaps is named: a float tie that real probe times do not produce).
+def test_the_gap_where_the_old_data_plane_serves_ends_at_the_first_answer_through_the_new_owner():
+    pattern = ["worker"] * 120 + [None] * 2 + ["worker2"] * 20 + [None] * 20 + ["worker2"] * 38  # degraded later
+    tl = tl_at(pattern, serves=True)
+    assert tl.gap_ms == pytest.approx(30)  # not the 210 ms stretch after the takeover (that is degradation)
