@@ -90,7 +90,7 @@ def main() -> int:
                 with fault("node-isolate", owner, lb.infra, lb.provider) as injected:
                     new_owner = lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
             assert rec.trace is not None
-            probes = attribute(rec.trace.samples, "Cluster", {n.ip: n.short for n in lb.topology.nodes}, {})
+            probes = attribute(rec.trace.samples, "Cluster", lb.address_owners, {})
             tl = build_timeline(rec.trace, probes, fault_kind="node-isolate", fault=injected.at, undo=None,
                                 victim=owner.short, new_owner=new_owner, final_owner=None,
                                 node_macs={n.short: n.mac for n in lb.topology.nodes}, old_dataplane_serves=False)

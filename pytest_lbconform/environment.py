@@ -64,18 +64,16 @@ class LBUnderTest:
         return self.provider.owner(service)
 
     @property
-    def node_addresses(self) -> frozenset[str]:
-        """Every address that counts as "a node" for SNAT: the nodes' own, plus what the provider adds
-        (on kind, each node's gateway on its pod network)."""
-        extra: frozenset[str] = getattr(self.provider, "extra_node_addresses", frozenset())
-        return self.topology.node_addresses | extra
+    def address_owners(self) -> dict[str, str]:
+        """Every address that identifies a node as the forwarder → that node: the nodes' own, plus what the
+        provider adds (on kind, each node's pod-network gateway: a local pod sees it under Cluster)."""
+        extra: dict[str, str] = getattr(self.provider, "address_owners", {})
+        return {n.ip: n.short for n in self.topology.nodes} | extra
 
     @property
-    def address_owners(self) -> dict[str, str]:
-        """Addresses other than the nodes' own that identify a node as the forwarder (on kind, each node's
-        pod-network gateway: a local pod sees it under externalTrafficPolicy Cluster)."""
-        owners: dict[str, str] = getattr(self.provider, "address_owners", {})
-        return dict(owners)
+    def node_addresses(self) -> frozenset[str]:
+        """Every address that counts as "a node" for SNAT."""
+        return frozenset(self.address_owners)
 
     def budget(self, fault_kind: str) -> float:
         return self.cfg.budget(fault_kind)

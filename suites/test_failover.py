@@ -66,8 +66,7 @@ def test_failover(request, lb, kind, service):
         rec.end_at(time.time() + budget + FAILBACK_WINDOW)
         trace = rec.wait()
     after = probe.arp_responders(svc.vip, window=0.5, count=2)
-    address_owner = {n.ip: n.short for n in lb.topology.nodes} | lb.address_owners
-    probes = attribute(trace.samples, svc.traffic_policy, address_owner, {b.name: b.node for b in lb.backends})
+    probes = attribute(trace.samples, svc.traffic_policy, lb.address_owners, {b.name: b.node for b in lb.backends})
     timeline = build_timeline(trace, probes, fault_kind=kind, fault=injected.at, undo=injected.undo_started,
                               victim=victim.short, new_owner=new_owner, final_owner=final_owner, node_macs=node_macs,
                               old_dataplane_serves=spec.old_dataplane_serves)

@@ -58,7 +58,7 @@ def test_availability_and_garp_see_a_takeover(lab_lb):
     assert trace is not None and len(trace.samples) > 250
     assert new_owner != owner.short
     macs = {n.short: n.mac for n in lab_lb.topology.nodes}
-    probes = attribute(trace.samples, "Cluster", {n.ip: n.short for n in lab_lb.topology.nodes}, {})
+    probes = attribute(trace.samples, "Cluster", lab_lb.address_owners, {})
     timeline = build_timeline(trace, probes, fault_kind="agent-kill", fault=injected.at, undo=None, victim=owner.short,
                               new_owner=new_owner, final_owner=None, node_macs=macs, old_dataplane_serves=True)
     assert timeline.garp_from_new_owner is not None, trace.garps

@@ -45,7 +45,6 @@ class KindMetalLB:
         self.services: tuple[Service, ...] = ()
         self.backends: tuple[Backend, ...] = ()
         self.allocator = Allocator(self.core, spec, self._dict)
-        self.extra_node_addresses: frozenset[str] = frozenset()
         self.address_owners: dict[str, str] = {}
 
     # -- deployment ----------------------------------------------------------------------------
@@ -78,7 +77,6 @@ class KindMetalLB:
                     for n in nodes}
         #: a node's pod-network gateway → that node: a local pod sees it as the source under Cluster
         self.address_owners = {g: node for g, node in gateways.items() if g}
-        self.extra_node_addresses = frozenset(self.address_owners)
         self.wait_converged()
 
     def _create(self, obj: dict[str, Any]) -> None:
