@@ -29,7 +29,7 @@ def docker_client() -> docker.DockerClient:
 
 
 def labelled_objects(client: docker.DockerClient, run_filter: str = labels.RUN) -> list[str]:
-    names = [c.name for c in client.containers.list(all=True, filters={"label": run_filter})]
+    names = [c.name for c in client.containers.list(all=True, filters={"label": run_filter}, ignore_removed=True)]
     return names + [n.name for n in client.networks.list(filters={"label": run_filter})]
 
 

@@ -213,7 +213,7 @@ class KindCluster:
 def nodes(client: docker.DockerClient, cluster: str) -> list[Host]:
     """The cluster's node containers, by kind's labels, with their address on the kind network."""
     found = []
-    for container in client.containers.list(filters={"label": [f"{CLUSTER_LABEL}={cluster}"]}):
+    for container in client.containers.list(filters={"label": [f"{CLUSTER_LABEL}={cluster}"]}, ignore_removed=True):
         net = container.attrs["NetworkSettings"]["Networks"].get(KIND_NETWORK, {})
         role = container.labels.get(ROLE_LABEL, "worker")
         name = str(container.name)

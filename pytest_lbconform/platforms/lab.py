@@ -209,7 +209,7 @@ def remove_stale(client: docker.DockerClient) -> list[str]:
     """Remove objects of earlier runs on this host whose pytest process is gone (kill -9, crash)."""
     removed: list[str] = []
     runs: set[str] = set()
-    for container in client.containers.list(all=True, filters={"label": labels.RUN}):
+    for container in client.containers.list(all=True, filters={"label": labels.RUN}, ignore_removed=True):
         pid = container.labels.get(labels.OWNER_PID, "")
         if pid.isdigit() and not _alive(int(pid)):
             runs.add(container.labels[labels.RUN])
@@ -234,7 +234,7 @@ def _alive(pid: int) -> bool:
 
 def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bool]) -> list[str]:
     removed: list[str] = []
-    for container in client.containers.list(all=True, filters=filters):
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         try:
             if container.status == "paused":
                 container.unpause()
