@@ -71,6 +71,8 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
     Capability("failover:node-stop", CORE, "another node takes over when the owner stops"),
     Capability("failover:agent-crash", EXTENDED, "another node takes over, alone, when the agent is SIGKILLed"),
     Capability("failover:node-freeze", EXTENDED, "another node takes over, alone, when the owner's userspace freezes"),
+    Capability("failover:peer-partition", EXTENDED,
+               "a partitioned owner and its peers never both announce a VIP (no split brain)"),
     Capability("balancing", EXTENDED, "the declared scheduler: uniform for random, a cycle for round robin"),
     Capability("affinity", EXTENDED, "sessionAffinity ClientIP"),
     Capability("spread_owners", EXTENDED, "VIPs are spread over the nodes as the provider intends"),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 import docker
+import docker.errors
 
 from . import labels
 from .config import RunConfig
@@ -75,6 +76,14 @@ class LBUnderTest:
         """Every address that counts as "a node" for SNAT."""
         return frozenset(self.address_owners)
 
+    def refresh_nodes(self) -> dict[str, str]:
+        """Read every node's address and MAC again (after a node restart) and use them from now on;
+        return node → MAC."""
+        self.topology = self.infra.refreshed(self.topology)
+        if hasattr(self.provider, "topology"):
+            self.provider.topology = self.topology
+        return {n.short: n.mac for n in self.topology.nodes}
+
     def budget(self, fault_kind: str) -> float:
         return self.cfg.budget(fault_kind)
 
@@ -88,14 +97,19 @@ class Environment(Protocol):
     def teardown(self, failed: bool = False) -> None: ...
 
 
+#: (implementation, platform) → the environment that deploys it; a spec names its implementation with
+#: ``provider:`` (default: its own name), so a spec of your own can drive a built-in one
+ENVIRONMENTS: dict[tuple[str, str], Callable[[RunConfig, docker.DockerClient, Progress], Environment]] = {}
+
+
 def make_environment(cfg: RunConfig, client: docker.DockerClient, progress: Progress) -> Environment:
-    """The environment of ``cfg``'s platform and provider."""
-    if cfg.platform == "lab" and cfg.lb == "keepalived":
-        return LabEnvironment(cfg, client, progress)
-    if cfg.platform == "kind" and cfg.lb == "metallb":
-        return KindEnvironment(cfg, client, progress)
-    raise ConfigError(f"provider {cfg.lb} on platform {cfg.platform} is not implemented; "
-                      "available: keepalived on lab, metallb on kind")
+    """The environment of ``cfg``'s platform and provider implementation."""
+    key = (cfg.spec.implementation, cfg.platform)
+    if key not in ENVIRONMENTS:
+        available = ", ".join(f"{impl} on {platform}" for impl, platform in ENVIRONMENTS)
+        raise ConfigError(f"provider {cfg.spec.implementation} on platform {cfg.platform} is not implemented; "
+                          f"available: {available} (a spec of your own names one with provider: NAME)")
+    return ENVIRONMENTS[key](cfg, client, progress)
 
 
 def _install_probes(client: docker.DockerClient, hosts: tuple[Host, ...]) -> dict[str, ProbeClient]:
@@ -167,9 +181,15 @@ class KindEnvironment:
         self.clients: tuple[Host, ...] = ()
         self.image = ""
         self.version = ""
+        self.slot = 0  #: this run's slot on the shared kind network (set with the clients)
 
     def setup(self) -> None:
         remove_stale(self.client)
+        found = kind.installed_version(self.kind)
+        if found != kind.KIND_VERSION and not self.cfg.kind_image:
+            self.progress(f"lbconform: warning: kind {found or '(version unknown)'} on PATH; the default node image "
+                          f"{kind.NODE_IMAGE} is built for kind {kind.KIND_VERSION} — install that release or pass "
+                          f"--kind-image with an image built for yours (its release notes list them)")
         self.image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)  # the clients' image
 
     def for_mode(self, mode: str) -> LBUnderTest:
@@ -188,45 +208,79 @@ class KindEnvironment:
             self.progress(f"lbconform: reusing kind cluster {name} (config hash matches)")
         else:
             self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
-            cluster.create(image=self.cfg.kind_image)
+            cluster.create(image=self.cfg.kind_image or kind.NODE_IMAGE)
         self.clusters[mode] = cluster
         if self.cfg.preload_images:
-            cluster.load_image("traefik/whoami")
+            self._preload(cluster)
         subnet, _ = kind.kind_subnet(self.client)
         if not self.clients:
-            self.clients = tuple(create_host(self.client, self.image, self.run_id, "kind", f"lbc-{self.run_id}-{short}",
-                                             short, "client", kind.KIND_NETWORK, ip)
-                                 for short, ip in kind.client_addresses(subnet).items())
+            with kind.slot_lock():  # the slot is held by the clients' label from here on
+                self.slot = kind.free_slot(self.client)
+                self.clients = tuple(
+                    create_host(self.client, self.image, self.run_id, "kind", f"lbc-{self.run_id}-{short}", short,
+                                "client", kind.KIND_NETWORK, None, {kind.SLOT_LABEL: str(self.slot)})
+                    for short in kind.CLIENTS)
+            self.progress(f"lbconform: clients {', '.join(f'{c.short} {c.ip}' for c in self.clients)} on the kind "
+                          f"network (slot {self.slot})")
             self.probes = _install_probes(self.client, self.clients)
         topology = Topology(cluster=name, network=kind.KIND_NETWORK, subnet=subnet,
                             gateway=str(subnet.network_address + 1), nodes=tuple(kind.nodes(self.client, name)),
                             clients=self.clients)
         size = int(self.cfg.spec.settings.get("pool_size", 51))
-        pool = kind.vip_pool(subnet, size, list(self.cfg.modes).index(mode))
+        pool = kind.vip_pool(subnet, size, kind.pool_index(self.slot, list(self.cfg.modes).index(mode), len(self.cfg.modes)))
         provider = KindMetalLB(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress)
         provider.deploy()
         self.version = provider.version()
         return LBUnderTest(spec=self.cfg.spec, platform="kind", mode=mode, topology=topology, provider=provider,
-                           probes=self.probes, infra=DockerNodeOps(self.client), cfg=self.cfg)
+                           probes=self.probes, infra=DockerNodeOps(self.client, topology), cfg=self.cfg)
+
+    def _preload(self, cluster: kind.KindCluster) -> None:
+        """Pull the backends' pinned image here, then copy it into every node (``kind load docker-image``
+        fails with "image not present locally" otherwise); the pods use it with IfNotPresent."""
+        from .providers import metallb
+
+        image = metallb.backend_image(self.cfg.spec)
+        repository, tag = image.rsplit(":", 1)
+        self.progress(f"lbconform: pulling {image} and loading it into {cluster.name}")
+        try:
+            self.client.images.pull(repository, tag=tag)
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"--preload-images: pulling {image} failed: {exc.explanation or exc}") from exc
+        cluster.load_image(image)
 
     @property
     def _keeps_clusters(self) -> bool:
         return self.cfg.keep or self.cfg.reuse_clusters
 
     def _delete(self, mode: str) -> None:
-        cluster = self.clusters.pop(mode)
-        cluster.delete()
+        self.clusters.pop(mode).delete()
 
     def teardown(self, failed: bool = False) -> None:
+        """Export logs on failure (readable by everyone), then delete the clusters and this run's clients —
+        also when an export or a deletion fails: every step runs, the first error is raised at the end."""
+        errors: list[BaseException] = []
         if failed:
             for cluster in self.clusters.values():
                 target = self.cfg.report_dir / "kind-logs" / cluster.name
                 self.progress(f"lbconform: a check failed: kind export logs → {target}")
-                cluster.export_logs(target)
+                try:
+                    cluster.export_logs(target)
+                except InfrastructureError as exc:
+                    self.progress(f"lbconform: {exc}")
+                    errors.append(exc)
         if self._keeps_clusters:
             names = ", ".join(c.name for c in self.clusters.values())
             self.progress(f"lbconform: --keep: kind clusters {names} left running (kubeconfigs in {self.workdir})")
             return
         for mode in list(self.clusters):
-            self._delete(mode)
+            try:
+                self._delete(mode)
+            except InfrastructureError as exc:
+                self.progress(f"lbconform: {exc}")
+                errors.append(exc)
         remove_run(self.client, self.run_id)
+        if errors:
+            raise errors[0]
+
+
+ENVIRONMENTS.update({("keepalived", "lab"): LabEnvironment, ("metallb", "kind"): KindEnvironment})

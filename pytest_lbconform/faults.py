@@ -7,6 +7,7 @@
 | node-isolate | host-side veth of the node's eth0 down | cable pull: names, addresses, routes kept              |
 | node-stop    | ``docker kill``                        | everything gone (undo restarts and redeploys)          |
 | node-freeze  | ``docker pause``                       | userspace frozen, kernel keeps answering and forwarding |
+| peer-partition | host bridge rule drops node↔peer frames | peers (kind: API server too) cut off, clients not      |
 
 Each kind states two facts the failover verdicts need: whether the victim's kernel still forwards
 what reaches it (then the old data plane may legitimately keep serving until clients move), and
@@ -53,6 +54,10 @@ FAULTS: dict[str, FaultKind] = {f.name: f for f in (
               "the node stops at once: everything on it is gone", False, False),
     FaultKind("node-freeze", lambda n, ops, lb: ops.container(n).pause(), lambda n, ops, lb: ops.container(n).unpause(),
               "the node's userspace freezes; its kernel keeps answering ARP and forwarding", True, False),
+    FaultKind("peer-partition", lambda n, ops, lb: ops.set_partition(n, cut=True),
+              lambda n, ops, lb: ops.set_partition(n, cut=False),
+              "the node and its peers (on kind also the API server) cannot reach each other; clients still reach "
+              "every node", True, False),
 )}
 FAULT_KINDS = tuple(FAULTS)
 

@@ -21,7 +21,7 @@ WORKDIR = Path("<workdir>")
 
 def render(cfg: RunConfig, client: docker.DockerClient | None, run_id: str = "<run>") -> str:
     """The plan of ``cfg`` as text: commands prefixed ``$``, objects as YAML documents."""
-    if cfg.platform == "kind" and cfg.lb == "metallb":
+    if cfg.platform == "kind" and cfg.spec.implementation == "metallb":
         return _kind_metallb(cfg, client, run_id)
     if cfg.platform == "lab":
         return _lab(cfg)
@@ -39,27 +39,29 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
            f"# kind network subnet: {subnet} ({'read from docker' if read else 'assumed: no kind network yet'})",
            f"# MetalLB {metallb.version(cfg.spec)}: official manifest installed at run time from "
            f"{metallb.manifest_url(cfg.spec)}"]
-    clients = kind.client_addresses(subnet)
     for index, mode in enumerate(cfg.modes):
         name = kind.cluster_name(run_id, mode)
         kubeconfig = WORKDIR / f"kubeconfig-{name}"
         config_path = WORKDIR / f"kind-{name}.yaml"
-        first, last = kind.vip_pool(subnet, size, index)
+        first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
         out += [f"\n# ===== mode {mode}: cluster {name} =====",
                 "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig)),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
-                "$ " + shlex.join(kind.load_image_command("kind", name, "traefik/whoami")) + "   # with --preload-images",
+                f"$ docker pull {metallb.backend_image(cfg.spec)}   # with --preload-images, then:",
+                "$ " + shlex.join(kind.load_image_command("kind", name, metallb.backend_image(cfg.spec))),
                 f"# MetalLB L2 objects (pool {first}-{last}):", _yaml(metallb.l2_objects(first, last)).rstrip(),
                 "# backends and services:",
-                _yaml([*metallb.backend_pods([f"{name}-worker", f"{name}-worker2", f"{name}-worker3"]),
+                _yaml([*metallb.backend_pods([f"{name}-worker", f"{name}-worker2", f"{name}-worker3"],
+                                             metallb.backend_image(cfg.spec)),
                        *metallb.services()]).rstrip(),
                 "$ " + shlex.join(kind.export_logs_command("kind", name, Path("reports/kind-logs") / name))
                 + "   # on failure",
                 "$ " + shlex.join(kind.delete_command("kind", name, kubeconfig)) + "   # at the end, unless --keep"]
-    out.append("\n# clients on the kind network (lab image, python3 + scapy):")
-    for short, ip in clients.items():
-        out.append(f"#   {short}: docker network kind, ip {ip}, caps NET_ADMIN NET_RAW NET_BROADCAST, "
-                   f"label io.lbconform.run={run_id}")
+    out.append("\n# clients on the kind network (lab image, python3 + scapy); the pools above are those of slot 0:")
+    out.append("# a run takes the lowest slot no other run's clients hold (host-wide lock), its pools by slot")
+    for short in kind.CLIENTS:
+        out.append(f"#   {short}: docker network kind, address assigned by Docker, caps NET_ADMIN NET_RAW "
+                   f"NET_BROADCAST, labels io.lbconform.run={run_id} {kind.SLOT_LABEL}=<slot>")
     return "\n".join(out) + "\n"
 
 

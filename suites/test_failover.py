@@ -63,10 +63,15 @@ def test_failover(request, lb, kind, service):
                 undo_now(injected, victim, lb.infra, lb.provider)
         with allure.step("failback: the topology settles on one owner"):
             final_owner = lb.provider.wait_converged()[svc.name]
+            # a node started again may come back with another MAC (and on kind another address): judge the
+            # failback by what it uses now, attribute probes by what each node used at the time
+            owners_before = lb.address_owners
+            node_macs = lb.refresh_nodes()
         rec.end_at(time.time() + budget + FAILBACK_WINDOW)
         trace = rec.wait()
     after = probe.arp_responders(svc.vip, window=0.5, count=2)
-    probes = attribute(trace.samples, svc.traffic_policy, lb.address_owners, {b.name: b.node for b in lb.backends})
+    probes = attribute(trace.samples, svc.traffic_policy, owners_before | lb.address_owners,
+                       {b.name: b.node for b in lb.backends})
     timeline = build_timeline(trace, probes, fault_kind=kind, fault=injected.at, undo=injected.undo_started,
                               victim=victim.short, new_owner=new_owner, final_owner=final_owner, node_macs=node_macs,
                               old_dataplane_serves=spec.old_dataplane_serves)

@@ -19,6 +19,7 @@ from pytest_lbconform.errors import InfrastructureError
 from pytest_lbconform.faults import fault
 from pytest_lbconform.platforms import containers, launch
 from pytest_lbconform.providers.keepalived import PID_FILES
+from pytest_lbconform.waiting import wait_for
 from tests.conftest import run_suite
 
 #: one lab per module: under `pytest -n 2 --dist loadgroup` its tests stay on one worker
@@ -122,3 +123,35 @@ def test_node_stop_selected_alone_passes(docker_client, tmp_path):
                              "-k", "node-stop")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout, result.stdout[-1500:]  # svc1 (Cluster) and svc2 (Local)
+
+
+def _answers(lab_lb, source, target_ip: str) -> bool:
+    """Whether ``target_ip``'s whoami answers a connection from ``source`` (within 1 s)."""
+    argv = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1",
+            f"http://{target_ip}:{lab_lb.provider.port}/"]
+    return containers.run(lab_lb.infra.container(source), argv, check=False).stdout.strip() == "200"
+
+
+def test_peer_partition_cuts_peers_not_clients_and_the_reference_splits(lab_lb):
+    """peer-partition on the reference: VRRP adverts no longer cross, so the owner keeps its VIP while a
+    peer takes it too — two holders, two MACs answering ARP (split brain; why the reference does not
+    declare ``failover:peer-partition``). Clients still reach the victim; the undo converges again."""
+    svc = lab_lb.service("svc1")
+    owner = lab_lb.node(lab_lb.reported_owner(svc))
+    peer = next(n for n in lab_lb.topology.workers if n.short != owner.short)
+    client = lab_lb.topology.clients[0]
+    assert _answers(lab_lb, owner, peer.ip) and _answers(lab_lb, client, owner.ip)
+    with fault("peer-partition", owner, lab_lb.infra, lab_lb.provider):
+        cut = (_answers(lab_lb, owner, peer.ip), _answers(lab_lb, peer, owner.ip),
+               _answers(lab_lb, owner, lab_lb.topology.node("control-plane").ip))
+        client_reaches = (_answers(lab_lb, client, owner.ip), _answers(lab_lb, client, peer.ip))
+        holders = wait_for(lambda: lab_lb.provider.holders(svc), lambda h: len(h) == 2, budget=10,
+                           what=f"a second holder of {svc.vip} beside the partitioned {owner.short}")
+        answers = lab_lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=2)
+    assert cut == (False, False, False), cut
+    assert client_reaches == (True, True), client_reaches
+    assert owner.short in holders
+    macs = {n.short: n.mac for n in lab_lb.topology.nodes}
+    assert set(answers.macs) == {macs[h] for h in holders}, (answers.macs, holders)
+    assert lab_lb.provider.wait_converged()[svc.name] == owner.short  # the undo: one owner again
+    assert _answers(lab_lb, owner, peer.ip)

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_lbconform import checks
 from pytest_lbconform.faults import FAULT_KINDS
-from pytest_lbconform.providers.mutants import MUTANTS
+from pytest_lbconform.providers.mutants import MUTANTS, Hooks
 from pytest_lbconform.providers.spec import builtin_specs
 from pytest_lbconform.report import allure_files
 from pytest_lbconform.verdicts.arp import owners_as_intended
@@ -44,6 +44,18 @@ def test_every_mutant_targets_and_implies_registry_checks_only():
         assert mutant.targets, mutant.name
         for check_id in [*mutant.targets, *mutant.implied]:
             assert check_id in checks.CHECKS, f"mutant {mutant.name} names unknown check {check_id}"
+
+
+def test_every_mutant_declares_hooks_that_change_the_provider_and_no_two_alike():
+    healthy = Hooks()
+    for mutant in MUTANTS.values():
+        assert mutant.hooks != healthy, f"mutant {mutant.name} declares no hook: it would run the healthy LB"
+    assert len({m.hooks for m in MUTANTS.values()}) == len(MUTANTS), "two mutants declare the same hooks"
+
+
+def test_a_mutant_naming_a_hook_that_does_not_exist_is_refused():
+    with pytest.raises(TypeError):
+        Hooks(**{"vip_on_lo": True})  # typo of vips_on_lo
 
 
 def test_every_check_is_the_target_of_a_mutant_unless_it_needs_kubernetes():

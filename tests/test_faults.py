@@ -14,7 +14,8 @@ class Recorder:
 
     def __getattr__(self, name):
         def call(*args, **kwargs):
-            self.calls.append((name, kwargs.get("up")) if "up" in kwargs else name)
+            flag = kwargs.get("up", kwargs.get("cut"))
+            self.calls.append((name, flag) if flag is not None else name)
             return self if name == "container" else None
         return call
 
@@ -25,6 +26,7 @@ class Recorder:
     ("node-isolate", [("set_link", False), ("set_link", True)]),
     ("node-stop", ["container", "kill", "container", "start", "start_node"]),
     ("node-freeze", ["container", "pause", "container", "unpause"]),
+    ("peer-partition", [("set_partition", True), ("set_partition", False)]),
 ])
 def test_fault_is_undone_even_when_the_body_fails(kind, expected):
     ops = provider = Recorder()
@@ -34,8 +36,9 @@ def test_fault_is_undone_even_when_the_body_fails(kind, expected):
 
 
 def test_every_kind_of_the_design_is_there_and_nothing_else():
-    assert set(FAULT_KINDS) == {"agent-kill", "agent-crash", "node-isolate", "node-stop", "node-freeze"}
-    with pytest.raises(ValueError, match="agent-kill, agent-crash, node-isolate, node-stop, node-freeze"):
+    assert set(FAULT_KINDS) == {"agent-kill", "agent-crash", "node-isolate", "node-stop", "node-freeze",
+                                "peer-partition"}
+    with pytest.raises(ValueError, match="agent-kill, agent-crash, node-isolate, node-stop, node-freeze, peer-partition"):
         inject("node-reboot", NODE, Recorder(), Recorder())
 
 
@@ -52,5 +55,19 @@ def test_undo_now_inside_the_block_is_not_repeated_on_exit():
 def test_the_old_data_plane_serves_exactly_where_the_kernel_of_the_victim_survives():
     from pytest_lbconform.faults import FAULTS
 
-    assert {k for k, f in FAULTS.items() if f.old_dataplane_serves} == {"agent-kill", "agent-crash", "node-freeze"}
+    assert {k for k, f in FAULTS.items() if f.old_dataplane_serves} == {"agent-kill", "agent-crash", "node-freeze",
+                                                                          "peer-partition"}
     assert {k for k, f in FAULTS.items() if f.victim_backends_reachable} == {"agent-kill", "agent-crash"}
+
+
+def test_a_partition_cuts_the_node_from_every_peer_both_ways_and_nothing_else():
+    from pytest_lbconform.platforms.host_nft import render_partition, table_name
+
+    table = table_name("lbc-ab12", "partition")
+    ruleset = render_partition(table, "veth1", ["veth0", "veth2"])
+    assert table == "lbconform_partition_lbc_ab12"
+    assert 'iifname "veth1" oifname { "veth0", "veth2" } counter drop' in ruleset
+    assert 'iifname { "veth0", "veth2" } oifname "veth1" counter drop' in ruleset
+    assert ruleset.count("drop") == 2 and "policy accept" in ruleset  # the clients' ports are untouched
+    with pytest.raises(ValueError):
+        render_partition(table, "veth1", [])

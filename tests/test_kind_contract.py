@@ -4,6 +4,7 @@
 kind cannot run on this project's machine; these are contract tests, not an end-to-end run.
 """
 
+import dataclasses
 import ipaddress
 import json
 import re
@@ -114,15 +115,33 @@ def test_missing_kind_is_one_line_naming_the_install_page(monkeypatch):
 
 
 # -- addresses ---------------------------------------------------------------------------------
-def test_pool_and_clients_match_the_notes_on_kinds_default_network():
-    assert kind.vip_pool(KIND_SUBNET, 51) == ("172.18.255.200", "172.18.255.250")
-    assert kind.client_addresses(KIND_SUBNET) == {"mypc": "172.18.0.100", "mypc2": "172.18.0.200"}
+def test_the_first_pool_matches_the_notes_on_kinds_default_network():
+    assert kind.vip_pool(KIND_SUBNET, 51, kind.pool_index(0, 0, 2)) == ("172.18.255.200", "172.18.255.250")
 
 
-def test_each_cluster_of_a_run_gets_its_own_pool():
-    pools = [kind.vip_pool(KIND_SUBNET, 51, i) for i in range(4)]
+def test_every_cluster_of_every_slot_gets_its_own_pool_above_dockers_addresses():
+    """Runs and xdist workers share the one kind network: each slot's pools are disjoint from every other's."""
+    modes = 4
+    pools = [kind.vip_pool(KIND_SUBNET, 51, kind.pool_index(slot, m, modes))
+             for slot in range(kind.MAX_SLOTS) for m in range(modes)]
     ranges = [(int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))) for a, b in pools]
     assert all(hi < lo2 or hi2 < lo for i, (lo, hi) in enumerate(ranges) for (lo2, hi2) in ranges[i + 1:])
+    assert min(lo for lo, _ in ranges) > int(KIND_SUBNET.network_address) + 255  # Docker assigns from the bottom
+
+
+def test_kind_version_is_read_from_its_output(tmp_path):
+    fake = tmp_path / "kind"
+    fake.write_text("#!/bin/sh\necho 'kind v0.33.0 go1.25.1 linux/amd64'\n")
+    fake.chmod(0o755)
+    assert kind.installed_version(str(fake)) == "v0.33.0"
+    assert kind.installed_version(str(tmp_path / "missing")) is None
+
+
+def test_the_default_node_image_is_pinned_by_digest_and_can_run_ipvs():
+    """A tag alone may point at an image built for another kind release; IPVS is deprecated from 1.35."""
+    repo, digest = kind.NODE_IMAGE.split("@")
+    assert repo.startswith("kindest/node:v1.") and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    assert int(repo.split(".")[1]) <= 34
 
 
 # -- manifests ---------------------------------------------------------------------------------
@@ -148,7 +167,24 @@ def test_backends_are_pinned_one_per_worker():
     pods = metallb.backend_pods(["c-worker", "c-worker2", "c-worker3"])
     assert [(p["metadata"]["name"], p["spec"]["nodeName"]) for p in pods] == [
         ("webpod1", "c-worker"), ("webpod2", "c-worker2"), ("webpod3", "c-worker3")]
-    assert all(p["spec"]["containers"][0]["image"] == "traefik/whoami" for p in pods)
+    image = metallb.backend_image(SPEC)
+    assert image == SPEC.settings["backend_image"] and image.rsplit(":", 1)[1].startswith("v")
+    pods = metallb.backend_pods(["c-worker", "c-worker2", "c-worker3"], image)
+    assert all(p["spec"]["containers"][0]["image"] == image for p in pods)
+
+
+def test_backends_use_a_preloaded_image_instead_of_pulling_it_again():
+    """An untagged image defaults to imagePullPolicy Always, which ignores what kind load put on the nodes."""
+    for pod in metallb.backend_pods(["c-worker"], metallb.backend_image(SPEC)):
+        container = pod["spec"]["containers"][0]
+        assert container["imagePullPolicy"] == "IfNotPresent" and ":" in container["image"]
+
+
+@pytest.mark.parametrize("image", ["traefik/whoami", "traefik/whoami:latest", "registry:5000/whoami"])
+def test_an_unpinned_backend_image_is_refused(image):
+    spec = dataclasses.replace(SPEC, settings={**SPEC.settings, "backend_image": image})
+    with pytest.raises(ConfigError, match="must be pinned by tag or digest"):
+        metallb.backend_image(spec)
 
 
 def test_metallb_objects_have_the_shape_of_the_notes():
@@ -182,7 +218,8 @@ def test_owner_from_servicel2status_of_the_notes_collapses_duplicates():
 
 def test_two_nodes_in_servicel2status_are_reported_not_hidden():
     items = json.loads((DATA / "kans_servicel2status.json").read_text())["items"]
-    items[2]["status"]["node"] = "myk8s-worker2"  # a split as MetalLB itself would report it
+    items[2]["status"]["node"] = "myk8s-worker2"  # a split as MetalLB itself would report it: each
+    items[2]["metadata"]["labels"]["metallb.io/node"] = "myk8s-worker2"  # speaker writes its own object
     ann = metallb.owners_from_l2status(items)["svc3"]
     assert ann.nodes == ("myk8s-worker2", "myk8s-worker3") and ann.node is None
 

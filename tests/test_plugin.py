@@ -151,7 +151,8 @@ def test_metallb_plan_prints_both_modes_without_docker_or_kind(pytester, monkeyp
                      "kind create cluster --name", "--kubeconfig", "metallb-native.yaml", "IPAddressPool",
                      "172.18.255.200-172.18.255.250", "172.18.255.149-172.18.255.199", "kind: L2Advertisement",
                      "externalTrafficPolicy: Local", "sessionAffinity: ClientIP",
-                     "mypc: docker network kind, ip 172.18.0.100"):
+                     "mypc: docker network kind, address assigned by Docker", "docker pull traefik/whoami:v1.11.0",
+                     "imagePullPolicy: IfNotPresent"):
         assert fragment in out, fragment
 
 

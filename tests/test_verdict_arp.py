@@ -54,3 +54,19 @@ def test_garp_after_requires_each_announcer_in_turn():
     assert not late.passed and "worker" in late.measured and late.category == "GARP missing"
     stale = garp_after([GarpFrame(9.0, 1, NODES["worker2"])], [(w2, 10.0)], "vip")
     assert not stale.passed  # a frame from before the takeover does not count
+
+
+def test_a_returning_owner_announcing_before_its_confirmed_start_returned_counts_from_the_undo_start():
+    """The clean-clone CI run (machine busy): keepalived took the VIP back and sent its GARPs 1.4 s into a
+    start confirmation that polls through docker exec; judged from the end of the undo they were
+    "missing". The suite counts from the undo's start (``Injected.undo_started``)."""
+    from pytest_lbconform.platforms.base import Host
+    from pytest_lbconform.probes.records import GarpFrame
+    from pytest_lbconform.verdicts.arp import garp_after
+
+    w1 = Host("c-worker", "worker", "10.0.0.3", NODES["worker"], "worker")
+    w2 = Host("c-worker2", "worker", "10.0.0.4", NODES["worker2"], "worker2")
+    undo_started, undone_at = 20.0, 21.6
+    frames = [GarpFrame(10.2, 1, NODES["worker2"]), GarpFrame(21.4, 1, NODES["worker"])]
+    assert garp_after(frames, [(w2, 10.0), (w1, undo_started)], "vip").passed
+    assert not garp_after(frames, [(w2, 10.0), (w1, undone_at)], "vip").passed  # what the suite judged before

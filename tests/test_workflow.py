@@ -33,4 +33,31 @@ def test_matrix_covers_metallb_in_both_kube_proxy_modes_and_uploads_reports():
     assert "--lb=\"$LB\" --proxy-mode=\"$PROXY_MODE\"" in steps["Run the conformance suites"]["run"]
     upload = steps["Upload reports"]
     assert upload["with"]["path"] == "reports/" and upload["if"] == "always()"
-    assert steps["Install kind"]["uses"].startswith("helm/kind-action@")
+
+
+def _steps() -> dict[str, dict]:
+    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["conformance"]
+    return {s.get("name", s.get("uses", "")): s for s in job["steps"]}
+
+
+def test_kind_is_the_pinned_release_with_its_checksum_not_an_action_that_brings_its_own():
+    from pytest_lbconform.platforms import kind
+
+    step = _steps()["Install kind"]
+    assert "uses" not in step, "helm/kind-action installs its own kind over the runner's"
+    assert step["env"]["KIND_VERSION"] == kind.KIND_VERSION  # the release the pinned node image is built for
+    assert "sha256sum -c" in step["run"] and "kind/releases/download/${KIND_VERSION}" in step["run"]
+
+
+def test_suites_run_as_root_with_preloaded_images():
+    run = _steps()["Run the conformance suites"]["run"]
+    assert run.startswith("sudo -E ") and "--preload-images" in run  # faults need root; pull + kind load
+
+
+def test_reports_are_made_readable_before_the_upload_and_clusters_always_deleted():
+    names = list(_steps())
+    readable = _steps()["Make reports readable"]
+    assert readable["if"] == "always()" and "chown -R" in readable["run"]
+    assert names.index("Make reports readable") < names.index("Upload reports")
+    delete = _steps()["Delete kind clusters"]
+    assert delete["if"].startswith("always()") and "kind delete cluster" in delete["run"]

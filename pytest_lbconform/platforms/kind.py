@@ -4,7 +4,12 @@
 - an isolated kubeconfig per cluster (``--kubeconfig``; ~/.kube/config is never touched);
 - nodes found by kind's labels ``io.x-k8s.kind.cluster`` / ``io.x-k8s.kind.role``;
 - a kept cluster is reused only when its config hash (a node label) matches;
-- the client containers join kind's fixed ``kind`` docker network at .100 and .200.
+- the client containers join kind's ``kind`` docker network with addresses Docker assigns: kind creates
+  that network with a user subnet for IPv6 only, and Docker before 29.0.4 refuses a static IPv4 on an
+  auto-allocated subnet ("user specified IP address is supported only when connecting to networks with
+  user configured subnets"; kind ``pkg/cluster/internal/providers/docker/network.go``);
+- every run (and xdist worker) reserves a slot on that shared network under a host-wide lock, and takes
+  its VIP pools from its slot, so two runs never announce the same address.
 
 Verified here by contract tests (configs, command lines, parsing); not run end to end on this
 project's machine, which cannot pull kind's node image.
@@ -12,11 +17,16 @@ project's machine, which cannot pull kind's node image.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import ipaddress
+import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +34,7 @@ from typing import Any
 import docker
 import yaml
 
+from .. import labels
 from ..errors import ConfigError, InfrastructureError
 from ..paths import FIXTURES
 from .base import Host
@@ -33,8 +44,17 @@ CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 ROLE_LABEL = "io.x-k8s.kind.role"
 HASH_LABEL = "lbconform.io/config-hash"     #: Kubernetes node label carrying the config hash
 INSTALL_PAGE = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+#: the kind release the workflow installs and the node image built for it (kind v0.33.0 release notes:
+#: "Images pre-built for this release"; a digest pins an image built for that release). Kubernetes 1.34:
+#: kube-proxy's IPVS mode is deprecated from 1.35, so the IPVS lane stays on 1.34.
+KIND_VERSION = "v0.33.0"
+NODE_IMAGE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"
 DEFAULT_KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
 KIND_MODES = ("iptables", "ipvs", "nftables", "ipvs-nostrictarp")
+CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
+SLOT_LABEL = f"{labels.PREFIX}.kind-slot"   #: on a run's clients: its slot on the shared ``kind`` network
+MAX_SLOTS = 16                               #: concurrent runs (or xdist workers) on one host
+SLOT_LOCK = Path(tempfile.gettempdir()) / "lbconform-kind-slots.lock"
 
 
 def kind_binary() -> str:
@@ -43,6 +63,16 @@ def kind_binary() -> str:
     if path is None:
         raise ConfigError(f"--platform=kind needs the kind CLI on PATH and none was found; install it: {INSTALL_PAGE}")
     return path
+
+
+def installed_version(binary: str) -> str | None:
+    """``v0.33.0`` from ``kind version`` ("kind v0.33.0 go1.25.1 linux/amd64"), None when unreadable."""
+    try:
+        out = subprocess.run([binary, "version"], capture_output=True, text=True, check=False, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    words = out.split()
+    return words[1] if len(words) > 1 and words[0] == "kind" else None
 
 
 def cluster_config(name: str, mode: str) -> dict[str, Any]:
@@ -133,17 +163,43 @@ def kind_subnet(client: docker.DockerClient | None) -> tuple[ipaddress.IPv4Netwo
     return DEFAULT_KIND_SUBNET, False
 
 
-def client_addresses(subnet: ipaddress.IPv4Network) -> dict[str, str]:
-    """mypc at .100 and mypc2 at .200 of the kind subnet (172.18.0.100/.200 as in the notes)."""
-    return {"mypc": str(subnet.network_address + 100), "mypc2": str(subnet.network_address + 200)}
+@contextmanager
+def slot_lock(path: Path = SLOT_LOCK) -> Iterator[None]:
+    """Host-wide exclusive lock around choosing a slot and creating the clients that carry it."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def free_slot(client: docker.DockerClient) -> int:
+    """The lowest slot no live run's client holds (call under :func:`slot_lock`)."""
+    used = set()
+    for container in client.containers.list(all=True, filters={"label": SLOT_LABEL}, ignore_removed=True):
+        value = container.labels.get(SLOT_LABEL, "")
+        if value.isdigit():
+            used.add(int(value))
+    free = [s for s in range(MAX_SLOTS) if s not in used]
+    if not free:
+        raise InfrastructureError(f"all {MAX_SLOTS} slots on the kind network are held by other runs' clients "
+                                  f"(label {SLOT_LABEL}); wait for them or remove stale ones with "
+                                  f"docker rm -f $(docker ps -aq -f label={SLOT_LABEL})")
+    return free[0]
+
+
+def pool_index(slot: int, mode_index: int, modes: int) -> int:
+    """Which VIP pool block a cluster takes: one block per mode of the run, the run's blocks by slot."""
+    return slot * modes + mode_index
 
 
 def vip_pool(subnet: ipaddress.IPv4Network, size: int, index: int = 0) -> tuple[str, str]:
-    """First and last address of the pool of the ``index``-th cluster of a run, from the top of the subnet.
+    """First and last address of pool block ``index`` (:func:`pool_index`), from the top of the subnet.
 
-    Index 0 is 172.18.255.200-250 on kind's 172.18.0.0/16, as in the notes; every cluster of a run
-    shares the one ``kind`` network, so each further cluster takes the next block down and two
-    MetalLBs never announce the same address.
+    Block 0 is 172.18.255.200-250 on kind's 172.18.0.0/16, as in the notes; every cluster of every run
+    shares the one ``kind`` network, so each further block is the next one down and two MetalLBs never
+    announce the same address. Docker assigns container addresses from the bottom of the subnet.
     """
     top = int(subnet.broadcast_address) - 5 - index * size
     first = top - size + 1
@@ -197,7 +253,12 @@ class KindCluster:
         self._kind(delete_command(self.kind, self.name, self.kubeconfig), f"deleting kind cluster {self.name}")
 
     def export_logs(self, directory: Path) -> None:
-        self._kind(export_logs_command(self.kind, self.name, directory), f"exporting logs of {self.name}")
+        """``kind export logs`` into ``directory``, then make it readable by everyone: run as root, kind
+        writes 0640 files, which upload-artifact (the runner user) cannot read."""
+        try:
+            self._kind(export_logs_command(self.kind, self.name, directory), f"exporting logs of {self.name}")
+        finally:
+            readable(directory)
 
     def load_image(self, image: str) -> None:
         self._kind(load_image_command(self.kind, self.name, image), f"loading {image} into {self.name}")
@@ -220,3 +281,22 @@ def nodes(client: docker.DockerClient, cluster: str) -> list[Host]:
         found.append(Host(name=name, role=role, ip=net.get("IPAddress", ""), mac=net.get("MacAddress", "").lower(),
                           short=name.removeprefix(f"{cluster}-")))
     return sorted(found, key=lambda h: (h.role != "control-plane", h.name))
+
+
+def readable(directory: Path) -> None:
+    """Give everyone read access to ``directory``'s tree (directories also search); never follow symlinks."""
+    if not directory.is_dir():
+        return
+    for root, dirs, files in os.walk(directory):
+        for name in dirs:
+            _add_mode(Path(root) / name, 0o555)
+        for name in files:
+            _add_mode(Path(root) / name, 0o444)
+    _add_mode(directory, 0o555)
+
+
+def _add_mode(path: Path, bits: int) -> None:
+    if path.is_symlink():
+        return
+    with contextlib.suppress(OSError):  # not ours to change: leave it
+        path.chmod(path.stat().st_mode | bits)

@@ -6,6 +6,7 @@ so a failed or interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import subprocess
@@ -19,7 +20,7 @@ from docker.models.containers import Container
 from .. import labels
 from ..errors import InfrastructureError
 from ..waiting import wait_for
-from . import containers
+from . import containers, host_nft
 from .base import Host, Topology, vip_pool_from_top
 
 CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
@@ -39,8 +40,9 @@ RUN_TMPFS = {"/run": ""}
 class DockerNodeOps:
     """Node access shared by the platforms whose nodes are Docker containers (lab, kind)."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, topology: Topology | None = None) -> None:
         self.client = client
+        self.topology = topology
 
     def container(self, host: Host | str) -> Container:
         return self.client.containers.get(host.name if isinstance(host, Host) else host)
@@ -63,9 +65,39 @@ class DockerNodeOps:
         if proc.returncode != 0:
             raise InfrastructureError(f"ip link set {veth} {'up' if up else 'down'}: {proc.stderr.strip()}")
 
+    def set_partition(self, host: Host, cut: bool) -> None:
+        """Cut ``host`` off from every other node (on kind: the control plane, so the API server, too) and
+        them from it, while clients still reach every node: a bridge-family table on the host drops the
+        frames between their host-side veths. ``cut=False`` removes the table."""
+        if self.topology is None:
+            raise InfrastructureError("peer-partition needs the topology of the nodes; none is known yet")
+        table = host_nft.table_name(self.topology.cluster, "partition")
+        if not cut:
+            host_nft.delete(table)
+            return
+        peers = [self.host_veth(n) for n in self.topology.nodes if n.name != host.name]
+        host_nft.load(host_nft.render_partition(table, self.host_veth(host), peers))
+
+    def refreshed(self, topology: Topology) -> Topology:
+        """``topology`` with every node's address and MAC read again from the engine: a container started
+        again after ``docker kill`` may come back with another MAC (and, without a fixed address, another
+        address), and verdicts must know the node by what it uses now."""
+        nodes = []
+        for node in topology.nodes:
+            net = self.container(node).attrs["NetworkSettings"]["Networks"].get(topology.network) or {}
+            nodes.append(dataclasses.replace(node, ip=net.get("IPAddress") or node.ip,
+                                             mac=(net.get("MacAddress") or node.mac).lower()))
+        self.topology = dataclasses.replace(topology, nodes=tuple(nodes))
+        return self.topology
+
+    def remove_host_tables(self) -> None:
+        """Remove the partition table, if a fault left one (an interrupted run)."""
+        if self.topology is not None:
+            host_nft.delete(host_nft.table_name(self.topology.cluster, "partition"))
+
 
 def create_host(client: docker.DockerClient, image: str, run_id: str, cluster: str, name: str, short: str, role: str,
-                network: str, ip: str | None) -> Host:
+                network: str, ip: str | None, extra_labels: dict[str, str] | None = None) -> Host:
     """Start a labelled container on ``network`` (at ``ip`` when given) and describe it."""
     api = client.api
     host_config = api.create_host_config(
@@ -76,7 +108,7 @@ def create_host(client: docker.DockerClient, image: str, run_id: str, cluster: s
     try:
         created = api.create_container(
             image, command=["sleep", "infinity"], name=name, hostname=short,
-            labels={**labels.run_labels(run_id, role), f"{labels.PREFIX}.cluster": cluster},
+            labels={**labels.run_labels(run_id, role), f"{labels.PREFIX}.cluster": cluster, **(extra_labels or {})},
             host_config=host_config,
             networking_config=api.create_networking_config({network: endpoint}),  # type: ignore[arg-type]
         )
@@ -105,7 +137,6 @@ class Lab(DockerNodeOps):
         self.cluster = f"lbc-{run_id}"
         self.workers = workers
         self.progress = progress
-        self.topology: Topology | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     def up(self) -> Topology:
@@ -131,6 +162,7 @@ class Lab(DockerNodeOps):
 
     def down(self) -> None:
         """Remove everything this run created."""
+        self.remove_host_tables()
         remove_run(self.client, self.run_id)
         self.topology = None
 

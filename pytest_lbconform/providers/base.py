@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from docker.models.containers import Container
 
-from ..platforms.base import Host
+from ..platforms.base import Host, Topology
 
 TrafficPolicy = Literal["Cluster", "Local"]
 Affinity = Literal["None", "ClientIP"]
@@ -69,6 +69,8 @@ class NodeOps(Protocol):
 
     def container(self, host: Host | str) -> Container: ...
     def set_link(self, host: Host, up: bool) -> None: ...
+    def set_partition(self, host: Host, cut: bool) -> None: ...
+    def refreshed(self, topology: Topology) -> Topology: ...
 
 
 def wait_new_owner(provider: Provider, service: Service, not_on: str, budget: float) -> str | None:

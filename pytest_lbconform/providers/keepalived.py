@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,14 +23,13 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
-from ..errors import InfrastructureError
-from ..platforms import containers
+from ..platforms import containers, host_nft
 from ..platforms.base import Host, Topology
 from ..probes import whoami
 from ..scenarios import SERVICES
 from ..waiting import wait_for
 from .base import Backend, Service
-from .mutants import MUTANTS
+from .mutants import MUTANTS, Hooks
 from .spec import ProviderSpec
 
 WHOAMI_PATH = "/opt/lbconform/whoami.py"
@@ -42,7 +40,6 @@ FIRST_VRID = 51
 CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
 AGENT_START_BUDGET = 10.0  #: seconds for keepalived to run and open its VRRP socket
 BACKEND_START_BUDGET = 10.0  #: seconds for a whoami backend to answer 200
-STALE_OWNER_S = 6.0  #: stale-owner: seconds a former holder keeps answering ARP after the failback
 SPOOFED_MAC = "02:00:00:00:be:ef"  #: the ether-spoof mutant's Ethernet source (locally administered, no node's)
 VRRP_PROTO_HEX = f"{112:04X}"  #: IPPROTO_VRRP as /proc/net/raw prints it in local_address
 
@@ -175,7 +172,9 @@ class KeepalivedLab:
         self.port = int(self.spec.settings.get("backend_port", 8080))
         if self.mutant is not None and self.mutant not in MUTANTS:
             raise ValueError(f"mutant {self.mutant!r} is not one of {', '.join(MUTANTS)}")
-        self.advert_int = 1.0 if self._mutated("slow-failover") else float(self.spec.settings.get("advert_int", 0.1))
+        #: what the mutant changes (all defaults: the healthy reference)
+        self.hooks = MUTANTS[self.mutant].hooks if self.mutant else Hooks()
+        self.advert_int = self.hooks.advert_int or float(self.spec.settings.get("advert_int", 0.1))
         self.services = lab_services(self.topology)
         self.backends = lab_backends(self.topology, self.port)
         self.mode: str | None = None
@@ -189,11 +188,9 @@ class KeepalivedLab:
         self.progress(f"lbconform: deploying keepalived + {len(self.backends)} whoami backends on {self.topology.cluster}")
         for node in self.topology.workers:
             self.start_node(node)
-        if self._mutated("garp-loss"):
-            self._drop_garp_on_bridge()
-        if self._mutated("silent-failback"):
-            self._drop_garp_on_bridge(only_from_preferred=True)
-        if self._mutated("ether-spoof"):
+        if self.hooks.bridge in ("drop-garp", "drop-preferred-garp"):
+            self._drop_garp_on_bridge(only_from_preferred=self.hooks.bridge == "drop-preferred-garp")
+        elif self.hooks.bridge == "spoof-arp-source":
             self._rewrite_arp_source_on_bridge()
         self.wait_converged()
 
@@ -210,11 +207,11 @@ class KeepalivedLab:
                                 ready=lambda pid: self._backend_missing(c), budget=BACKEND_START_BUDGET)
         index = self.topology.workers.index(node)
         conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
-                                 only_preferred=self._mutated("no-failover"),
-                                 collapse=self._mutated("owner-collapse"))
+                                 only_preferred=self.hooks.only_preferred_vrrp,
+                                 collapse=self.hooks.collapse_priorities)
         containers.put_file(c, KEEPALIVED_CONF, conf)
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
-        if self._mutated("multi-responder"):  # what kube-ipvs0 does to every node without strictARP
+        if self.hooks.vips_on_lo:  # multi-responder: what kube-ipvs0 does to every node without strictARP
             for svc in self.services:
                 containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
         if self.mode:  # the data plane first: the agent takes its VIPs back at once (preemption), and a VIP
@@ -229,7 +226,7 @@ class KeepalivedLab:
         it is already running and exit) and VIPs a SIGKILLed keepalived left on eth0 (agent-crash).
         """
         c = self.docker.containers.get(node.name)
-        stale = self._former_holders(node) if self._mutated("stale-owner") else {}
+        stale = self._former_holders(node) if self.hooks.stale_owner_s else {}
         if containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 1:
             containers.run(c, ["rm", "-f", *PID_FILES[1::2]])
             for svc in self.services:
@@ -247,14 +244,14 @@ class KeepalivedLab:
 
     def _keep_answering_after_failback(self, node: Host, former: dict[Service, list[str]]) -> None:
         """stale-owner: once ``node`` holds its VIPs again, each former holder keeps answering ARP for them
-        (the VIP on lo, arp_ignore 0) for STALE_OWNER_S, as a former leader that has not noticed yet."""
+        (the VIP on lo, arp_ignore 0) for ``hooks.stale_owner_s``, as a former leader that has not noticed yet."""
         for svc, holders in former.items():
             wait_for(functools.partial(self.holders, svc), lambda h: h == [node.short], budget=CONVERGE_BUDGET,
                      what=f"{node.short} holding {svc.name} again")
             for holder in holders:
                 c = self.docker.containers.get(self.topology.node(holder).name)
                 containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
-                timer = threading.Timer(STALE_OWNER_S, _forget_stale, (c, svc.vip))
+                timer = threading.Timer(self.hooks.stale_owner_s, _forget_stale, (c, svc.vip))
                 timer.daemon = True
                 timer.start()
                 self._timers.append(timer)
@@ -288,12 +285,11 @@ class KeepalivedLab:
 
     def _load_rules(self, node: Host, mode: str) -> None:
         c = self.docker.containers.get(node.name)
-        lossy = self._mutated("lossy") or self._mutated("lossy-takeover")
-        refuse_to = self.topology.node("control-plane").ip if lossy else None
+        refuse_to = self.topology.node("control-plane").ip if self.hooks.refuse_new else None
         not_preferred = frozenset(s.vip for s in self.services if self.preferred_owner(s) != node.short)
-        ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self._mutated("skewed"),
-                                 masquerade_local=self._mutated("snat-on-local"), refuse_to=refuse_to,
-                                 refuse_only=not_preferred if self._mutated("lossy-takeover") else None)
+        ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self.hooks.skew,
+                                 masquerade_local=self.hooks.masquerade_local, refuse_to=refuse_to,
+                                 refuse_only=not_preferred if self.hooks.refuse_new == "not-preferred" else None)
         containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
@@ -325,22 +321,16 @@ class KeepalivedLab:
         holders = self.holders(service)
         if len(holders) != 1:
             return None
-        if self._mutated("owner-misreport"):
+        if self.hooks.misreport_owner:
             workers = [w.short for w in self.topology.workers]
             return workers[(workers.index(holders[0]) + 1) % len(workers)]
         return holders[0]
-
-    def _mutated(self, name: str) -> bool:
-        """Whether this run breaks the promise of mutant ``name`` (a name not in MUTANTS is a bug, not a no-op)."""
-        if name not in MUTANTS:
-            raise ValueError(f"mutant {name!r} is not one of {', '.join(MUTANTS)}")
-        return self.mutant == name
 
     def preferred_owner(self, service: Service) -> str:
         """The node with the highest VRRP priority for ``service`` in the rendered configuration: its
         owner once everything is up (what convergence waits for)."""
         nodes, index = len(self.topology.workers), self.services.index(service)
-        rank = 0 if self._mutated("owner-collapse") else index
+        rank = 0 if self.hooks.collapse_priorities else index
         best = max(range(nodes), key=lambda n: priority(n, rank, nodes))
         return self.topology.workers[best].short
 
@@ -377,7 +367,7 @@ class KeepalivedLab:
     # sockets, so an arp-family rule inside the node would not stop it) --------------------------
     @property
     def _bridge_table(self) -> str:
-        return f"lbconform_{self.topology.cluster.replace('-', '_')}"
+        return host_nft.table_name(self.topology.cluster, "mutant")
 
     def _drop_garp_on_bridge(self, only_from_preferred: bool = False) -> None:
         """garp-loss: drop every gratuitous ARP for the VIPs; silent-failback: only those each VIP's preferred
@@ -390,7 +380,7 @@ class KeepalivedLab:
         ruleset = (f"table bridge {self._bridge_table} {{\n"
                    f"  chain garp_drop {{\n    type filter hook forward priority 0; policy accept;\n"
                    f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
-        _host_nft(["-f", "-"], ruleset)
+        host_nft.load(ruleset)
 
     def _rewrite_arp_source_on_bridge(self) -> None:
         """ether-spoof: ARP replies for the VIPs leave with another Ethernet source than their ARP sender
@@ -400,14 +390,14 @@ class KeepalivedLab:
                    f"    type filter hook forward priority 0; policy accept;\n"
                    f"    ether type arp arp operation reply arp saddr ip {{ {vips} }} ether saddr set {SPOOFED_MAC}\n"
                    f"  }}\n}}\n")
-        _host_nft(["-f", "-"], ruleset)
+        host_nft.load(ruleset)
 
     def cleanup(self) -> None:
         """Remove what the provider put on the host (the mutants' bridge tables) and pending timers."""
         for timer in self._timers:
             timer.cancel()
-        if self._mutated("garp-loss") or self._mutated("silent-failback") or self._mutated("ether-spoof"):
-            _host_nft(["delete", "table", "bridge", self._bridge_table], check=False)
+        if self.hooks.bridge:
+            host_nft.delete(self._bridge_table)
 
     def version(self) -> str:
         if not self._version:
@@ -434,9 +424,3 @@ def _vrrp_missing(c: Container, pid: int, needs_socket: bool = True) -> str | No
     if not any(line.split()[1].endswith(f":{VRRP_PROTO_HEX}") for line in raw if len(line.split()) > 1):
         return "no raw VRRP (IP protocol 112) socket open"
     return None
-
-
-def _host_nft(args: list[str], stdin: str = "", check: bool = True) -> None:
-    proc = subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise InfrastructureError(f"nft {' '.join(args)} on the host: {proc.stderr.strip()}")

@@ -10,18 +10,21 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from ..errors import ConfigError
 from ..paths import FIXTURES
 from ..scenarios import SERVICES
 from .spec import ProviderSpec
 
 NODE_ASSIGNED = re.compile(r'announcing from node "(?P<node>[^"]+)" with protocol "layer2"')
 NAMESPACE = "default"
+#: traefik/whoami's current release (github.com/traefik/whoami, v1.11)
+DEFAULT_BACKEND_IMAGE = "traefik/whoami:v1.11.0"
 AGENT_TAINT = {"key": "lbconform.io/no-speaker", "value": "true", "effect": "NoSchedule"}
 
 
@@ -43,14 +46,29 @@ def l2_objects(first: str, last: str) -> list[dict[str, Any]]:
     return [pool, advert]
 
 
-def backend_pods(workers: Sequence[str]) -> list[dict[str, Any]]:
-    """One traefik/whoami pod per worker, pinned with nodeName (webpod1 on the first worker …)."""
+def backend_image(spec: ProviderSpec | None = None) -> str:
+    """The backends' image, pinned by tag (``settings.backend_image``); never ``latest``, so that
+    ``IfNotPresent`` uses what ``--preload-images`` loaded instead of pulling again."""
+    image = str((spec.settings if spec else {}).get("backend_image", DEFAULT_BACKEND_IMAGE))
+    if (":" not in image.rsplit("/", 1)[-1] and "@" not in image) or image.endswith(":latest"):
+        raise ConfigError(f"settings.backend_image={image!r} must be pinned by tag or digest (not latest), "
+                         f"e.g. {DEFAULT_BACKEND_IMAGE}")
+    return image
+
+
+def backend_pods(workers: Sequence[str], image: str = "") -> list[dict[str, Any]]:
+    """One traefik/whoami pod per worker, pinned with nodeName (webpod1 on the first worker …), image
+    pinned and ``imagePullPolicy: IfNotPresent`` (an untagged image defaults to Always and would ignore
+    a preloaded copy: Kubernetes docs, "Image pull policy")."""
     template = yaml.safe_load((FIXTURES / "kind" / "backends.yaml").read_text())["pod"]
     pods = []
     for i, node in enumerate(workers, start=1):
         pod = copy.deepcopy(template)
         pod["metadata"].update(name=f"webpod{i}", namespace=NAMESPACE)
         pod["spec"]["nodeName"] = node
+        for container in pod["spec"]["containers"]:
+            container["image"] = image or backend_image()
+            container["imagePullPolicy"] = "IfNotPresent"
         pods.append(pod)
     return pods
 
@@ -96,26 +114,43 @@ class Announcement:
     service: str
     nodes: tuple[str, ...]  #: distinct nodes named (more than one = MetalLB itself reports a split)
     source: str             #: "ServiceL2Status" or "events"
+    note: str = ""          #: what was corrected or left out to read it (old releases, dangling objects)
 
     @property
     def node(self) -> str | None:
         return self.nodes[0] if len(self.nodes) == 1 else None
 
 
-def owners_from_l2status(items: Iterable[Mapping[str, Any]]) -> dict[str, Announcement]:
+def owners_from_l2status(items: Iterable[Mapping[str, Any]], exclude: Collection[str] = ()) -> dict[str, Announcement]:
     """ServiceL2Status objects (``metallb.io/v1beta1``) → service → announcing node(s).
 
-    MetalLB may keep two objects for one service on the same node (the KANS notes show two for
-    svc3, both on myk8s-worker3): duplicates collapse; different nodes are kept and reported.
+    The announcer is the label ``metallb.io/node`` (set by the speaker that last wrote the object), else
+    ``status.node``. Releases before v0.16.0 reused the first existing object when leadership moved and
+    could not change its immutable ``status.node`` (metallb#2930, fixed by #2938): label and status then
+    disagree, and the label names the current announcer (metallb ``internal/k8s/controllers/
+    layer2_status_controller.go``, v0.14.9 vs v0.16.1). Objects of nodes in ``exclude`` (faulted or
+    NotReady: an old release leaves them dangling) are left out. Duplicates on one node collapse (the
+    KANS notes show two for svc3, both on myk8s-worker3); different nodes are kept and reported.
     """
     found: dict[str, set[str]] = {}
+    notes: dict[str, list[str]] = {}
     for item in items:
         status = item.get("status") or {}
-        service = status.get("serviceName") or (item.get("metadata", {}).get("labels") or {}).get("metallb.io/service-name")
-        node = status.get("node") or (item.get("metadata", {}).get("labels") or {}).get("metallb.io/node")
-        if service and node:
-            found.setdefault(str(service), set()).add(str(node))
-    return {svc: Announcement(svc, tuple(sorted(n)), "ServiceL2Status") for svc, n in found.items()}
+        labels = item.get("metadata", {}).get("labels") or {}
+        service = status.get("serviceName") or labels.get("metallb.io/service-name")
+        node = labels.get("metallb.io/node") or status.get("node")
+        if not (service and node):
+            continue
+        if status.get("node") and labels.get("metallb.io/node") and status["node"] != labels["metallb.io/node"]:
+            notes.setdefault(str(service), []).append(
+                f"status.node {status['node']} ≠ label {node} (immutable status of an older MetalLB): label used")
+        if str(node) in exclude:
+            notes.setdefault(str(service), []).append(f"left out the object of {node} (faulted or NotReady)")
+            found.setdefault(str(service), set())
+            continue
+        found.setdefault(str(service), set()).add(str(node))
+    return {svc: Announcement(svc, tuple(sorted(n)), "ServiceL2Status", "; ".join(notes.get(svc, [])))
+            for svc, n in found.items() if n}
 
 
 def owner_from_events(service: str, events: Iterable[Mapping[str, Any]]) -> Announcement | None:

@@ -6,7 +6,9 @@ project's machine cannot pull kind's node image, so this module has not run end 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +19,9 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import utils as k8s_utils
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
 
+from ..errors import InfrastructureError
 from ..platforms.base import Host, Topology
 from ..waiting import wait_for
 from . import metallb
@@ -29,6 +33,41 @@ from .spec import ProviderSpec
 GROUP, VERSION = "metallb.io", "v1beta1"
 CONVERGE_BUDGET = 60.0
 INSTALL_BUDGET = 300.0
+REQUEST_TIMEOUT = (5.0, 30.0)  #: (connect, read) seconds for every API call: a hung call never hangs a run
+NODE_BACK_BUDGET = 180.0       #: a restarted kind node: kubelet, Ready, the speaker restarted
+#: API answers worth retrying: throttled, the server or a webhook not serving (yet)
+TRANSIENT_STATUS = frozenset({0, 429, 500, 502, 503, 504})
+
+
+def transient_api_error(exc: BaseException) -> bool:
+    """An API error a wait retries: throttling, 5xx (a webhook not serving yet answers 500), a dropped
+    connection or a timed-out request. 4xx answers (a 422 invalid object) are not: they end the wait."""
+    if isinstance(exc, ApiException):
+        return exc.status in TRANSIENT_STATUS
+    return isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError))
+
+
+class TimeoutApiClient(k8s.ApiClient):
+    """The kubernetes client with a request timeout on every call (the generated client has none)."""
+
+    def call_api(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = REQUEST_TIMEOUT
+        return super().call_api(*args, **kwargs)
+
+
+def api_client(kubeconfig: str) -> k8s.ApiClient:
+    configuration = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    return TimeoutApiClient(configuration)
+
+
+def timestamp(text: str | None) -> dt.datetime | None:
+    """An RFC 3339 time from Docker (nanoseconds) or the API (seconds), as an aware datetime."""
+    if not text or text.startswith("0001-01-01"):
+        return None
+    trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(trimmed)
 
 
 class KindMetalLB:
@@ -38,8 +77,9 @@ class KindMetalLB:
                  pool: tuple[str, str], progress: Callable[[str], None] = print) -> None:
         self.spec, self.docker, self.topology, self.pool, self.progress = spec, docker_client, topology, pool, progress
         self.namespace = str(spec.settings.get("namespace", "metallb-system"))
-        self.api = k8s_config.new_client_from_config(config_file=kubeconfig)
+        self.api = api_client(kubeconfig)
         self.core = k8s.CoreV1Api(self.api)
+        self.leases = k8s.CoordinationV1Api(self.api)
         self.apps = k8s.AppsV1Api(self.api)
         self.custom = k8s.CustomObjectsApi(self.api)
         self.services: tuple[Service, ...] = ()
@@ -55,16 +95,18 @@ class KindMetalLB:
             documents = [d for d in yaml.safe_load_all(response.read()) if d]
         for doc in documents:
             self._create(doc)
-        wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2, what="MetalLB controller and speakers ready")
-        for obj in metallb.l2_objects(*self.pool):  # the webhook may refuse until it is serving: retry
-            wait_for(functools.partial(self._create_custom, obj), bool, budget=120, interval=2,
-                     what=f"creating {obj['kind']} {obj['metadata']['name']}")
+        wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2, what="MetalLB controller and speakers ready",
+                 transient=transient_api_error)
+        for obj in metallb.l2_objects(*self.pool):
+            self.create_metallb_object(obj)
         workers = [n.name for n in self.topology.workers]
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ALLOC_NAMESPACE}}
-        for obj in [namespace, *metallb.backend_pods(workers), *metallb.services()]:
+        for obj in [namespace, *metallb.backend_pods(workers, metallb.backend_image(self.spec)), *metallb.services()]:
             self._create(obj)
-        wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready")
-        vips = wait_for(self._vips, lambda v: all(v.values()), budget=120, interval=1, what="VIPs assigned to svc1..3")
+        wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready",
+                 transient=transient_api_error)
+        vips = wait_for(self._vips, lambda v: all(v.values()), budget=120, interval=1, what="VIPs assigned to svc1..3",
+                        transient=transient_api_error)
         from ..scenarios import SERVICES
 
         self.services = tuple(Service(name, str(vips[name]), 80, pol, aff) for name, (pol, aff) in SERVICES.items())
@@ -102,12 +144,24 @@ class KindMetalLB:
         wanted = ds.get("desiredNumberScheduled", 0)
         return bool(dep.get("availableReplicas")) and wanted > 0 and bool(ds.get("numberReady") == wanted)
 
+    def create_metallb_object(self, obj: dict[str, Any], budget: float = 120.0, interval: float = 2.0) -> None:
+        """Create a MetalLB object, retrying while its validating webhook is not serving yet (500)."""
+        wait_for(functools.partial(self._create_custom, obj), bool, budget=budget, interval=interval,
+                 what=f"creating {obj['kind']} {obj['metadata']['name']}", transient=transient_api_error)
+
     def _create_custom(self, obj: dict[str, Any]) -> bool:
+        """Create a MetalLB object: True once it exists. An answer worth retrying (the webhook not serving
+        yet answers 500) is raised for the wait to retry; any other refusal (422: invalid) is one clear error."""
         plural = obj["kind"].lower() + "es" if obj["kind"].endswith("s") else obj["kind"].lower() + "s"
         try:
             self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, obj)
         except ApiException as exc:
-            return bool(exc.status == 409)  # already there
+            if exc.status == 409:  # already there (a reused cluster)
+                return True
+            if transient_api_error(exc):
+                raise
+            raise InfrastructureError(f"creating {obj['kind']} {obj['metadata']['name']}: the API refused it "
+                                      f"({exc.status} {exc.reason}): {_api_message(exc)}") from exc
         return True
 
     def _pods_ready(self) -> bool:
@@ -125,13 +179,17 @@ class KindMetalLB:
         return node_name.removeprefix(f"{self.topology.cluster}-")
 
     # -- what MetalLB reports ------------------------------------------------------------------
-    def announcements(self) -> dict[str, metallb.Announcement]:
+    def announcements(self, exclude: frozenset[str] = frozenset()) -> dict[str, metallb.Announcement]:
         listed: dict[str, Any] = self.custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace,
                                                                            "servicel2statuses")  # type: ignore[assignment]
-        return metallb.owners_from_l2status(listed["items"])
+        return metallb.owners_from_l2status(listed["items"], exclude)
+
+    def not_ready_nodes(self) -> frozenset[str]:
+        """Nodes whose Ready condition is not True: an old MetalLB leaves their statuses behind."""
+        return frozenset(n["metadata"]["name"] for n in map(self._dict, self.core.list_node().items) if not _ready(n))
 
     def holders(self, service: Service) -> list[str]:
-        ann = self.announcements().get(service.name)
+        ann = self.announcements(self.not_ready_nodes()).get(service.name)
         if ann is None:
             events = self.core.list_namespaced_event(metallb.NAMESPACE, field_selector=f"involvedObject.name={service.name}")
             ann = metallb.owner_from_events(service.name, [self._dict(e) for e in events.items])
@@ -144,12 +202,14 @@ class KindMetalLB:
     def wait_converged(self, budget: float = CONVERGE_BUDGET) -> dict[str, str]:
         snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services},
                         lambda snap: all(len(h) == 1 for h in snap.values()), budget=budget, interval=1,
-                        what="every service announced by exactly one node (ServiceL2Status)")
+                        what="every service announced by exactly one node (ServiceL2Status)",
+                        transient=transient_api_error)
         return {name: holders[0] for name, holders in snap.items()}
 
     def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
         holders = wait_for(lambda: [h for h in self.holders(service) if h != not_on], lambda h: len(h) == 1,
-                           budget=budget, interval=0.2, what=f"{service.name} announced by one node other than {not_on}")
+                           budget=budget, interval=0.2, what=f"{service.name} announced by one node other than {not_on}",
+                           transient=transient_api_error)
         return holders[0]
 
     # -- faults --------------------------------------------------------------------------------
@@ -177,14 +237,39 @@ class KindMetalLB:
         key = metallb.speaker_taint()["key"]
         self.core.patch_node(node.name, {"spec": {"taints": [t for t in self._taints(node) if t["key"] != key]}})
         wait_for(lambda: self._speakers(node, ready=True), bool, budget=120, interval=1,
-                 what=f"speaker on {node.name} ready again")
+                 what=f"speaker on {node.name} ready again", transient=transient_api_error)
 
     def start_node(self, node: Host) -> None:
-        """After ``docker start`` of a kind node: wait for the kubelet to report Ready and the speaker to run."""
-        wait_for(lambda: _ready(self._dict(self.core.read_node(node.name))), bool, budget=180, interval=2,
-                 what=f"node {node.name} Ready")
-        wait_for(lambda: self._speakers(node, ready=True), bool, budget=120, interval=1,
-                 what=f"speaker on {node.name} ready")
+        """After ``docker start`` of a kind node: return once the node is back *in this boot*.
+
+        Node Ready and a Ready speaker pod alone prove nothing here: the API keeps showing the state from
+        before the kill until the node lifecycle controller marks the node NotReady (node-monitor grace
+        period, 40-50 s). So the wait requires, against the container's start time: the kubelet's Lease
+        renewed since (kube-node-lease, renewed every 10 s), the node Ready, and the speaker container
+        started since and Ready.
+        """
+        booted = timestamp(self.docker.containers.get(node.name).attrs["State"].get("StartedAt"))
+        if booted is None:
+            raise InfrastructureError(f"node {node.name} has no start time: it is not running")
+        wait_for(functools.partial(self.node_back, node, booted), lambda why: why is None, budget=NODE_BACK_BUDGET,
+                 interval=2, what=f"node {node.name} back after its restart", transient=transient_api_error)
+
+    def node_back(self, node: Host, booted: dt.datetime) -> str | None:
+        """None when ``node`` is back in the boot that started at ``booted``; else what is still missing."""
+        since = booted.replace(microsecond=0)  # API times have whole seconds
+        lease = self._dict(self.leases.read_namespaced_lease(node.name, "kube-node-lease"))
+        renewed = timestamp((lease.get("spec") or {}).get("renewTime"))
+        if renewed is None or renewed < since:
+            return f"kubelet lease last renewed {renewed} (before the restart at {since})"
+        if not _ready(self._dict(self.core.read_node(node.name))):
+            return "node not Ready"
+        pods = self._pods(self.namespace, "component=speaker", f"spec.nodeName={node.name}")
+        started = [timestamp(((c.get("state") or {}).get("running") or {}).get("startedAt"))
+                   for p in pods if _ready(p) for c in (p.get("status", {}).get("containerStatuses") or [])
+                   if c.get("name") == "speaker"]
+        if not any(t is not None and t >= since for t in started):
+            return f"speaker not restarted and Ready since {since} (started: {started or 'no Ready speaker pod'})"
+        return None
 
     def _taints(self, node: Host) -> list[dict[str, Any]]:
         return list(self._dict(self.core.read_node(node.name)).get("spec", {}).get("taints") or [])
@@ -198,6 +283,17 @@ class KindMetalLB:
 
     def cleanup(self) -> None:
         """Nothing on the host: the objects go with the cluster."""
+
+
+def _api_message(exc: ApiException) -> str:
+    """The ``message`` of an API error's Status body, else its body, on one line."""
+    import json
+
+    try:
+        message = str(json.loads(exc.body or "{}").get("message") or exc.body)
+    except (ValueError, AttributeError):
+        message = str(exc.body)
+    return " ".join(message.split())[:400]
 
 
 def _ready(obj: dict[str, Any]) -> bool:

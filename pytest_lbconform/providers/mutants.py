@@ -9,6 +9,25 @@ broken promise really implies, with the reason; any other failure would be a def
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What a mutant changes in the reference provider. The defaults are the healthy LB; each field is
+    read at one place in ``providers/keepalived.py``, so a mutant cannot name a hook that does not exist
+    (mypy and the dataclass refuse it) and a mutant that changes nothing fails a unit test."""
+
+    advert_int: float | None = None      #: VRRP advertisement interval instead of the spec's
+    only_preferred_vrrp: bool = False    #: only each VIP's preferred node runs a VRRP instance for it
+    collapse_priorities: bool = False    #: every VIP gets the first VIP's priorities
+    vips_on_lo: bool = False             #: every worker holds every VIP on lo with arp_ignore 0
+    bridge: Literal["drop-garp", "drop-preferred-garp", "spoof-arp-source"] | None = None  #: host bridge filter
+    refuse_new: Literal["all", "not-preferred"] | None = None  #: a dead endpoint in the DNAT maps (which VIPs)
+    skew: bool = False                   #: webpod1 twice in svc1's DNAT map
+    masquerade_local: bool = False       #: svc2 (Local) masqueraded
+    misreport_owner: bool = False        #: the provider reports the next worker after the real owner
+    stale_owner_s: float = 0.0           #: a former holder keeps answering ARP this long after failback
 
 
 @dataclass(frozen=True)
@@ -18,6 +37,7 @@ class Mutant:
     how: str                          #: what it changes in the lab
     targets: frozenset[str]           #: verdict ids that must fail
     implied: dict[str, str] = field(default_factory=dict)  #: verdict id → why it may fail too
+    hooks: Hooks = field(default_factory=Hooks)  #: what it changes in the provider
 
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in (
@@ -33,27 +53,32 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
             "garp-on-takeover": "a stale answer from another node can win over the new owner",
             "owner-spread": "several MACs answer for every VIP, so no single node is seen on the wire",
             "failover-degradation": "the client may keep reaching a faulted node that still answers ARP",
-            "failback": "the client's neighbour entry may follow another responder than the final owner"}),
+            "failback": "the client's neighbour entry may follow another responder than the final owner"},
+           hooks=Hooks(vips_on_lo=True)),
     Mutant("garp-loss", "the new owner's gratuitous ARP reaches the clients",
            "a bridge-family nft rule on the host bridge drops ARP frames with sender IP = target IP = VIP",
            frozenset({"garp-on-takeover", "garp-on-announcement"}),
            {"failover-budget": "without the GARP the client keeps sending to the old MAC until its neighbour "
                                "entry goes stale (seconds, not the VRRP takeover time)",
             "failback": "the returning owner's GARP is dropped as well: it takes the VIP back silently",
-            "failover-degradation": "without the GARP no probe reaches the new owner to measure the degradation from"}),
+            "failover-degradation": "without the GARP no probe reaches the new owner to measure the degradation from"},
+           hooks=Hooks(bridge="drop-garp")),
     Mutant("snat-on-local", "externalTrafficPolicy Local keeps the client address",
            "svc2 (Local) is masqueraded like a Cluster service",
-           frozenset({"snat-local"})),
+           frozenset({"snat-local"}),
+           hooks=Hooks(masquerade_local=True)),
     Mutant("skewed", "a random scheduler spreads new connections uniformly",
            "webpod1 appears twice in svc1's DNAT map (numgen mod 4), so it gets half the connections",
            frozenset({"balancing-uniform", "balancing-round-robin"}),
            {"failover-degradation": "half of svc1's connections go to webpod1: when its node fails, half fail, not "
-                                    "the third the endpoint count predicts"}),
+                                    "the third the endpoint count predicts"},
+           hooks=Hooks(skew=True)),
     Mutant("slow-failover", "the VIP serves again within the failover budget",
            "advert_int 1 s instead of 0.1 s: a backup declares the master down after ≈ 3.6 s",
            frozenset({"failover-budget"}),
            {"garp-on-takeover": "the recording (budget + 2 s) may end before the takeover",
-            "garp-on-announcement": "same: the takeover may come after the recording"}),
+            "garp-on-announcement": "same: the takeover may come after the recording"},
+           hooks=Hooks(advert_int=1.0)),
     Mutant("owner-misreport", "the node the LB reports as announcer is the one answering ARP",
            "the provider reports the next worker after the real owner",
            frozenset({"arp-ownership"}),
@@ -65,7 +90,8 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
             "failover-budget": "same reason: the measured 'new owner' is the real owner all along",
             "owner-spread": "the reported owners are not the intended ones",
             "failover-degradation": "the fault hits a node that does not hold the VIP: no takeover to measure from",
-            "failback": "same reason: the timeline's owners are the misreported ones"}),
+            "failback": "same reason: the timeline's owners are the misreported ones"},
+           hooks=Hooks(misreport_owner=True)),
     Mutant("lossy", "every new connection is answered",
            "a fourth endpoint where nothing listens (the control-plane node's address) is in every service's "
            "DNAT map: about a quarter of new connections are refused, as with a stale endpoint",
@@ -74,27 +100,33 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
            {"failover-budget": "a quarter of the availability probes fail before, during and after the fault",
             "garp-on-takeover": "same reason: the recovery the GARP is timed against is blurred",
             "failover-degradation": "a quarter of the connections fail after the takeover too, above the expectation",
-            "failback": "refused probes after the undo can make the longest gap exceed the budget"}),
+            "failback": "refused probes after the undo can make the longest gap exceed the budget"},
+           hooks=Hooks(refuse_new="all")),
     Mutant("lossy-takeover", "after a takeover only the expected share of connections fails",
            "a node refuses a quarter of new connections for the VIPs it does not prefer (a dead endpoint in those "
            "maps): invisible in steady state, only a node that took a VIP over shows it",
-           frozenset({"failover-degradation"})),
+           frozenset({"failover-degradation"}),
+           hooks=Hooks(refuse_new="not-preferred")),
     Mutant("silent-failback", "the owner that takes a VIP back after a fault announces it",
            "a bridge-family nft rule on the host drops the gratuitous ARP each VIP's preferred owner sends for it",
            frozenset({"failback"}),
-           {"garp-on-announcement": "the announcement moves back to the preferred owner, whose GARP is dropped"}),
+           {"garp-on-announcement": "the announcement moves back to the preferred owner, whose GARP is dropped"},
+           hooks=Hooks(bridge="drop-preferred-garp")),
     Mutant("stale-owner", "after the failback only the final owner answers ARP",
            "when a VIP's preferred owner takes it back, the node that held it keeps it on lo (arp_ignore 0) and "
            "answers ARP for it for 6 s more, as a former leader that has not noticed yet",
            frozenset({"arp-ownership"}),
            {"garp-on-announcement": "the client's neighbour entry may follow the stale answer instead of the GARP",
-            "failback": "same reason: the client may point at the stale node at the end of the recording"}),
+            "failback": "same reason: the client may point at the stale node at the end of the recording"},
+           hooks=Hooks(stale_owner_s=6.0)),
     Mutant("ether-spoof", "an ARP reply's Ethernet source is its ARP sender, the owner's MAC",
            "a bridge-family nft rule on the host rewrites the Ethernet source of ARP replies for the VIPs",
-           frozenset({"arp-ownership"})),
+           frozenset({"arp-ownership"}),
+           hooks=Hooks(bridge="spoof-arp-source")),
     Mutant("owner-collapse", "VIPs are spread over the nodes as the provider intends",
            "every VIP gets the first VIP's VRRP priorities, so one node holds all of them",
-           frozenset({"owner-spread"})),
+           frozenset({"owner-spread"}),
+           hooks=Hooks(collapse_priorities=True)),
     Mutant("no-failover", "another node takes the VIP over when its owner fails",
            "only each VIP's preferred node runs a VRRP instance for it",
            frozenset({"failover-budget"}),
@@ -103,5 +135,6 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
             "arp-ownership": "during the fault nobody answers ARP for the VIP",
             "failover-degradation": "no takeover, so nothing to measure the degradation from",
             "failback": "the VIP is down until the victim's agent is back, which after node-stop is a restart: "
-                        "the gap after the undo exceeds the budget"}),
+                        "the gap after the undo exceeds the budget"},
+           hooks=Hooks(only_preferred_vrrp=True)),
 )}

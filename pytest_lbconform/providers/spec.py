@@ -29,6 +29,11 @@ class ProviderSpec:
     settings: dict[str, Any] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)
     source: str = ""
+    provider: str = ""  #: the built-in implementation that drives this LB (default: the spec's name)
+
+    @property
+    def implementation(self) -> str:
+        return self.provider or self.name
 
     def modes_on(self, platform: str) -> tuple[str, ...]:
         """The modes a run covers by default on ``platform``."""
@@ -78,7 +83,7 @@ def load_spec(path: Path) -> ProviderSpec:
         modes={str(k): tuple(v) for k, v in raw["modes"].items()},
         capabilities=frozenset(raw["capabilities"]), settings=dict(raw.get("settings") or {}),
         optional_modes={str(k): tuple(v) for k, v in (raw.get("optional_modes") or {}).items()},
-        budgets=budgets, source=str(path),
+        budgets=budgets, source=str(path), provider=str(raw.get("provider") or ""),
     )
 
 

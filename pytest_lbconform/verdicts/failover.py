@@ -12,8 +12,9 @@ per forwarder: the victim (old owner), the new owner, the final owner after the 
   its MAC, and a dying node that forwards a few more connections (``docker kill`` measured: 52 ms of
   answers, the new owner's GARP at 288 ms) has not restored anything. Answered-through-the-new-owner
   is evidence, not a heuristic, so no "K of 2K probes" rule is needed;
-- when the old data plane legitimately keeps serving (agent-kill, agent-crash, node-freeze: the
-  victim's kernel still forwards), the outage is *the longest gap without any answer* from the fault
+- when the old data plane legitimately keeps serving (agent-kill, agent-crash, node-freeze,
+  peer-partition: the victim's kernel still forwards, under peer-partition to its own endpoints only),
+  the outage is *the longest gap without any answer* from the fault
   until the first answer through the new owner; the verdict still requires that answer (the VIP
   moved), and says in words which of the two it judged.
 

@@ -1,0 +1,46 @@
+"""nftables tables on the host's bridge, owned by one run: the peer-partition fault and the mutants'
+frame filters. Each table is named after the run's cluster, so removing it never touches another run."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+
+from ..errors import InfrastructureError
+
+
+def table_name(cluster: str, purpose: str) -> str:
+    """``lbconform_<purpose>_<cluster>`` (nft identifiers take no dashes)."""
+    return f"lbconform_{purpose}_{cluster}".replace("-", "_")
+
+
+def nft(args: list[str], stdin: str = "", check: bool = True) -> None:
+    """Run ``nft`` on the host (no shell); with ``check`` a failure raises naming the command and nft's error."""
+    proc = subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise InfrastructureError(f"nft {' '.join(args)} on the host: {proc.stderr.strip()}")
+
+
+def load(ruleset: str) -> None:
+    nft(["-f", "-"], ruleset)
+
+
+def delete(table: str) -> None:
+    """Remove ``table`` from the bridge family; a table already gone is not an error."""
+    nft(["delete", "table", "bridge", table], check=False)
+
+
+def render_partition(table: str, victim_port: str, peer_ports: Sequence[str]) -> str:
+    """A bridge-family table dropping every frame between ``victim_port`` and ``peer_ports`` (host-side
+    veths), both ways: the node cannot reach its peers nor they it, while every other port (the
+    clients) still reaches all of them. Flooded frames (ARP, VRRP multicast) pass the forward hook once
+    per output port, so they are cut per pair as well."""
+    if not peer_ports:
+        raise ValueError("a partition needs at least one peer port")
+    peers = ", ".join(f'"{p}"' for p in peer_ports)
+    return (f"table bridge {table} {{\n"
+            f"  chain forward {{\n"
+            f"    type filter hook forward priority -10; policy accept;\n"
+            f'    iifname "{victim_port}" oifname {{ {peers} }} counter drop\n'
+            f'    iifname {{ {peers} }} oifname "{victim_port}" counter drop\n'
+            f"  }}\n}}\n")

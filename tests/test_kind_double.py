@@ -1,0 +1,205 @@
+"""The kind platform's Docker side, run for real against this machine's engine with a kind double.
+
+``tests/kind_double/kind_double.py`` does at the Docker level what kind does (the ``kind`` network as kind
+creates it, nodes with kind's names, labels, restart policy and tmpfs, a kubeconfig); the Kubernetes API
+is a local HTTP server answering with the objects in ``tests/data/kind_api``. So this runs for real:
+cluster creation through the ``kind`` CLI, client creation on the ``kind`` network (addresses from Docker,
+a slot per run), node discovery by kind's labels, the faults (isolate, freeze, stop, partition) and their
+undo, address/MAC refresh after a restart, log export and cleanup. It cannot show how kubelet, kube-proxy
+or MetalLB behave: nothing Kubernetes runs in these nodes, and MetalLB's deployment is replaced by the
+services and backends it would create.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import os
+import re
+import stat
+import sys
+from pathlib import Path
+
+import docker.errors
+import pytest
+from werkzeug import Response
+
+from pytest_lbconform import labels
+from pytest_lbconform.config import from_options
+from pytest_lbconform.environment import KindEnvironment
+from pytest_lbconform.errors import InfrastructureError
+from pytest_lbconform.faults import fault
+from pytest_lbconform.images import ensure_image
+from pytest_lbconform.platforms import containers, kind
+from pytest_lbconform.providers.base import Backend, Service
+from pytest_lbconform.providers.metallb_kind import KindMetalLB
+
+pytestmark = pytest.mark.xdist_group("kind-double")
+DOUBLE = Path(__file__).parent / "kind_double" / "kind_double.py"
+DATA = Path(__file__).parent / "data" / "kind_api"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _fresh(name: str, stamp: str) -> Response:
+    """A recorded object with its time fields set to now (a kubelet and speaker that came back)."""
+    obj = json.loads((DATA / name).read_text())
+    if obj.get("kind") == "Lease":
+        obj["spec"]["renewTime"] = stamp
+    for item in obj.get("items", []):
+        for status in item.get("status", {}).get("containerStatuses", []):
+            status["state"]["running"]["startedAt"] = stamp.split(".", 1)[0] + "Z"
+    return Response(json.dumps(obj), content_type="application/json")
+
+
+def _serve_node_back(httpserver) -> None:
+    """The API of a node that came back: lease renewed now, Ready, speaker restarted now."""
+    httpserver.expect_request(re.compile(r"^/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/.*")) \
+        .respond_with_handler(lambda request: _fresh("lease_worker_after_restart.json", _now()))
+    httpserver.expect_request("/api/v1/namespaces/metallb-system/pods") \
+        .respond_with_handler(lambda request: _fresh("speakers_worker_after_restart.json", _now()))
+    httpserver.expect_request(re.compile(r"^/api/v1/nodes/.*")).respond_with_json(
+        json.loads((DATA / "node_worker_after_restart.json").read_text()))
+
+
+def _deploy_without_kubernetes(self: KindMetalLB) -> None:
+    """What deploy leaves behind, without Kubernetes: services on the pool, one backend per worker."""
+    first = self.pool[0]
+    base = int(first.split(".")[-1])
+    prefix = first.rsplit(".", 1)[0]
+    self.services = (Service("svc1", f"{prefix}.{base}", 80, "Cluster"),
+                     Service("svc2", f"{prefix}.{base + 1}", 80, "Local"))
+    self.backends = tuple(Backend(f"webpod{i}", w.short, f"10.10.{i}.5", 80)
+                          for i, w in enumerate(self.topology.workers, start=1))
+
+
+@pytest.fixture(scope="module")
+def kind_on_path(tmp_path_factory, docker_client):
+    bin_dir = tmp_path_factory.mktemp("bin")
+    wrapper = bin_dir / "kind"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {DOUBLE} \"$@\"\n")
+    wrapper.chmod(0o755)
+    had_network = bool(docker_client.networks.list(names=[kind.KIND_NETWORK]))
+    yield bin_dir
+    if not had_network:
+        for net in docker_client.networks.list(names=[kind.KIND_NETWORK]):
+            with contextlib.suppress(docker.errors.APIError):  # in use by someone else's cluster: not ours
+                net.remove()
+
+
+@pytest.fixture
+def kind_env(kind_on_path, docker_client, httpserver, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{kind_on_path}{os.pathsep}{os.environ['PATH']}")
+    image = ensure_image(docker_client, "auto", lambda m: None)
+    monkeypatch.setenv("LBC_KIND_DOUBLE_IMAGE", image)
+    monkeypatch.setenv("LBC_KIND_DOUBLE_API", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setattr(KindMetalLB, "deploy", _deploy_without_kubernetes)
+    _serve_node_back(httpserver)
+    cfg = from_options(tmp_path, lb="metallb", proxy_mode="iptables", report_dir=str(tmp_path / "reports"))
+    env = KindEnvironment(cfg, docker_client, lambda m: None)
+    try:
+        env.setup()
+        yield env
+    finally:
+        env.teardown(failed=False)
+
+
+def _in_container(client, name: str, argv: list[str]) -> str:
+    return containers.run(client.containers.get(name), argv, check=False).stdout.strip()
+
+
+def test_the_kind_path_runs_on_the_engine_and_leaves_nothing(kind_env, docker_client):
+    lb = kind_env.for_mode("iptables")
+    cluster = lb.topology.cluster
+    # nodes found by kind's labels, in kind's naming, with their address on the kind network
+    assert [(n.short, n.role) for n in lb.topology.nodes] == [
+        ("control-plane", "control-plane"), ("worker", "worker"), ("worker2", "worker"), ("worker3", "worker")]
+    subnet = lb.topology.subnet
+    assert all(n.ip and n.mac and ipaddress.IPv4Address(n.ip) in subnet for n in lb.topology.nodes)
+    # clients attached with addresses Docker chose (a static IPv4 on kind's network is refused before 29.0.4),
+    # distinct from the nodes', below the VIP pool, with this run's slot
+    clients = lb.topology.clients
+    assert [c.short for c in clients] == ["mypc", "mypc2"]
+    addresses = {c.ip for c in clients} | {n.ip for n in lb.topology.nodes}
+    assert len(addresses) == 6
+    slot = docker_client.containers.get(clients[0].name).labels[kind.SLOT_LABEL]
+    assert slot == str(kind_env.slot)
+    pool_low = min(int(ipaddress.IPv4Address(s.vip)) for s in lb.services)
+    assert all(int(ipaddress.IPv4Address(c.ip)) < pool_low for c in clients)
+    # the kind network is kind's: masquerade on, IPv6 ULA from the name when the engine has IPv6
+    net = docker_client.networks.get(kind.KIND_NETWORK)
+    assert net.attrs["Options"]["com.docker.network.bridge.enable_ip_masquerade"] == "true"
+    # a client reaches a node over the kind network
+    worker = lb.topology.node("worker")
+    assert "1 received" in _in_container(docker_client, clients[0].name, ["ping", "-c", "1", "-W", "2", worker.ip])
+
+    # faults, applied and undone for real
+    with fault("node-isolate", worker, lb.infra, lb.provider):
+        assert _in_container(docker_client, worker.name, ["cat", "/sys/class/net/eth0/carrier"]) == "0"
+    assert _in_container(docker_client, worker.name, ["cat", "/sys/class/net/eth0/carrier"]) == "1"
+    with fault("node-freeze", worker, lb.infra, lb.provider):
+        assert docker_client.containers.get(worker.name).status == "paused"
+    assert docker_client.containers.get(worker.name).status == "running"
+    peer = lb.topology.node("worker2")
+    with fault("peer-partition", worker, lb.infra, lb.provider):
+        cut = _in_container(docker_client, worker.name, ["ping", "-c", "1", "-W", "1", peer.ip])
+        client_ok = _in_container(docker_client, clients[0].name, ["ping", "-c", "1", "-W", "2", worker.ip])
+    assert "0 received" in cut and "1 received" in client_ok
+    assert "1 received" in _in_container(docker_client, worker.name, ["ping", "-c", "1", "-W", "2", peer.ip])
+    with fault("node-stop", worker, lb.infra, lb.provider):
+        assert docker_client.containers.get(worker.name).status == "exited"
+    # the undo started the node and waited for it to be back in this boot (API double: lease renewed,
+    # Ready, speaker restarted); the topology now holds what the node uses after the restart
+    macs = lb.refresh_nodes()
+    inside = _in_container(docker_client, worker.name, ["cat", "/sys/class/net/eth0/address"])
+    assert macs["worker"] == inside.lower() == lb.topology.node("worker").mac
+    inside_ip = _in_container(docker_client, worker.name, ["ip", "-4", "-o", "addr", "show", "eth0"]).split()[3]
+    assert lb.topology.node("worker").ip == inside_ip.split("/")[0]
+
+    kind_env.teardown(failed=True)  # logs exported readable, cluster and clients removed
+    logs = kind_env.cfg.report_dir / "kind-logs" / cluster
+    files = [p for p in logs.rglob("*") if p.is_file()]
+    assert files and all(p.stat().st_mode & stat.S_IROTH for p in files)
+    assert not docker_client.containers.list(all=True, filters={"label": f"{kind.CLUSTER_LABEL}={cluster}"})
+    assert not docker_client.containers.list(all=True, filters={"label": f"{labels.RUN}={kind_env.run_id}"})
+
+
+def test_two_runs_on_the_kind_network_get_different_slots_and_pools(kind_env, docker_client, tmp_path):
+    lb = kind_env.for_mode("iptables")
+    other_cfg = from_options(tmp_path, lb="metallb", proxy_mode="iptables", report_dir=str(tmp_path / "r2"))
+    other = KindEnvironment(other_cfg, docker_client, lambda m: None)
+    try:
+        other.setup()
+        lb2 = other.for_mode("iptables")
+        assert other.slot != kind_env.slot
+        vips = {s.vip for s in lb.services}
+        assert not vips & {s.vip for s in lb2.services}
+        assert not {c.ip for c in lb.topology.clients} & {c.ip for c in lb2.topology.clients}
+    finally:
+        other.teardown()
+
+
+def test_an_export_that_fails_still_deletes_the_cluster(kind_env, docker_client, monkeypatch):
+    lb = kind_env.for_mode("iptables")
+    cluster = lb.topology.cluster
+
+    def broken(self, directory):
+        raise InfrastructureError(f"exporting logs of {self.name} failed (exit 1): disk full")
+
+    monkeypatch.setattr(kind.KindCluster, "export_logs", broken)
+    with pytest.raises(InfrastructureError, match="disk full"):
+        kind_env.teardown(failed=True)
+    assert not docker_client.containers.list(all=True, filters={"label": f"{kind.CLUSTER_LABEL}={cluster}"})
+    assert not docker_client.containers.list(all=True, filters={"label": f"{labels.RUN}={kind_env.run_id}"})
+
+
+def test_preloading_an_image_that_is_not_local_is_one_clear_error(kind_env, monkeypatch):
+    """Nothing pulled it: kind load fails with "image not present locally" (here the pull fails: no registry)."""
+    kind_env.cfg = kind_env.cfg.__class__(**{**kind_env.cfg.__dict__, "preload_images": True})
+    with pytest.raises(InfrastructureError, match=r"--preload-images: pulling traefik/whoami:v1.11.0 failed|"
+                                                  r"loading traefik/whoami:v1.11.0 into .* not present locally"):
+        kind_env.for_mode("iptables")
