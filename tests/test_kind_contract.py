@@ -266,3 +266,20 @@ def test_reuse_is_allowed_only_when_the_config_hash_matches(tmp_path):
     assert kind.reusable_name("ipvs") == "lbc-ipvs" and kind.reusable_name("ipvs", "gw1") == "lbc-gw1-ipvs"
     assert kind.export_kubeconfig_command("kind", "lbc-ipvs", tmp_path / "kc") == [
         "kind", "export", "kubeconfig", "--name", "lbc-ipvs", "--kubeconfig", str(tmp_path / "kc")]
+
+
+def test_preload_pulls_the_pinned_image_before_kind_loads_it(tmp_path):
+    """`kind load docker-image` copies a *local* image: the old code loaded an untagged image nothing had
+    pulled ("image not present locally"), and the pods' default pull policy (Always) ignored it anyway."""
+    from types import SimpleNamespace
+
+    from pytest_lbconform.environment import KindEnvironment
+
+    calls: list[tuple[str, ...]] = []
+    env = KindEnvironment.__new__(KindEnvironment)
+    env.cfg = from_options(tmp_path, lb="metallb", plan=True)
+    env.client = SimpleNamespace(images=SimpleNamespace(pull=lambda repo, tag: calls.append(("pull", f"{repo}:{tag}"))))
+    env.progress = lambda m: None
+    cluster = SimpleNamespace(name="lbc-x-iptables", load_image=lambda image: calls.append(("kind load", image)))
+    env._preload(cluster)
+    assert calls == [("pull", "traefik/whoami:v1.11.0"), ("kind load", "traefik/whoami:v1.11.0")]
