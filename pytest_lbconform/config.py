@@ -105,6 +105,10 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     spec_path = option("lb_spec")
     if spec_path:
         custom = load_spec(Path(str(spec_path)))
+        if custom.name in specs and not option("lb_spec_replaces_builtin"):
+            raise ConfigError(f"--lb-spec {spec_path}: name {custom.name!r} is a built-in provider's; a spec of your "
+                              f"own takes its own name (it can drive the built-in implementation with provider: "
+                              f"{specs[custom.name].implementation}), or pass --lb-spec-replaces-builtin to replace it")
         specs[custom.name] = custom
     lb = value("lb") or DEFAULT_LB
     if lb not in specs:
@@ -136,9 +140,7 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         from .platforms.kind import kind_binary
 
         kind_binary()  # fail now, in one line, rather than after building images
-    report_dir = Path(value("report_dir") or "reports")
-    if not report_dir.is_absolute():
-        report_dir = rootdir / report_dir
+    report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir, create=not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
                      report_dir=report_dir, lab_image_source=source, ci=is_ci(),
                      require_all=bool(option("require_all")),
@@ -146,6 +148,49 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      mutant=mutant, plan=plan,
                      kind_image=str(option("kind_image")) if option("kind_image") else None,
                      preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
+
+
+#: where a report directory may not be: kernel interfaces, not storage
+FORBIDDEN_REPORT_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+MAX_PATH = 4096  #: Linux PATH_MAX
+MAX_NAME = 255   #: Linux NAME_MAX
+
+
+def checked_report_dir(given: str | None, where: str, rootdir: Path, create: bool = True) -> Path:
+    """The report directory, created now (unless ``create`` is false: ``--plan`` creates nothing), or one
+    line saying why it cannot be.
+
+    Default ``reports/`` in the project's root; a path the user gives is read as a shell would (``~``
+    expanded, relative to the current directory)."""
+    if given is None:
+        path = rootdir / "reports"
+    else:
+        path = Path(os.path.expanduser(given))
+        if not path.is_absolute():
+            path = Path.cwd() / path
+    accepted = "a writable directory path (created if missing)"
+    if len(str(path)) > MAX_PATH or any(len(part) > MAX_NAME for part in path.parts):
+        raise ConfigError(f"{where}={_short(given)}: the path is too long (at most {MAX_PATH} characters, "
+                          f"{MAX_NAME} per name); give {accepted}")
+    resolved = path.resolve()
+    if any(resolved == root or root in resolved.parents for root in FORBIDDEN_REPORT_ROOTS):
+        raise ConfigError(f"{where}={_short(given)}: {resolved} is a kernel interface, not storage; give {accepted}")
+    if resolved.exists() and not resolved.is_dir():
+        raise ConfigError(f"{where}={_short(given)}: {resolved} exists and is not a directory; give {accepted}")
+    if not create:
+        return path
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{where}={_short(given)}: cannot create {resolved} ({exc.strerror}); give {accepted}") from exc
+    if not os.access(resolved, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where}={_short(given)}: {resolved} is not writable; give {accepted}")
+    return path
+
+
+def _short(text: str | None, limit: int = 80) -> str:
+    value = repr(text)
+    return value if len(value) <= limit else value[:limit] + "…'"
 
 
 def _check_mutant(mutant: str | None, lb: str, platform: str) -> str | None:

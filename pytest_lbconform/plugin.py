@@ -32,6 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="LB provider to certify (default: keepalived, the reference LB in the Docker lab). "
                          "env LBCONFORM_LB, ini lbconform_lb")
     group.addoption("--lb-spec", default=None, metavar="FILE", help="a provider spec YAML of your own")
+    group.addoption("--lb-spec-replaces-builtin", action="store_true", default=False,
+                    help="let --lb-spec replace the built-in provider of the same name (the report says so)")
     group.addoption("--platform", default=None, metavar="{kind,lab,existing}",
                     help="where the LB runs (default: the provider's own). env LBCONFORM_PLATFORM")
     group.addoption("--proxy-mode", default=None, metavar="MODES",
@@ -269,7 +271,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     env = config.stash.get(ENV, None)
     version = env.version if env is not None else ""
     report = conformance.build(
-        results, implementation={"project": cfg.spec.project, "provider": cfg.lb, "version": version},
+        results, implementation={"project": cfg.spec.project, "provider": cfg.lb, "version": version,
+                                 "spec": "built-in" if cfg.spec.builtin else f"custom: {cfg.spec.source}"},
         environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
         budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities), inconclusive_reason=setup_error,
     )

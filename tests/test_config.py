@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lbconform import config
+from pytest_lbconform.config import from_options
 from pytest_lbconform.errors import ConfigError
 
 
@@ -65,3 +66,76 @@ def test_bad_failover_budgets_are_one_line(text):
     with pytest.raises(ConfigError, match="SECONDS or KIND=SECONDS") as err:
         make(failover_budget=text)
     assert "\n" not in str(err.value)
+
+
+def _spec(tmp_path, name: str, extra: str = "") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\nplatforms: [lab]\nmodes: {{lab: [random]}}\ncapabilities: [arp]\n{extra}")
+    return str(path)
+
+
+def test_a_spec_named_like_a_built_in_provider_cannot_replace_it_silently(tmp_path):
+    """A spec named keepalived could relax the reference's budgets and capabilities unnoticed."""
+    with pytest.raises(ConfigError) as info:
+        from_options(tmp_path, lb_spec=_spec(tmp_path, "keepalived"))
+    message = str(info.value)
+    assert "name 'keepalived' is a built-in provider's" in message and "--lb-spec-replaces-builtin" in message
+    assert "provider: keepalived" in message and "\n" not in message
+
+
+def test_replacing_a_built_in_spec_needs_the_flag_and_the_run_knows_it_is_custom(tmp_path):
+    cfg = from_options(tmp_path, lb_spec=_spec(tmp_path, "keepalived"), lb_spec_replaces_builtin=True)
+    assert cfg.spec.source.endswith("keepalived.yaml") and not cfg.spec.builtin
+    assert from_options(tmp_path).spec.builtin
+
+
+def test_a_spec_of_your_own_drives_a_built_in_implementation(tmp_path):
+    cfg = from_options(tmp_path, lb="mine", lb_spec=_spec(tmp_path, "mine", "provider: keepalived\n"))
+    assert (cfg.lb, cfg.spec.implementation, cfg.spec.builtin) == ("mine", "keepalived", False)
+
+
+@pytest.mark.parametrize(("given", "fragment"), [
+    ("/proc/lbconform", "is a kernel interface, not storage"),
+    ("/sys/kernel", "is a kernel interface, not storage"),
+    ("x" * 5000, "the path is too long (at most 4096 characters, 255 per name)"),
+    ("a/" + "y" * 300, "the path is too long"),
+])
+def test_a_report_dir_that_cannot_hold_reports_is_one_line_naming_its_source(tmp_path, given, fragment):
+    with pytest.raises(ConfigError) as info:
+        from_options(tmp_path, report_dir=given)
+    message = str(info.value)
+    assert message.startswith("ini lbconform_report_dir=") or message.startswith("--report-dir=")
+    assert fragment in message and "give a writable directory path" in message and "\n" not in message
+
+
+def test_a_report_dir_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("mine")
+    with pytest.raises(ConfigError, match="exists and is not a directory"):
+        from_options(tmp_path, report_dir=str(target))
+    assert target.read_text() == "mine"
+
+
+def test_a_relative_or_home_report_dir_is_read_as_a_shell_would(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert from_options(Path("/nonexistent-root"), report_dir="out/r").report_dir == tmp_path / "out" / "r"
+    assert from_options(Path("/nonexistent-root"), report_dir="~/r").report_dir == tmp_path / "home" / "r"
+    assert (tmp_path / "out" / "r").is_dir()
+
+
+def test_report_writers_replace_a_symlink_and_never_write_through_it(tmp_path):
+    from pytest_lbconform.report import conformance
+
+    victim = tmp_path / "precious.txt"
+    victim.write_text("not yours")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("conformance.json", "conformance.html", "history.csv"):
+        (reports / name).symlink_to(victim)
+    report = {"date": "2026-11-28", "implementation": {"project": "p", "version": "1"}, "environment": {},
+              "profiles": []}
+    conformance.write(reports, report)
+    assert victim.read_text() == "not yours"
+    assert not any((reports / n).is_symlink() for n in ("conformance.json", "conformance.html", "history.csv"))
+    assert (reports / "history.csv").read_text().startswith("date,lb,version")

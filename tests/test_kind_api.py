@@ -124,24 +124,20 @@ def _node_api(httpserver, lease: str, node: str, speakers: str) -> None:
     serve(httpserver, "/api/v1/namespaces/metallb-system/pods", speakers)
 
 
-def test_a_restarted_node_is_not_back_while_the_api_shows_its_previous_boot(httpserver, provider):
-    """Node Ready and a Ready speaker from before the kill: the old start_node returned at once."""
-    _node_api(httpserver, "lease_worker_before_restart.json", "node_worker_before_restart.json",
-              "speakers_worker_before_restart.json")
+@pytest.mark.parametrize(("lease", "node", "speakers", "missing"), [
+    # Node Ready and a Ready speaker from before the kill: the old start_node returned at once
+    ("before", "before", "before", "kubelet lease last renewed 2026-11-28 05:00:58.123456+00:00 "
+                                   "(before the restart at 2026-11-28 05:01:25+00:00)"),
+    ("after", "after", "before", "speaker not restarted and Ready since 2026-11-28 05:01:25+00:00"),
+], ids=["previous-boot", "speaker-not-restarted"])
+def test_a_restarted_node_is_not_back_while_the_api_shows_its_previous_boot(httpserver, provider, lease, node,
+                                                                           speakers, missing):
+    _node_api(httpserver, f"lease_worker_{lease}_restart.json", f"node_worker_{node}_restart.json",
+              f"speakers_worker_{speakers}_restart.json")
     booted = timestamp(BOOTED)
     assert booted is not None
     why = provider.node_back(TOPOLOGY.node("worker"), booted)
-    assert why is not None and why.startswith("kubelet lease last renewed 2026-11-28 05:00:58.123456+00:00 "
-                                              "(before the restart at 2026-11-28 05:01:25+00:00)")
-
-
-def test_a_restarted_node_whose_speaker_did_not_restart_yet_is_not_back(httpserver, provider):
-    _node_api(httpserver, "lease_worker_after_restart.json", "node_worker_after_restart.json",
-              "speakers_worker_before_restart.json")
-    booted = timestamp(BOOTED)
-    assert booted is not None
-    why = provider.node_back(TOPOLOGY.node("worker"), booted)
-    assert why is not None and why.startswith("speaker not restarted and Ready since 2026-11-28 05:01:25+00:00")
+    assert why is not None and why.startswith(missing), why
 
 
 def test_a_restarted_node_is_back_with_a_renewed_lease_ready_and_a_restarted_speaker(httpserver, provider):

@@ -7,7 +7,8 @@
 - the client containers join kind's ``kind`` docker network with addresses Docker assigns: kind creates
   that network with a user subnet for IPv6 only, and Docker before 29.0.4 refuses a static IPv4 on an
   auto-allocated subnet ("user specified IP address is supported only when connecting to networks with
-  user configured subnets"; kind ``pkg/cluster/internal/providers/docker/network.go``);
+  user configured subnets": moby's ``validateIPAMConfigIsInRange``; kind
+  ``pkg/cluster/internal/providers/docker/network.go``);
 - every run (and xdist worker) reserves a slot on that shared network under a host-wide lock, and takes
   its VIP pools from its slot, so two runs never announce the same address.
 

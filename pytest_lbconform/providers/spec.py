@@ -35,6 +35,11 @@ class ProviderSpec:
     def implementation(self) -> str:
         return self.provider or self.name
 
+    @property
+    def builtin(self) -> bool:
+        """Shipped with the suite (``fixtures/providers``), not a spec of the user's own."""
+        return bool(self.source) and Path(self.source).resolve().parent == SPEC_DIR.resolve()
+
     def modes_on(self, platform: str) -> tuple[str, ...]:
         """The modes a run covers by default on ``platform``."""
         return self.modes.get(platform, ())

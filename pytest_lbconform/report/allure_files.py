@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from ..checks import CATEGORIES, INFRASTRUCTURE
+from . import files
 
 
 def categories() -> list[dict[str, object]]:
@@ -25,6 +26,6 @@ def categories() -> list[dict[str, object]]:
 
 def write(results_dir: Path, environment: dict[str, str]) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "categories.json").write_text(json.dumps(categories(), indent=1, ensure_ascii=False) + "\n")
+    files.replace_text(results_dir / "categories.json", json.dumps(categories(), indent=1, ensure_ascii=False) + "\n")
     lines = [f"{key}={value}" for key, value in environment.items()]
-    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
+    files.replace_text(results_dir / "environment.properties", "\n".join(lines) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import io
 import json
 import platform as host_platform
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import checks
+from . import files
 from .evidence import META, PROPERTY
 
 
@@ -150,28 +152,34 @@ def build(results: list[CheckResult], implementation: dict[str, str], environmen
 
 
 def write(report_dir: Path, report: dict[str, Any]) -> Path:
+    """Write conformance.json, conformance.html and a history row; never through a symlink."""
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / "conformance.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    (report_dir / "conformance.html").write_text(render_html(report))
+    files.replace_text(path, json.dumps(report, indent=2) + "\n")
+    files.replace_text(report_dir / "conformance.html", render_html(report))
     _append_history(report_dir / "history.csv", report)
     return path
 
 
+HISTORY_HEADER = ["date", "lb", "version", "check_id", "figure", "value"]
+
+
 def _append_history(path: Path, report: dict[str, Any]) -> None:
     """One row per measured figure per run (numbers only), to see drift between runs."""
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.writer(fh)
-        if new:
-            writer.writerow(["date", "lb", "version", "check_id", "figure", "value"])
-        for prof in report["profiles"]:
-            for chk in prof["checks"]:
-                for verdict in chk["verdicts"]:
-                    for key, value in verdict.get("figures", {}).items():
-                        if isinstance(value, (int, float)) and not isinstance(value, bool):
-                            writer.writerow([report["date"], report["implementation"].get("project", ""),
-                                             report["implementation"].get("version", ""), chk["id"], key, value])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for prof in report["profiles"]:
+        for chk in prof["checks"]:
+            for verdict in chk["verdicts"]:
+                for key, value in verdict.get("figures", {}).items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        writer.writerow([report["date"], report["implementation"].get("project", ""),
+                                         report["implementation"].get("version", ""), chk["id"], key, value])
+    header = io.StringIO()
+    csv.writer(header).writerow(HISTORY_HEADER)
+    if path.is_symlink() or not path.exists():
+        files.replace_text(path, header.getvalue())
+    files.append_text(path, buffer.getvalue())
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -197,5 +205,6 @@ def render_html(report: dict[str, Any]) -> str:
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
         ".failed{background:#fdd}.inconclusive{background:#ffd}.skipped{background:#eee}.passed{background:#dfd}</style>"
         f"<h1>{esc(impl.get('project', ''))} {esc(impl.get('version', ''))}</h1><p>{esc(env)}</p>"
+        f"<p>provider spec: {esc(impl.get('spec', 'built-in'))}</p>"
         f"<p>{esc(report['date'])}</p>" + "".join(rows)
     )
