@@ -112,14 +112,14 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         specs[custom.name] = custom
     lb = value("lb") or DEFAULT_LB
     if lb not in specs:
-        raise ConfigError(f"--lb={lb!r} is not a known provider; accepted: {', '.join(sorted(specs))} "
+        raise ConfigError(f"{origin('lb')}={lb!r} is not a known provider; accepted: {', '.join(sorted(specs))} "
                           "(or describe yours with --lb-spec FILE.yaml)")
     spec = specs[lb]
     platform = value("platform") or spec.default_platform
     if platform not in PLATFORMS:
-        raise ConfigError(f"--platform={platform!r} is not one of {', '.join(PLATFORMS)}")
+        raise ConfigError(f"{origin('platform')}={platform!r} is not one of {', '.join(PLATFORMS)}")
     if platform not in spec.platforms:
-        raise ConfigError(f"--platform={platform!r} is not supported by provider {lb}; "
+        raise ConfigError(f"{origin('platform')}={platform!r} is not supported by provider {lb}; "
                           f"it runs on: {', '.join(spec.platforms)}")
     supported = spec.accepted_modes(platform)
     wanted = value("proxy_mode")
@@ -127,14 +127,14 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         modes = tuple(m.strip() for m in wanted.split(",") if m.strip())
         bad = [m for m in modes if m not in supported]
         if bad or not modes:
-            raise ConfigError(f"--proxy-mode={wanted!r}: {', '.join(bad) or 'empty'} not supported by {lb} on "
+            raise ConfigError(f"{origin('proxy_mode')}={wanted!r}: {', '.join(bad) or 'empty'} not supported by {lb} on "
                               f"{platform}; accepted: {', '.join(supported)} (comma-separated)")
     else:
         modes = spec.modes_on(platform)
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
-        raise ConfigError(f"--lab-image-source={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
-    mutant = _check_mutant(value("lab_mutant"), lb, platform)
+        raise ConfigError(f"{origin('lab_image_source')}={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+    mutant = _check_mutant(value("lab_mutant"), lb, platform, origin("lab_mutant"))
     plan = bool(option("plan"))
     if platform == "kind" and not plan:
         from .platforms.kind import kind_binary
@@ -193,15 +193,15 @@ def _short(text: str | None, limit: int = 80) -> str:
     return value if len(value) <= limit else value[:limit] + "…'"
 
 
-def _check_mutant(mutant: str | None, lb: str, platform: str) -> str | None:
+def _check_mutant(mutant: str | None, lb: str, platform: str, where: str = "--lab-mutant") -> str | None:
     if not mutant:
         return None
     from .providers.mutants import MUTANTS
 
     if mutant not in MUTANTS:
-        raise ConfigError(f"--lab-mutant={mutant!r} is not a known mutant; accepted: {', '.join(MUTANTS)}")
+        raise ConfigError(f"{where}={mutant!r} is not a known mutant; accepted: {', '.join(MUTANTS)}")
     if lb != "keepalived" or platform != "lab":
-        raise ConfigError(f"--lab-mutant={mutant} breaks the reference LB in the lab; it needs "
+        raise ConfigError(f"{where}={mutant} breaks the reference LB in the lab; it needs "
                           f"--lb=keepalived --platform=lab, not --lb={lb} --platform={platform}")
     return mutant
 

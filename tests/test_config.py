@@ -139,3 +139,18 @@ def test_report_writers_replace_a_symlink_and_never_write_through_it(tmp_path):
     assert victim.read_text() == "not yours"
     assert not any((reports / n).is_symlink() for n in ("conformance.json", "conformance.html", "history.csv"))
     assert (reports / "history.csv").read_text().startswith("date,lb,version")
+
+
+@pytest.mark.parametrize(("variable", "value", "start"), [
+    ("LBCONFORM_LB", "nosuch", "LBCONFORM_LB='nosuch' is not a known provider"),
+    ("LBCONFORM_PLATFORM", "moon", "LBCONFORM_PLATFORM='moon' is not one of"),
+    ("LBCONFORM_PROXY_MODE", "random,bogus", "LBCONFORM_PROXY_MODE='random,bogus': bogus not supported"),
+    ("LBCONFORM_LAB_IMAGE_SOURCE", "cloud", "LBCONFORM_LAB_IMAGE_SOURCE='cloud' is not one of"),
+    ("LBCONFORM_LAB_MUTANT", "typo", "LBCONFORM_LAB_MUTANT='typo' is not a known mutant"),
+    ("LBCONFORM_LB", "bad\x1b[31m\nname", "LBCONFORM_LB='bad\\x1b[31m\\nname' is not a known provider"),
+])
+def test_an_error_names_the_source_the_value_came_from(tmp_path, monkeypatch, variable, value, start):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        from_options(tmp_path)
+    assert str(info.value).startswith(start) and "\n" not in str(info.value) and "\x1b" not in str(info.value)
