@@ -110,6 +110,8 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                               f"own takes its own name (it can drive the built-in implementation with provider: "
                               f"{specs[custom.name].implementation}), or pass --lb-spec-replaces-builtin to replace it")
         specs[custom.name] = custom
+    if option("lb") == "":
+        raise ConfigError(f"--lb='' is empty; accepted: {', '.join(sorted(specs))} (or leave it out: {DEFAULT_LB})")
     lb = value("lb") or DEFAULT_LB
     if lb not in specs:
         raise ConfigError(f"{origin('lb')}={lb!r} is not a known provider; accepted: {', '.join(sorted(specs))} "
@@ -121,21 +123,13 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     if platform not in spec.platforms:
         raise ConfigError(f"{origin('platform')}={platform!r} is not supported by provider {lb}; "
                           f"it runs on: {', '.join(spec.platforms)}")
-    supported = spec.accepted_modes(platform)
-    wanted = value("proxy_mode")
-    if wanted:
-        modes = tuple(m.strip() for m in wanted.split(",") if m.strip())
-        bad = [m for m in modes if m not in supported]
-        if bad or not modes:
-            raise ConfigError(f"{origin('proxy_mode')}={wanted!r}: {', '.join(bad) or 'empty'} not supported by {lb} on "
-                              f"{platform}; accepted: {', '.join(supported)} (comma-separated)")
-    else:
-        modes = spec.modes_on(platform)
+    modes = _modes(spec, platform, value("proxy_mode"), origin("proxy_mode"))
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
         raise ConfigError(f"{origin('lab_image_source')}={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
     mutant = _check_mutant(value("lab_mutant"), lb, platform, origin("lab_mutant"))
     plan = bool(option("plan"))
+    _check_flags(option, platform, lb)
     if platform == "kind" and not plan:
         from .platforms.kind import kind_binary
 
@@ -148,6 +142,34 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      mutant=mutant, plan=plan,
                      kind_image=str(option("kind_image")) if option("kind_image") else None,
                      preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
+
+
+def _modes(spec: ProviderSpec, platform: str, wanted: str | None, where: str) -> tuple[str, ...]:
+    """The modes to run: ``wanted`` (comma list, each accepted and listed once) or the spec's defaults."""
+    supported = spec.accepted_modes(platform)
+    if not wanted:
+        return spec.modes_on(platform)
+    modes = tuple(m.strip() for m in wanted.split(",") if m.strip())
+    bad = [m for m in modes if m not in supported]
+    twice = sorted({m for m in modes if modes.count(m) > 1})
+    if twice and not bad:
+        raise ConfigError(f"{where}={wanted!r}: {', '.join(twice)} given more than once; "
+                          f"each mode runs once, list it once (accepted: {', '.join(supported)})")
+    if bad or not modes:
+        raise ConfigError(f"{where}={wanted!r}: {', '.join(bad) or 'empty'} not supported by {spec.name} on "
+                          f"{platform}; accepted: {', '.join(supported)} (comma-separated)")
+    return modes
+
+
+def _check_flags(option: Callable[[str], object], platform: str, lb: str) -> None:
+    """Flags that contradict each other or the platform."""
+    if option("plan") and option("keep"):
+        raise ConfigError("--keep with --plan: --plan creates nothing, so there is nothing to keep; use one of them")
+    kind_only = [f"--{name.replace('_', '-')}" for name in ("kind_image", "preload_images", "reuse_clusters")
+                 if option(name)]
+    if kind_only and platform != "kind":
+        raise ConfigError(f"{', '.join(kind_only)} only apply on --platform=kind; this run is on {platform} "
+                          f"(provider {lb}): leave {'them' if len(kind_only) > 1 else 'it'} out")
 
 
 #: where a report directory may not be: kernel interfaces, not storage

@@ -154,3 +154,16 @@ def test_an_error_names_the_source_the_value_came_from(tmp_path, monkeypatch, va
     with pytest.raises(ConfigError) as info:
         from_options(tmp_path)
     assert str(info.value).startswith(start) and "\n" not in str(info.value) and "\x1b" not in str(info.value)
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    ({"lb": ""}, "--lb='' is empty; accepted: keepalived, metallb (or leave it out: keepalived)"),
+    ({"proxy_mode": "random,random"}, "--proxy-mode='random,random': random given more than once"),
+    ({"plan": True, "keep": True}, "--keep with --plan: --plan creates nothing"),
+    ({"kind_image": "kindest/node:v1.34.11"}, "--kind-image only apply on --platform=kind; this run is on lab"),
+    ({"preload_images": True, "reuse_clusters": True}, "--preload-images, --reuse-clusters only apply on --platform=kind"),
+])
+def test_option_mistakes_are_one_line_before_anything_starts(tmp_path, options, fragment):
+    with pytest.raises(ConfigError) as info:
+        from_options(tmp_path, **options)
+    assert str(info.value).startswith(fragment) and "\n" not in str(info.value)
