@@ -81,8 +81,11 @@ def is_ci() -> bool:
 
 
 def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir: Path,
-          specs: dict[str, ProviderSpec] | None = None) -> RunConfig:
-    """Build and validate the RunConfig; raise :class:`ConfigError` with one line on bad input."""
+          specs: dict[str, ProviderSpec] | None = None, create_report_dir: bool = True) -> RunConfig:
+    """Build and validate the RunConfig; raise :class:`ConfigError` with one line on bad input.
+
+    The report directory is created only with ``create_report_dir`` (a run of the suites, not ``--plan``
+    and not an unrelated test run that merely has the plugin installed)."""
 
     def value(name: str) -> str | None:
         cli = option(name)
@@ -134,7 +137,8 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         from .platforms.kind import kind_binary
 
         kind_binary()  # fail now, in one line, rather than after building images
-    report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir, create=not plan)
+    report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,
+                                    create=create_report_dir and not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
                      report_dir=report_dir, lab_image_source=source, ci=is_ci(),
                      require_all=bool(option("require_all")),

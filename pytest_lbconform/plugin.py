@@ -72,7 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "this test produces verdicts for; the first decides its profile")
     config.addinivalue_line("markers", "lbconform_missing(check_id, reason): internal: a core capability is missing")
     try:
-        cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
+        cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)),
+                               create_report_dir=_runs_suites(config))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CFG] = cfg
@@ -107,7 +108,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     from . import plan
 
     try:
-        cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)))
+        cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)), create_report_dir=False)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 

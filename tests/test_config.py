@@ -50,7 +50,7 @@ def test_a_spec_file_adds_a_provider(tmp_path):
 def test_a_broken_spec_file_names_the_missing_fields(tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text("name: bad\n")
-    with pytest.raises(ConfigError, match=r"missing field.*platforms"):
+    with pytest.raises(ConfigError, match=r"missing key\(s\) platforms, modes, capabilities$"):
         make(lb_spec=str(spec))
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 from ..paths import FIXTURES
+from .spec_model import read_spec
 
 SPEC_DIR = FIXTURES / "providers"
 PLATFORMS = ("kind", "lab", "existing")
-MAX_SPEC_BUDGET_S = 120.0  #: the same ceiling as config.MAX_BUDGET_S (a failover budget in seconds)
 
 
 @dataclass(frozen=True)
@@ -50,45 +47,25 @@ class ProviderSpec:
 
 
 def load_spec(path: Path) -> ProviderSpec:
-    """Read and check one spec file; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"provider spec {path}: cannot read it ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"provider spec {path}: expected a mapping at the top level")
-    missing = [k for k in ("name", "platforms", "modes", "capabilities") if k not in raw]
-    if missing:
-        raise ConfigError(f"provider spec {path}: missing field(s) {', '.join(missing)}")
-    platforms = tuple(raw["platforms"])
-    unknown = [p for p in platforms if p not in PLATFORMS]
-    if unknown:
-        raise ConfigError(f"provider spec {path}: platforms {unknown} not among {', '.join(PLATFORMS)}")
-    budgets: dict[str, float] = {}
-    for kind, seconds in (raw.get("budgets") or {}).items():
-        try:
-            value = float(seconds)
-        except (TypeError, ValueError):
-            value = math.nan
-        if not (math.isfinite(value) and 0 < value <= MAX_SPEC_BUDGET_S):
-            raise ConfigError(f"provider spec {path}: budgets.{kind}={seconds!r} is not accepted; "
-                              f"give seconds, finite, > 0 and ≤ {MAX_SPEC_BUDGET_S:g}")
-        budgets[str(kind)] = value
-    capabilities = raw["capabilities"]
-    if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
-        raise ConfigError(f"provider spec {path}: capabilities must be a list of names, not {capabilities!r}")
-    unbudgeted = sorted(c.split(":", 1)[1] for c in capabilities if c.startswith("failover:")
-                        and c.split(":", 1)[1] not in budgets)
+    """Read and check one spec file (``spec_model``); errors are one line naming the file and the key."""
+    model = read_spec(path)
+    named = set(model.modes) | set(model.optional_modes) | {model.default_platform or model.platforms[0]}
+    unknown_platforms = sorted(named - set(model.platforms))
+    if unknown_platforms:
+        raise ConfigError(f"provider spec {path}: modes/default_platform name {', '.join(unknown_platforms)}, which "
+                          f"platforms does not list ({', '.join(model.platforms)})")
+    unbudgeted = sorted(c.split(":", 1)[1] for c in model.capabilities if c.startswith("failover:")
+                        and c.split(":", 1)[1] not in model.budgets)
     if unbudgeted:
         raise ConfigError(f"provider spec {path}: declares failover for {', '.join(unbudgeted)} but gives no "
                           f"budget; add budgets: {{{unbudgeted[0]}: SECONDS}}")
     return ProviderSpec(
-        name=str(raw["name"]), project=str(raw.get("project", raw["name"])), platforms=platforms,
-        default_platform=str(raw.get("default_platform", platforms[0])),
-        modes={str(k): tuple(v) for k, v in raw["modes"].items()},
-        capabilities=frozenset(raw["capabilities"]), settings=dict(raw.get("settings") or {}),
-        optional_modes={str(k): tuple(v) for k, v in (raw.get("optional_modes") or {}).items()},
-        budgets=budgets, source=str(path), provider=str(raw.get("provider") or ""),
+        name=model.name, project=model.project or model.name, platforms=tuple(model.platforms),
+        default_platform=model.default_platform or model.platforms[0],
+        modes={k: tuple(v) for k, v in model.modes.items()}, capabilities=frozenset(model.capabilities),
+        settings=model.settings.model_dump(exclude_none=True),
+        optional_modes={k: tuple(v) for k, v in model.optional_modes.items()},
+        budgets=dict(model.budgets), source=str(path), provider=model.provider or "",
     )
 
 

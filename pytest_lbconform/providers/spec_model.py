@@ -1,0 +1,148 @@
+"""The provider spec file, validated by a typed model (pydantic) before anything else reads it.
+
+Read safely: only a regular file, at most ``MAX_SPEC_BYTES``, UTF-8, YAML with at most ``MAX_ALIASES``
+aliases (no alias bombs). Every error is one line naming the file, the key, the value and what is accepted;
+an unknown key names the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import stat
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from ..errors import ConfigError
+
+MAX_SPEC_BYTES = 64 * 1024
+MAX_ALIASES = 16
+MAX_SPEC_BUDGET_S = 120.0  #: the same ceiling as config.MAX_BUDGET_S (a failover budget in seconds)
+Platform = Literal["kind", "lab", "existing"]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Mode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Budget = Annotated[float, Field(gt=0, le=MAX_SPEC_BUDGET_S, allow_inf_nan=False)]
+
+
+class Settings(BaseModel):
+    """Provider settings; each reaches generated configs, so each is typed and bounded."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    advert_int: Annotated[float, Field(ge=0.01, le=10, allow_inf_nan=False)] | None = None
+    backend_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    pool_size: Annotated[int, Field(ge=4, le=1024)] | None = None
+    version: Annotated[str, StringConstraints(pattern=r"^v\d+\.\d+\.\d+$")] | None = None
+    manifest: Annotated[str, StringConstraints(
+        pattern=r"^https://[A-Za-z0-9.-]+/[A-Za-z0-9._~/-]*(\{version\}[A-Za-z0-9._~/-]*)?$")] | None = None
+    namespace: Name | None = None
+    requested_ip_annotation: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9-]+$")] | None = None
+    sharing_annotation: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9-]+$")] | None = None
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d+$")] | None = None
+    backend_image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9./_-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$")] \
+        | None = None
+
+
+class SpecModel(BaseModel):
+    """What a spec file may say. Unknown keys are refused (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: Name
+    project: Text | None = None
+    provider: Name | None = None
+    platforms: Annotated[list[Platform], Field(min_length=1, max_length=3)]
+    default_platform: Platform | None = None
+    modes: dict[Platform, Annotated[list[Mode], Field(min_length=1, max_length=8)]]
+    optional_modes: dict[Platform, Annotated[list[Mode], Field(max_length=8)]] = {}
+    capabilities: Annotated[list[str], Field(max_length=32)]
+    settings: Settings = Settings()
+    budgets: dict[str, Budget] = {}
+
+    @field_validator("capabilities")
+    @classmethod
+    def known_capabilities(cls, value: list[str]) -> list[str]:
+        from ..checks import CAPABILITIES
+
+        for cap in value:
+            if cap not in CAPABILITIES:
+                near = difflib.get_close_matches(cap, list(CAPABILITIES), n=1)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise ValueError(f"unknown capability {cap!r}; {hint}accepted: {', '.join(CAPABILITIES)}")
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def known_fault_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        from ..faults import FAULT_KINDS
+
+        for kind in value:
+            if kind not in FAULT_KINDS:
+                near = difflib.get_close_matches(kind, list(FAULT_KINDS), n=1)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise ValueError(f"unknown fault kind {kind!r}; {hint}accepted: {', '.join(FAULT_KINDS)}")
+        return value
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses more than MAX_ALIASES aliases (an alias bomb expands exponentially)."""
+
+    aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases")
+        return super().compose_node(parent, index)
+
+
+def read_spec(path: Path) -> SpecModel:
+    """Read and validate the spec at ``path``; one-line :class:`ConfigError` on anything wrong."""
+    where = f"provider spec {path}"
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read it ({exc.strerror})") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{where}: not a regular file; give a YAML file")
+    if st.st_size > MAX_SPEC_BYTES:
+        raise ConfigError(f"{where}: {st.st_size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_SPEC_BYTES + 1)
+        text = data.decode("utf-8")
+        raw = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader with an alias limit
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read it ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({' '.join(str(exc).split())[:200]})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level, not {type(raw).__name__}")
+    try:
+        return SpecModel.model_validate(raw)
+    except ValidationError as exc:
+        missing = [".".join(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == "missing"]
+        if missing:
+            raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}") from exc
+        raise ConfigError(f"{where}: {_one_line(exc.errors()[0], raw)}") from exc
+
+
+def _one_line(error: Any, raw: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in error["loc"])
+    value = error.get("input")
+    if error["type"] == "extra_forbidden":
+        parent = SpecModel if len(error["loc"]) == 1 else Settings
+        fields = list(parent.model_fields)
+        near = difflib.get_close_matches(str(error["loc"][-1]), fields, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        return f"unknown key {loc!r}; {hint}accepted: {', '.join(fields)}"
+    shown = str(value) if isinstance(value, float) and not math.isfinite(value) else repr(value)
+    shown = shown if len(shown) <= 80 else shown[:80] + "…"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{loc}={shown} is not accepted: {message}"
