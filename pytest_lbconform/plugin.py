@@ -84,10 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.clean_alluredir = True
     if not hasattr(config, "workerinput"):
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGHUP, _interrupt)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM behaves like Ctrl-C, so fixtures tear the lab down."""
+    """SIGTERM and SIGHUP (a closed terminal) behave like Ctrl-C, so fixtures tear the lab down."""
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -228,18 +229,42 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
         env.setup()
     except LbconformError as exc:
         if env is not None:
-            env.teardown()
+            _teardown_shielded(env)
         message = f"lbconform: cannot set up {lbconform_config.label}: {exc}"
         pytestconfig.stash[SETUP_ERROR] = message
         pytest.exit(message, returncode=3)
     except BaseException:  # Ctrl-C or a bug half-way through: remove what was created, then re-raise
         if env is not None:
-            env.teardown()
+            _teardown_shielded(env)
         raise
     try:
         yield env
     finally:
-        env.teardown(failed=request.session.testsfailed > 0)
+        _teardown_shielded(env, failed=request.session.testsfailed > 0)
+
+
+#: signals that end a run; each becomes a KeyboardInterrupt so that fixtures tear down
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _teardown_shielded(env: Environment, failed: bool = False) -> None:
+    """Tear down to the end even when another Ctrl-C, SIGTERM or SIGHUP arrives meanwhile: the signal is
+    held, and said, once everything the run created is removed (the run is ending anyway)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        env.teardown(failed=failed)
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum)) for sig in ENDING_SIGNALS}
+    try:
+        env.teardown(failed=failed)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held:
+        names = ", ".join(signal.Signals(sig).name for sig in held)
+        sys.stderr.write(f"lbconform: {names} during teardown: held until the teardown completed\n")
 
 
 @pytest.fixture(scope="session")

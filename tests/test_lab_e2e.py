@@ -58,3 +58,47 @@ def test_ctrl_c_during_a_run_removes_the_lab(docker_client, tmp_path):
     out, _ = child.communicate(timeout=120)
     assert child.returncode != 0
     assert not created_by(docker_client, child.pid), out[-2000:]
+
+
+def _start_run(tmp_path):
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # see the Ctrl-C test
+    try:
+        return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--proxy-mode=random",
+                                 f"--report-dir={tmp_path}", "suites/test_arp_ownership.py"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _wait_for_lab(docker_client, child) -> int:
+    deadline = time.monotonic() + 120
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        found = created_by(docker_client, child.pid)
+        if len(found) >= 7:  # network + 4 nodes + 2 clients
+            return len(found)
+        time.sleep(0.2)  # polling for the lab to appear (a condition with a deadline)
+    raise AssertionError(f"the lab never came up (seen: {found})")
+
+
+def test_sighup_during_a_run_removes_the_lab(docker_client, tmp_path):
+    """A closed terminal (SIGHUP) used to leave 6 containers and a network."""
+    child = _start_run(tmp_path)
+    _wait_for_lab(docker_client, child)
+    child.send_signal(signal.SIGHUP)
+    out, _ = child.communicate(timeout=120)
+    assert child.returncode != 0
+    assert not created_by(docker_client, child.pid), out[-2000:]
+
+
+def test_a_second_signal_during_teardown_does_not_stop_the_cleanup(docker_client, tmp_path):
+    child = _start_run(tmp_path)
+    full = _wait_for_lab(docker_client, child)
+    child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(created_by(docker_client, child.pid)) >= full:
+        time.sleep(0.05)  # until the teardown has started removing objects
+    child.send_signal(signal.SIGINT)  # the second signal lands while the teardown removes the rest
+    out, _ = child.communicate(timeout=120)
+    assert not created_by(docker_client, child.pid), out[-2000:]
+    assert "lbconform: SIGINT during teardown: held until the teardown completed" in out, out[-2000:]
