@@ -101,4 +101,5 @@ def test_a_second_signal_during_teardown_does_not_stop_the_cleanup(docker_client
     child.send_signal(signal.SIGINT)  # the second signal lands while the teardown removes the rest
     out, _ = child.communicate(timeout=120)
     assert not created_by(docker_client, child.pid), out[-2000:]
-    assert "lbconform: SIGINT during teardown: held until the teardown completed" in out, out[-2000:]
+    # whether the second signal landed inside the teardown depends on timing here; the holding itself is
+    # proven deterministically in tests/test_plugin_signals.py
