@@ -245,9 +245,9 @@ class KindMetalLB:
         Node Ready and a Ready speaker pod alone prove nothing here: the API keeps showing the state from
         before the kill until the node lifecycle controller marks the node NotReady (node-monitor grace
         period, 40-50 s). So the wait requires, against the container's start time: the kubelet's Lease
-        renewed since (kube-node-lease; "the kubelet creates and then updates its Lease object every 10
-        seconds", Kubernetes docs, Nodes: Heartbeats), the node Ready, and the speaker container started
-        since and Ready.
+        renewed since (``spec.renewTime`` of its Lease in kube-node-lease, which the kubelet updates as its
+        heartbeat: Kubernetes docs, Leases; KEP "Efficient Node Heartbeat"), the node Ready, and the speaker
+        container started since and Ready.
         """
         booted = timestamp(self.docker.containers.get(node.name).attrs["State"].get("StartedAt"))
         if booted is None:
