@@ -67,11 +67,7 @@ class SpecModel(BaseModel):
     def known_capabilities(cls, value: list[str]) -> list[str]:
         from ..checks import CAPABILITIES
 
-        for cap in value:
-            if cap not in CAPABILITIES:
-                near = difflib.get_close_matches(cap, list(CAPABILITIES), n=1)
-                hint = f"did you mean {near[0]!r}? " if near else ""
-                raise ValueError(f"unknown capability {cap!r}; {hint}accepted: {', '.join(CAPABILITIES)}")
+        _all_known(value, list(CAPABILITIES), "capability")
         return value
 
     @field_validator("budgets")
@@ -79,12 +75,17 @@ class SpecModel(BaseModel):
     def known_fault_kinds(cls, value: dict[str, float]) -> dict[str, float]:
         from ..faults import FAULT_KINDS
 
-        for kind in value:
-            if kind not in FAULT_KINDS:
-                near = difflib.get_close_matches(kind, list(FAULT_KINDS), n=1)
-                hint = f"did you mean {near[0]!r}? " if near else ""
-                raise ValueError(f"unknown fault kind {kind!r}; {hint}accepted: {', '.join(FAULT_KINDS)}")
+        _all_known(list(value), list(FAULT_KINDS), "fault kind")
         return value
+
+
+def _all_known(names: list[str], accepted: list[str], what: str) -> None:
+    """Raise for the first of ``names`` not in ``accepted``, naming the nearest accepted one."""
+    for name in names:
+        if name not in accepted:
+            near = difflib.get_close_matches(name, accepted, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise ValueError(f"unknown {what} {name!r}; {hint}accepted: {', '.join(accepted)}")
 
 
 class _BoundedLoader(yaml.SafeLoader):
