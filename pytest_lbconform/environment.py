@@ -22,11 +22,12 @@ from .errors import ConfigError, InfrastructureError
 from .images import ensure_image
 from .platforms import kind
 from .platforms.base import Host, Topology
-from .platforms.lab import DockerNodeOps, Lab, create_host, remove_run, remove_stale
+from .platforms.lab import DockerNodeOps, Lab, create_host
 from .probes.driver import ProbeClient
 from .providers.base import Backend, NodeOps, Provider, Service
 from .providers.keepalived import KeepalivedLab
 from .providers.spec import ProviderSpec
+from .reaper import mark_kind_cluster, reap, removal_command, remove_run, unmark_kind_cluster
 
 Progress = Callable[[str], None]
 
@@ -112,6 +113,16 @@ def make_environment(cfg: RunConfig, client: docker.DockerClient, progress: Prog
     return ENVIRONMENTS[key](cfg, client, progress)
 
 
+def _reap(client: docker.DockerClient, progress: Progress) -> None:
+    """Remove what runs that are provably over left behind; name the runs that could not be judged."""
+    reaped = reap(client)
+    if reaped.removed:
+        progress(f"lbconform: removed {len(reaped.removed)} objects left by earlier runs that are over: "
+                 f"{', '.join(reaped.removed)}")
+    for line in reaped.left:
+        progress(f"lbconform: {line}")
+
+
 def _install_probes(client: docker.DockerClient, hosts: tuple[Host, ...]) -> dict[str, ProbeClient]:
     probes = {}
     for host in hosts:
@@ -133,9 +144,7 @@ class LabEnvironment:
         self.version = ""
 
     def setup(self) -> None:
-        stale = remove_stale(self.client)
-        if stale:
-            self.progress(f"lbconform: removed {len(stale)} objects left by earlier, killed runs: {', '.join(stale)}")
+        _reap(self.client, self.progress)
         image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)
         self.lab = Lab(self.client, image, self.run_id, progress=self.progress)
         topology = self.lab.up()
@@ -155,8 +164,7 @@ class LabEnvironment:
             return
         if self.cfg.keep:
             self.progress(f"lbconform: --keep: lab {self.lab.cluster} left running "
-                          f"(remove with: docker rm -f $(docker ps -aq -f label={labels.RUN}={self.run_id}); "
-                          f"docker network rm {self.lab.cluster})")
+                          f"(remove with: {removal_command(self.run_id)})")
             return
         if self.provider is not None:
             self.provider.cleanup()
@@ -184,7 +192,7 @@ class KindEnvironment:
         self.slot = 0  #: this run's slot on the shared kind network (set with the clients)
 
     def setup(self) -> None:
-        remove_stale(self.client)
+        _reap(self.client, self.progress)
         found = kind.installed_version(self.kind)
         if found != kind.KIND_VERSION and not self.cfg.kind_image:
             self.progress(f"lbconform: warning: kind {found or '(version unknown)'} on PATH; the default node image "
@@ -208,6 +216,8 @@ class KindEnvironment:
             self.progress(f"lbconform: reusing kind cluster {name} (config hash matches)")
         else:
             self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
+            if not self.cfg.reuse_clusters:  # a reusable cluster outlives runs on purpose
+                mark_kind_cluster(self.client, self.run_id, name)
             cluster.create(image=self.cfg.kind_image or kind.NODE_IMAGE)
         self.clusters[mode] = cluster
         if self.cfg.preload_images:
@@ -253,7 +263,9 @@ class KindEnvironment:
         return self.cfg.keep or self.cfg.reuse_clusters
 
     def _delete(self, mode: str) -> None:
-        self.clusters.pop(mode).delete()
+        cluster = self.clusters.pop(mode)
+        cluster.delete()
+        unmark_kind_cluster(self.client, cluster.name)
 
     def teardown(self, failed: bool = False) -> None:
         """Export logs on failure (readable by everyone), then delete the clusters and this run's clients —

@@ -8,7 +8,7 @@ import secrets
 PREFIX = "io.lbconform"
 RUN = f"{PREFIX}.run"          #: run id shared by everything one pytest process created
 ROLE = f"{PREFIX}.role"        #: node / client / network
-OWNER_PID = f"{PREFIX}.pid"    #: pid of the pytest process (to reap after a kill -9)
+OWNER_PID = f"{PREFIX}.pid"    #: pid of the pytest process (for people; the reaper judges ownership.OWNER)
 IMAGE = f"{PREFIX}.image"      #: on lab images (a cache, kept between runs)
 
 
@@ -19,5 +19,7 @@ def new_run_id() -> str:
 
 
 def run_labels(run_id: str, role: str) -> dict[str, str]:
-    """The labels of one object created by the run ``run_id``."""
-    return {RUN: run_id, ROLE: role, OWNER_PID: str(os.getpid())}
+    """The labels of one object created by the run ``run_id``, with its owner's identity (``ownership.py``)."""
+    from . import ownership
+
+    return {RUN: run_id, ROLE: role, OWNER_PID: str(os.getpid()), **ownership.labels()}

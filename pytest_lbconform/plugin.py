@@ -10,12 +10,13 @@ from types import FrameType
 
 import pytest
 
-from . import checks
+from . import checks, ownership
 from . import config as run_config
 from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, LbconformError
 from .paths import ROOT
+from .reaper import remove_session
 from .report import allure_files, conformance
 from .report.evidence import META, PROPERTY
 
@@ -24,6 +25,7 @@ RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
 SUITES = ROOT / "suites"
+SESSION_KEY = "lbconform_session"  #: in an xdist worker's workerinput: the controller's ownership token
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "judges(*check_ids): the registry checks (pytest_lbconform/checks.py) "
                                        "this test produces verdicts for; the first decides its profile")
     config.addinivalue_line("markers", "lbconform_missing(check_id, reason): internal: a core capability is missing")
+    if not _active(config):  # installed but not asked for: no config, no Docker, no signal handlers
+        return
     try:
         cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)),
                                create_report_dir=_runs_suites(config))
@@ -82,9 +86,34 @@ def pytest_configure(config: pytest.Config) -> None:
     if _runs_suites(config) and getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(cfg.report_dir / "allure-results")
         config.option.clean_alluredir = True
-    if not hasattr(config, "workerinput"):
+    workerinput = getattr(config, "workerinput", None)
+    ownership.configure(session=workerinput[SESSION_KEY] if workerinput else ownership.me().token, keep=cfg.keep)
+    if workerinput is None:
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGHUP, _interrupt)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """xdist (controller): give each worker this run's token, which labels everything the workers create,
+    so that the controller removes what a killed worker left (see pytest_sessionfinish)."""
+    if ownership.RUN.session:
+        node.workerinput[SESSION_KEY] = ownership.RUN.session  # type: ignore[attr-defined]
+
+
+#: options that make the plugin active outside the suites (their ``dest`` names)
+OPTION_DESTS = ("lb", "lb_spec", "lb_spec_replaces_builtin", "platform", "proxy_mode", "keep", "report_dir",
+                "lab_image_source", "lab_mutant", "plan", "kind_image", "preload_images", "reuse_clusters",
+                "require_all", "failover_budget")
+
+
+def _active(config: pytest.Config) -> bool:
+    """The plugin works when the suites are run or one of its options is given on the command line;
+    otherwise it stays out of the way of unrelated test suites in the same environment (its
+    ``LBCONFORM_*`` variables are not even read)."""
+    if hasattr(config, "workerinput"):
+        return SESSION_KEY in config.workerinput
+    return _runs_suites(config) or any(config.getoption(dest, None) not in (None, False) for dest in OPTION_DESTS)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -122,6 +151,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if CFG not in config.stash:
+        return []
     cfg = config.stash[CFG]
     try:
         engine = f"docker engine {engine_version(connect(timeout=5))}"
@@ -131,7 +162,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "lb" in metafunc.fixturenames:
+    if "lb" in metafunc.fixturenames and CFG in metafunc.config.stash:
         cfg = metafunc.config.stash[CFG]
         metafunc.parametrize("lb", cfg.modes, indirect=True, scope="session",
                              ids=[f"{cfg.platform}-{m}" for m in cfg.modes])
@@ -141,6 +172,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Decide per check, from the registry: run, fail (core capability missing), skip (extended
     capability missing, or a profile that does not apply on this platform), and tag each item with
     its profile and tier for the certification report."""
+    if CFG not in config.stash:  # inactive: only a judges marker naming an unknown check is an error
+        for item in items:
+            _judged_checks(item)
+        return
     cfg = config.stash[CFG]
     for item in items:
         judged = _judged_checks(item)
@@ -214,6 +249,9 @@ def _progress(config: pytest.Config) -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def lbconform_config(pytestconfig: pytest.Config) -> run_config.RunConfig:
     """The validated run configuration."""
+    if CFG not in pytestconfig.stash:
+        pytest.fail("pytest-lbconform is inactive in this run: run its suites, or give one of its options "
+                    "(e.g. --lb=keepalived) to use its fixtures", pytrace=False)
     return pytestconfig.stash[CFG]
 
 
@@ -273,6 +311,19 @@ def lb(request: pytest.FixtureRequest, lbconform_env: Environment) -> LBUnderTes
     return lbconform_env.for_mode(request.param)
 
 
+def _remove_leftovers(config: pytest.Config) -> None:
+    """Remove what this run's workers could not: xdist kills a worker still busy 10 s after the run was
+    interrupted, before its teardown ends. Everything a worker made carries this run's token."""
+    try:
+        client = connect(timeout=10)
+    except LbconformError:
+        return
+    removed = remove_session(client, ownership.RUN.session)
+    if removed:
+        _progress(config)(f"lbconform: removed {len(removed)} objects whose teardown did not finish "
+                          f"(a worker ended early): {', '.join(removed)}")
+
+
 class _ResultCollector:
     """Collects suite results for the certification report (logreport hooks get no config)."""
 
@@ -285,10 +336,13 @@ class _ResultCollector:
             self.results.append(result)
 
 
+@pytest.hookimpl(trylast=True)  # after xdist's own sessionfinish has ended its workers
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or CFG not in config.stash:
         return
+    if _runs_suites(config) and not config.stash[CFG].keep:
+        _remove_leftovers(config)
     results = config.stash.get(RESULTS, [])
     setup_error = config.stash.get(SETUP_ERROR, "")
     if not results and not setup_error:

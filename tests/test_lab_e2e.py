@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from pytest_lbconform import labels, reaper
 from tests.conftest import ROOT, created_by, run_suite
 
 
@@ -34,9 +35,14 @@ def test_keep_leaves_the_lab_up_for_inspection(docker_client, tmp_path):
         kept = created_by(docker_client, pid)
         assert any(name.endswith("-worker2") for name in kept), "--keep removed the lab"
         assert "--keep: lab" in result.stdout
+        reaper.reap(docker_client)  # the child has exited, but a kept lab is never reaped
+        assert created_by(docker_client, pid) == kept
+        command = result.stdout.split("(remove with: ", 1)[1].split(")\n", 1)[0]
+        subprocess.run(["bash", "-c", command], check=True, capture_output=True)  # the command the run printed
     finally:
-        from pytest_lbconform.platforms.lab import remove_stale
-        remove_stale(docker_client)  # the child has exited, so its kept lab counts as stale
+        for run_id in {c.labels[labels.RUN] for c in docker_client.containers.list(
+                all=True, filters={"label": f"{labels.OWNER_PID}={pid}"})}:
+            reaper.remove_run(docker_client, run_id)
     assert not created_by(docker_client, pid)
 
 

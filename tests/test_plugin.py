@@ -207,3 +207,30 @@ def test_a_spec_declaring_a_failover_without_its_budget_is_one_line(pytester, tm
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.lines[0].endswith("declares failover for agent-crash but gives no budget; "
                                            "add budgets: {agent-crash: SECONDS}")
+
+
+def test_an_unrelated_test_suite_is_left_alone(pytester, monkeypatch):
+    """Installed but not asked for: no header, no Docker contact, and a bad LBCONFORM_* variable is not read."""
+    monkeypatch.setenv("LBCONFORM_PROXY_MODE", "no-such-mode")
+    monkeypatch.setenv("LBCONFORM_REPORT_DIR", "/proc/not-writable")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # contacting it would say "unavailable" in the header
+    pytester.makepyfile(test_mine="def test_mine():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-v")
+    assert result.ret == pytest.ExitCode.OK
+    out = result.stdout.str() + result.stderr.str()
+    assert "lbconform:" not in out and "docker" not in out.lower() and "LBCONFORM" not in out
+    assert not (pytester.path / "reports").exists()
+
+
+def test_an_option_of_the_plugin_makes_it_active_outside_the_suites(pytester, monkeypatch):
+    monkeypatch.setenv("LBCONFORM_PROXY_MODE", "no-such-mode")
+    pytester.makepyfile(test_mine="def test_mine():\n    assert True\n")
+    result = pytester.runpytest_subprocess("--lb=keepalived")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "LBCONFORM_PROXY_MODE" in result.stderr.str() and "Traceback" not in result.stderr.str()
+
+
+def test_the_fixtures_say_how_to_activate_the_plugin(pytester):
+    pytester.makepyfile(test_mine="def test_mine(lbconform_config):\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.stdout.fnmatch_lines(["*pytest-lbconform is inactive in this run*--lb=keepalived*"])

@@ -8,10 +8,35 @@ from collections.abc import Sequence
 
 from ..errors import InfrastructureError
 
+PREFIX = "lbconform_"
+
+
+def identifier(name: str) -> str:
+    """``name`` as an nft identifier (which takes no dashes)."""
+    return name.replace("-", "_")
+
 
 def table_name(cluster: str, purpose: str) -> str:
-    """``lbconform_<purpose>_<cluster>`` (nft identifiers take no dashes)."""
-    return f"lbconform_{purpose}_{cluster}".replace("-", "_")
+    """``lbconform_<purpose>_<cluster>``; ``purpose`` holds no underscore."""
+    return identifier(f"{PREFIX}{purpose}_{cluster}")
+
+
+def cluster_of(table: str) -> str | None:
+    """The cluster part (as an identifier) of a table named by :func:`table_name`; None for other tables."""
+    if not table.startswith(PREFIX):
+        return None
+    _purpose, _, cluster = table[len(PREFIX):].partition("_")
+    return cluster or None
+
+
+def list_tables() -> list[str]:
+    """Names of the host's bridge-family tables; empty when nft is missing or not permitted."""
+    try:
+        proc = subprocess.run(["nft", "list", "tables", "bridge"], capture_output=True, text=True, check=False)
+    except OSError:
+        return []
+    return [line.split()[2] for line in proc.stdout.splitlines()
+            if proc.returncode == 0 and len(line.split()) == 3 and line.startswith("table bridge ")]
 
 
 def nft(args: list[str], stdin: str = "", check: bool = True) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from docker.models.containers import Container
 
 from .. import labels
 from ..errors import InfrastructureError
-from ..waiting import wait_for
+from ..reaper import remove_run
 from . import containers, host_nft
 from .base import Host, Topology, vip_pool_from_top
 
@@ -220,64 +219,3 @@ def _host_routes() -> Iterator[ipaddress.IPv4Network]:
         yield ipaddress.IPv4Network(f"{addr}/{prefix}", strict=False)
 
 
-def remove_run(client: docker.DockerClient, run_id: str) -> list[str]:
-    """Remove every container and network labelled with ``run_id``; return what was removed.
-
-    Repeats until a pass finds nothing: a create request in flight when Ctrl-C arrived can
-    still complete on the daemon after the first pass listed the objects.
-    """
-    removed: list[str] = []
-
-    def sweep() -> list[str]:
-        found = _remove(client, {"label": [f"{labels.RUN}={run_id}"]})
-        removed.extend(found)
-        return found
-
-    wait_for(sweep, lambda found: not found, budget=30, interval=0.5, what=f"removing the objects of run {run_id}")
-    return removed
-
-
-def remove_stale(client: docker.DockerClient) -> list[str]:
-    """Remove objects of earlier runs on this host whose pytest process is gone (kill -9, crash)."""
-    removed: list[str] = []
-    runs: set[str] = set()
-    for container in client.containers.list(all=True, filters={"label": labels.RUN}, ignore_removed=True):
-        pid = container.labels.get(labels.OWNER_PID, "")
-        if pid.isdigit() and not _alive(int(pid)):
-            runs.add(container.labels[labels.RUN])
-    for net in client.networks.list(filters={"label": labels.RUN}):
-        pid = net.attrs.get("Labels", {}).get(labels.OWNER_PID, "")
-        if pid.isdigit() and not _alive(int(pid)):
-            runs.add(net.attrs["Labels"][labels.RUN])
-    for run_id in sorted(runs):
-        removed += remove_run(client, run_id)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bool]) -> list[str]:
-    removed: list[str] = []
-    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
-        try:
-            if container.status == "paused":
-                container.unpause()
-            container.remove(force=True)
-            removed.append(str(container.name))
-        except docker.errors.NotFound:
-            continue
-    for net in client.networks.list(filters=filters):
-        try:
-            net.remove()
-            removed.append(str(net.name))
-        except docker.errors.NotFound:
-            continue
-    return removed

@@ -1,0 +1,169 @@
+"""Removing what a run made: its own objects at the end, and what runs that are provably over left behind.
+
+A run's containers and networks carry its labels (``labels.py``, ``ownership.py``); a kind cluster has
+a labelled marker volume (kind puts no labels of ours on its nodes); host nftables tables are named after
+the lab network or kind cluster they filter. :func:`reap` removes the objects of runs that
+:func:`ownership.judge` proves dead, kind clusters through their markers, and tables whose network or
+cluster no longer exists. It never touches a live run, a ``--keep`` run, or a run it cannot judge
+(another host, another PID namespace): those it names, with the command that removes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from . import labels, ownership
+from .platforms import host_nft
+from .waiting import wait_for
+
+KIND_CLUSTER = f"{labels.PREFIX}.kind-cluster"  #: on a kind cluster's marker volume: the cluster's name
+KIND_NODE_LABEL = "io.x-k8s.kind.cluster"        #: kind's own label on its node containers
+
+
+@dataclass
+class Reaped:
+    removed: list[str] = field(default_factory=list)
+    #: runs left alone although their process is not known to be alive: why, and how to remove them
+    left: list[str] = field(default_factory=list)
+
+
+def remove_run(client: docker.DockerClient, run_id: str) -> list[str]:
+    """Remove every container and network labelled with ``run_id``; return what was removed.
+
+    Repeats until a pass finds nothing: a create request in flight when Ctrl-C arrived can
+    still complete on the daemon after the first pass listed the objects.
+    """
+    removed: list[str] = []
+
+    def sweep() -> list[str]:
+        found = _remove(client, {"label": [f"{labels.RUN}={run_id}"]})
+        removed.extend(found)
+        return found
+
+    wait_for(sweep, lambda found: not found, budget=30, interval=0.5, what=f"removing the objects of run {run_id}")
+    return removed
+
+
+def remove_session(client: docker.DockerClient, session: str) -> list[str]:
+    """Remove what the pytest run ``session`` made that is still there and not kept: under xdist, the labs
+    of workers that were killed before their teardown finished (xdist kills a busy worker after 10 s)."""
+    runs = {run_id for run_id, lab in _runs(client).items()
+            if lab.get(ownership.SESSION) == session and not lab.get(ownership.KEEP)}
+    removed: list[str] = []
+    for run_id in sorted(runs):
+        removed += remove_run(client, run_id)
+    return removed
+
+
+def removal_command(run_id: str) -> str:
+    """The shell command that removes a run's containers and networks (printed for people, never run)."""
+    flt = f"label={labels.RUN}={run_id}"
+    return f"docker rm -f $(docker ps -aq -f {flt}); docker network rm $(docker network ls -q -f {flt})"
+
+
+def marker_name(cluster: str) -> str:
+    return f"{cluster}-lbconform-owner"
+
+
+def mark_kind_cluster(client: docker.DockerClient, run_id: str, cluster: str) -> None:
+    """Label a kind cluster (before it is created) with its run's identity, so a killed run's cluster is reaped."""
+    client.volumes.create(name=marker_name(cluster),
+                          labels={**labels.run_labels(run_id, "kind-cluster"), KIND_CLUSTER: cluster})
+
+
+def unmark_kind_cluster(client: docker.DockerClient, cluster: str) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        client.volumes.get(marker_name(cluster)).remove(force=True)
+
+
+def reap(client: docker.DockerClient, proc: Path = ownership.PROC,
+         kind_delete: Callable[[str], str | None] | None = None) -> Reaped:
+    """Remove the objects of every run that is provably over (see the module docstring)."""
+    out = Reaped()
+    mine, machine = ownership.me(), ownership.machine_id()
+    delete_cluster = kind_delete or _kind_delete
+    for run_id, lab in sorted(_runs(client).items()):
+        verdict = ownership.judge(lab, mine, machine, proc)
+        if verdict.state == "dead":
+            for volume in client.volumes.list(filters={"label": [f"{labels.RUN}={run_id}", KIND_CLUSTER]}):
+                cluster = volume.attrs.get("Labels", {}).get(KIND_CLUSTER, "")
+                problem = delete_cluster(cluster)
+                if problem:
+                    out.left.append(f"kind cluster {cluster} of run {run_id}: {problem}")
+                    continue
+                volume.remove(force=True)
+                out.removed.append(f"kind cluster {cluster}")
+            out.removed += remove_run(client, run_id)
+        elif verdict.state == "unknown":
+            out.left.append(f"run {run_id} left alone: {verdict.reason}; if it is over, remove it with: "
+                            f"{removal_command(run_id)}")
+    out.removed += reap_tables(client)
+    return out
+
+
+def reap_tables(client: docker.DockerClient) -> list[str]:
+    """Delete lbconform nftables tables whose lab network or kind cluster no longer exists."""
+    tables = host_nft.list_tables()
+    if not tables:
+        return []
+    live = {net.name for net in client.networks.list()}
+    live |= {c.labels.get(KIND_NODE_LABEL, "") for c in
+             client.containers.list(all=True, filters={"label": KIND_NODE_LABEL}, ignore_removed=True)}
+    owners = {host_nft.identifier(name) for name in live if name}
+    removed = []
+    for table in tables:
+        cluster = host_nft.cluster_of(table)
+        if cluster is not None and cluster not in owners:
+            host_nft.delete(table)
+            removed.append(f"nft table bridge {table}")
+    return removed
+
+
+def _runs(client: docker.DockerClient) -> dict[str, dict[str, str]]:
+    """Run id → the labels of one of its objects (every object of a run carries the same owner)."""
+    runs: dict[str, dict[str, str]] = {}
+    for container in client.containers.list(all=True, filters={"label": labels.RUN}, ignore_removed=True):
+        runs.setdefault(container.labels[labels.RUN], dict(container.labels))
+    for obj in [*client.networks.list(filters={"label": labels.RUN}), *client.volumes.list(filters={"label": labels.RUN})]:
+        lab = obj.attrs.get("Labels") or {}
+        runs.setdefault(lab[labels.RUN], dict(lab))
+    return runs
+
+
+def _kind_delete(cluster: str) -> str | None:
+    """``kind delete cluster``; None when done, else why not."""
+    binary = shutil.which("kind")
+    if binary is None:
+        return "kind is not on PATH; delete it with: kind delete cluster --name " + cluster
+    proc = subprocess.run([binary, "delete", "cluster", "--name", cluster], capture_output=True, text=True,
+                          check=False, timeout=300)
+    if proc.returncode != 0:
+        return f"kind delete cluster exited {proc.returncode}: {proc.stderr.strip()[-200:]}"
+    return None
+
+
+def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bool]) -> list[str]:
+    removed: list[str] = []
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
+        try:
+            if container.status == "paused":
+                container.unpause()
+            container.remove(force=True)
+            removed.append(str(container.name))
+        except docker.errors.NotFound:
+            continue
+    for net in client.networks.list(filters=filters):
+        try:
+            net.remove()
+            removed.append(str(net.name))
+        except docker.errors.NotFound:
+            continue
+    return removed
