@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from types import FrameType
 
 import pytest
 
-from . import checks, ownership
+from . import checks, infrastructure, ownership
 from . import config as run_config
 from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, LbconformError
-from .paths import ROOT
+from .paths import SUITES
 from .reaper import remove_session
 from .report import allure_files, conformance
 from .report.evidence import META, PROPERTY
@@ -24,7 +24,6 @@ CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
-SUITES = ROOT / "suites"
 SESSION_KEY = "lbconform_session"  #: in an xdist worker's workerinput: the controller's ownership token
 
 
@@ -122,8 +121,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _runs_suites(config: pytest.Config) -> bool:
+    """The run collects the shipped suites (a path in them, or ``--pyargs pytest_lbconform.suites[.test_x]``)."""
     for arg in config.args:
-        path = Path(arg.split("::", 1)[0])
+        target = arg.split("::", 1)[0]
+        if config.getoption("pyargs", False) and target.split(".")[:2] == ["pytest_lbconform", "suites"]:
+            return True
+        path = Path(target)
         path = path if path.is_absolute() else Path(str(config.invocation_params.dir)) / path
         if path.resolve() == SUITES or SUITES in path.resolve().parents:
             return True
@@ -265,20 +268,30 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
         env = make_environment(lbconform_config, connect(), progress)
         pytestconfig.stash[ENV] = env
         env.setup()
-    except LbconformError as exc:
+    except infrastructure.ERRORS as exc:  # the engine, the image or the cluster failed: one line, run stops
         if env is not None:
-            _teardown_shielded(env)
-        message = f"lbconform: cannot set up {lbconform_config.label}: {exc}"
+            _teardown_or_say(env, lbconform_config, progress)
+        message = f"lbconform: cannot set up {lbconform_config.label}: {infrastructure.one_line(exc)}"
         pytestconfig.stash[SETUP_ERROR] = message
         pytest.exit(message, returncode=3)
     except BaseException:  # Ctrl-C or a bug half-way through: remove what was created, then re-raise
         if env is not None:
-            _teardown_shielded(env)
+            _teardown_or_say(env, lbconform_config, progress)
         raise
     try:
         yield env
     finally:
-        _teardown_shielded(env, failed=request.session.testsfailed > 0)
+        _teardown_or_say(env, lbconform_config, progress, failed=request.session.testsfailed > 0)
+
+
+def _teardown_or_say(env: Environment, cfg: run_config.RunConfig, progress: Callable[[str], None],
+                     failed: bool = False) -> None:
+    """Tear down; when the infrastructure no longer lets us (e.g. the engine is gone), say so in one line."""
+    try:
+        _teardown_shielded(env, failed=failed)
+    except infrastructure.ERRORS as exc:
+        progress(f"lbconform: the teardown of {cfg.label} did not complete: {infrastructure.one_line(exc)}; "
+                 "the next run removes what is left once this one has ended")
 
 
 #: signals that end a run; each becomes a KeyboardInterrupt so that fixtures tear down
@@ -306,9 +319,36 @@ def _teardown_shielded(env: Environment, failed: bool = False) -> None:
 
 
 @pytest.fixture(scope="session")
-def lb(request: pytest.FixtureRequest, lbconform_env: Environment) -> LBUnderTest:
+def lb(request: pytest.FixtureRequest, pytestconfig: pytest.Config, lbconform_env: Environment) -> LBUnderTest:
     """The LB under test in one data-plane mode (parametrized by the plugin, ids ``<platform>-<mode>``)."""
-    return lbconform_env.for_mode(request.param)
+    try:
+        return lbconform_env.for_mode(request.param)
+    except infrastructure.ERRORS as exc:  # e.g. kind create failed: one line, the run stops, report inconclusive
+        cfg = pytestconfig.stash[CFG]
+        message = f"lbconform: cannot set up {cfg.label} in mode {request.param}: {infrastructure.one_line(exc)}"
+        pytestconfig.stash[SETUP_ERROR] = message
+        pytest.exit(message, returncode=3)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """An infrastructure error inside a check (not a verdict on the LB) is one line, and when the engine
+    no longer answers the run stops after this check: every later check would only repeat the error."""
+    report: pytest.TestReport = yield
+    if CFG not in item.config.stash or call.excinfo is None:
+        return report
+    exc = call.excinfo.value
+    if isinstance(exc, infrastructure.ERRORS):
+        line = infrastructure.one_line(exc)
+        report.longrepr = f"[inconclusive: infrastructure] {call.when} of {item.name}: {line}"
+        down = infrastructure.engine_down()
+        if down:
+            message = (f"lbconform: the Docker engine stopped answering during {item.name} ({down}); "
+                       "the checks not run are inconclusive")
+            item.config.stash[SETUP_ERROR] = message
+            item.session.shouldstop = message
+    return report
 
 
 def _remove_leftovers(config: pytest.Config) -> None:

@@ -119,7 +119,7 @@ def test_node_stop_and_its_undo_converge_every_time(lab_lb):
 
 def test_node_stop_selected_alone_passes(docker_client, tmp_path):
     """``-k node-stop`` runs the fault first thing on a fresh lab (keepalived then has low pids)."""
-    result, _pid = run_suite("--proxy-mode=random", f"--report-dir={tmp_path}", "suites/test_failover.py",
+    result, _pid = run_suite("--proxy-mode=random", f"--report-dir={tmp_path}", "pytest_lbconform/suites/test_failover.py",
                              "-k", "node-stop")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout, result.stdout[-1500:]  # svc1 (Cluster) and svc2 (Local)

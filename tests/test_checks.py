@@ -9,6 +9,7 @@ import pytest
 
 from pytest_lbconform import checks
 from pytest_lbconform.faults import FAULT_KINDS
+from pytest_lbconform.paths import SUITES
 from pytest_lbconform.providers.mutants import MUTANTS, Hooks
 from pytest_lbconform.providers.spec import builtin_specs
 from pytest_lbconform.report import allure_files
@@ -93,10 +94,9 @@ def test_allure_categories_come_from_the_registry():
 def test_every_suite_test_judges_registry_checks():
     """Collect the suites: every test declares what it judges (an unknown id is a usage error)."""
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                          "--proxy-mode=random", str(ROOT / "suites")], cwd=ROOT, capture_output=True, text=True,
-                         check=False)
+                          "--proxy-mode=random", str(SUITES)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    for path in (ROOT / "suites").glob("test_*.py"):
+    for path in SUITES.glob("test_*.py"):
         text = path.read_text()
         assert text.count("\ndef test_") == text.count("@pytest.mark.judges("), path.name
 

@@ -12,7 +12,7 @@ from tests.conftest import ROOT, created_by, run_suite
 
 def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_path):
     result, pid = run_suite("--lb=keepalived", "--proxy-mode=random", f"--report-dir={tmp_path}",
-                            "suites/test_arp_ownership.py")
+                            "pytest_lbconform/suites/test_arp_ownership.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "6 passed" in result.stdout
     assert not created_by(docker_client, pid), "the run left labelled containers or networks"
@@ -29,7 +29,7 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
 
 def test_keep_leaves_the_lab_up_for_inspection(docker_client, tmp_path):
     result, pid = run_suite("--keep", "--proxy-mode=rr", f"--report-dir={tmp_path}",
-                            "suites/test_arp_ownership.py::test_exactly_one_node_answers_arp")
+                            "pytest_lbconform/suites/test_arp_ownership.py::test_exactly_one_node_answers_arp")
     try:
         assert result.returncode == 0, result.stdout[-3000:]
         kept = created_by(docker_client, pid)
@@ -52,7 +52,7 @@ def test_ctrl_c_during_a_run_removes_the_lab(docker_client, tmp_path):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         child = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--proxy-mode=random",
-                                  f"--report-dir={tmp_path}", "suites/test_arp_ownership.py"],
+                                  f"--report-dir={tmp_path}", "pytest_lbconform/suites/test_arp_ownership.py"],
                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -70,7 +70,7 @@ def _start_run(tmp_path):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # see the Ctrl-C test
     try:
         return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--proxy-mode=random",
-                                 f"--report-dir={tmp_path}", "suites/test_arp_ownership.py"],
+                                 f"--report-dir={tmp_path}", "pytest_lbconform/suites/test_arp_ownership.py"],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     finally:
         signal.signal(signal.SIGINT, previous)

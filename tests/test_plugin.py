@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SUITES = str(ROOT / "suites")
+SUITES = str(ROOT / "pytest_lbconform" / "suites")
 
 
 def test_unknown_provider_is_one_line_with_the_accepted_ones(pytester):

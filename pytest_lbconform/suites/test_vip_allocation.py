@@ -21,17 +21,21 @@ _names = itertools.count(1)
 def alloc(request, lb):
     """The provider's allocator; every service a check creates is deleted afterwards."""
     allocator = lb.provider.allocator
-    created = []
+    created: list[str] = []
 
-    def create(**kwargs):
-        name = f"alloc{next(_names)}"
-        created.append(name)
-        return allocator.create(name, **kwargs)
+    class Allocations:
+        """``alloc(**spec)`` creates a service; ``alloc.delete(name)``; ``alloc.pool`` is the VIP pool."""
 
-    create.delete = allocator.delete
-    create.pool = lb.provider.pool
+        pool = lb.provider.pool
+        delete = staticmethod(allocator.delete)
+
+        def __call__(self, **kwargs):
+            name = f"alloc{next(_names)}"
+            created.append(name)
+            return allocator.create(name, **kwargs)
+
     label(request, "VIP allocation", request.node.originalname, lb=lb.spec.name, mode=lb.mode)
-    yield create
+    yield Allocations()
     for name in created:
         with contextlib.suppress(Exception):  # a check may have deleted it already
             allocator.delete(name)
