@@ -43,12 +43,13 @@ def remove_run(client: docker.DockerClient, run_id: str) -> list[str]:
     """
     removed: list[str] = []
 
-    def sweep() -> list[str]:
-        found = _remove(client, {"label": [f"{labels.RUN}={run_id}"]})
-        removed.extend(found)
-        return found
+    def sweep() -> bool:
+        """One pass; True when it found nothing left to remove."""
+        done, busy = _remove(client, {"label": [f"{labels.RUN}={run_id}"]})
+        removed.extend(done)
+        return not done and not busy
 
-    wait_for(sweep, lambda found: not found, budget=30, interval=0.5, what=f"removing the objects of run {run_id}")
+    wait_for(sweep, bool, budget=30, interval=0.5, what=f"removing the objects of run {run_id}")
     return removed
 
 
@@ -150,8 +151,12 @@ def _kind_delete(cluster: str) -> str | None:
     return None
 
 
-def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bool]) -> list[str]:
+def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bool]) -> tuple[list[str], list[str]]:
+    """One removal pass: (removed, still busy). Another run may be removing the same objects (two xdist workers
+    reaping one killed run): what it removed first is gone (NotFound), and a network whose last container it is
+    still removing answers 409 "has active endpoints" — busy, the next pass removes it."""
     removed: list[str] = []
+    busy: list[str] = []
     for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         try:
             if container.status == "paused":
@@ -160,10 +165,18 @@ def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bo
             removed.append(str(container.name))
         except docker.errors.NotFound:
             continue
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: removal already in progress
+                raise
+            busy.append(str(container.name))
     for net in client.networks.list(filters=filters):
         try:
             net.remove()
             removed.append(str(net.name))
         except docker.errors.NotFound:
             continue
-    return removed
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 and "active endpoints" not in str(exc):
+                raise
+            busy.append(str(net.name))
+    return removed, busy

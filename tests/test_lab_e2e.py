@@ -1,13 +1,14 @@
 """End to end on the Docker lab: the suite as a user runs it, and nothing left behind afterwards."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 
-from pytest_lbconform import labels, reaper
-from tests.conftest import ROOT, created_by, run_suite
+from pytest_lbconform import labels, ownership, reaper
+from tests.conftest import ROOT, created_by, labelled_objects, run_suite
 
 
 def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_path):
@@ -109,3 +110,33 @@ def test_a_second_signal_during_teardown_does_not_stop_the_cleanup(docker_client
     assert not created_by(docker_client, child.pid), out[-2000:]
     # whether the second signal landed inside the teardown depends on timing here; the holding itself is
     # proven deterministically in tests/test_plugin_signals.py
+
+
+def test_sigterm_under_xdist_removes_every_workers_lab(docker_client, tmp_path):
+    """xdist kills a worker still busy 10 s after the controller was told to stop; the controller then removes
+    what the worker could not (everything a worker makes carries the controller's token). Here one worker is
+    killed outright, so its teardown never runs; the other one tears down as usual."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+                                  "--proxy-mode=random,rr", f"--report-dir={tmp_path}",
+                                  "pytest_lbconform/suites/test_failover.py"],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    session = f"{ownership.SESSION}={ownership.owner_of(child.pid).token}"
+    deadline = time.monotonic() + 300
+    runs: dict[str, int] = {}
+    while time.monotonic() < deadline and not (len(runs) == 2 and min(runs.values()) >= 7):
+        runs = {}
+        for c in docker_client.containers.list(all=True, filters={"label": session}, ignore_removed=True):
+            runs[c.labels[labels.RUN]] = runs.get(c.labels[labels.RUN], 1) + 1  # + its network
+        time.sleep(0.5)  # polling for both workers' labs (a condition with a deadline)
+    assert len(runs) == 2, f"two worker labs never came up: {runs}"
+    # what xdist does to a worker still busy 10 s after the stop (e.g. blocked in a 12 s probe): kill it outright
+    victim = docker_client.containers.list(filters={"label": [session, f"{labels.RUN}={min(runs)}"]})[0]
+    os.kill(int(victim.labels[labels.OWNER_PID]), signal.SIGKILL)
+    child.send_signal(signal.SIGTERM)
+    out, _ = child.communicate(timeout=240)
+    left = labelled_objects(docker_client, session)
+    assert not left, f"left behind: {left}\n{out[-3000:]}"
