@@ -106,6 +106,8 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
 
     specs = dict(specs if specs is not None else builtin_specs())
     spec_path = option("lb_spec")
+    if option("lb_spec_replaces_builtin") and not spec_path:
+        raise ConfigError("--lb-spec-replaces-builtin only applies with --lb-spec FILE; give the spec or leave it out")
     if spec_path:
         custom = load_spec(Path(str(spec_path)))
         if custom.name in specs and not option("lb_spec_replaces_builtin"):
@@ -126,6 +128,7 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     if platform not in spec.platforms:
         raise ConfigError(f"{origin('platform')}={platform!r} is not supported by provider {lb}; "
                           f"it runs on: {', '.join(spec.platforms)}")
+    _check_implemented(spec, platform, origin("platform") if value("platform") else f"provider {lb}'s default platform")
     modes = _modes(spec, platform, value("proxy_mode"), origin("proxy_mode"))
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
@@ -137,15 +140,26 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         from .platforms.kind import kind_binary
 
         kind_binary()  # fail now, in one line, rather than after building images
-    report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,
+    budgets = parse_budgets(value("failover_budget"), origin("failover_budget"))
+    report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,  # created last
                                     create=create_report_dir and not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
                      report_dir=report_dir, lab_image_source=source, ci=is_ci(),
                      require_all=bool(option("require_all")),
-                     budget_overrides=parse_budgets(value("failover_budget"), origin("failover_budget")),
+                     budget_overrides=budgets,
                      mutant=mutant, plan=plan,
                      kind_image=str(option("kind_image")) if option("kind_image") else None,
                      preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
+
+
+def _check_implemented(spec: ProviderSpec, platform: str, where: str) -> None:
+    """The spec's implementation must exist on ``platform`` (checked before anything is created)."""
+    from .environment import ENVIRONMENTS
+
+    if (spec.implementation, platform) not in ENVIRONMENTS:
+        available = ", ".join(f"{impl} on {plat}" for impl, plat in ENVIRONMENTS)
+        raise ConfigError(f"{where}={platform!r}: provider {spec.name} (implementation {spec.implementation}) is not "
+                          f"implemented there; available: {available} (a spec names one with provider: NAME)")
 
 
 def _modes(spec: ProviderSpec, platform: str, wanted: str | None, where: str) -> tuple[str, ...]:

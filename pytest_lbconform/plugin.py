@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 from collections.abc import Callable, Generator, Iterator
@@ -24,6 +25,7 @@ CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_KEY = "lbconform_session"  #: in an xdist worker's workerinput: the controller's ownership token
 
 
@@ -78,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)),
                                create_report_dir=_runs_suites(config))
     except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(printable(str(exc))) from None
     config.stash[CFG] = cfg
     config.stash[RESULTS] = []
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS]), "lbconform-results")
@@ -115,6 +117,12 @@ def _active(config: pytest.Config) -> bool:
     return _runs_suites(config) or any(config.getoption(dest, None) not in (None, False) for dest in OPTION_DESTS)
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (a value typed or read from a file may hold newlines or
+    terminal escape sequences; an error line must stay one line and must not drive the terminal)."""
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """SIGTERM and SIGHUP (a closed terminal) behave like Ctrl-C, so fixtures tear the lab down."""
     raise KeyboardInterrupt(f"signal {signum}")
@@ -143,7 +151,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     try:
         cfg = run_config.build(config.getoption, config.getini, Path(str(config.rootpath)), create_report_dir=False)
     except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(printable(str(exc))) from None
 
     try:
         client = connect(timeout=5)

@@ -42,7 +42,8 @@ def test_bad_values_name_the_value_and_what_is_accepted(options, fragment):
 
 def test_a_spec_file_adds_a_provider(tmp_path):
     spec = tmp_path / "mylb.yaml"
-    spec.write_text("name: mylb\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [arp]\n")
+    spec.write_text("name: mylb\nprovider: keepalived\nplatforms: [lab]\n"
+                    "modes: {lab: [random]}\ncapabilities: [arp]\n")
     cfg = make(lb="mylb", lb_spec=str(spec))
     assert cfg.spec.capabilities == {"arp"} and cfg.modes == ("random",)
 
@@ -70,7 +71,8 @@ def test_bad_failover_budgets_are_one_line(text):
 
 def _spec(tmp_path, name: str, extra: str = "") -> str:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"name: {name}\nplatforms: [lab]\nmodes: {{lab: [random]}}\ncapabilities: [arp]\n{extra}")
+    path.write_text(f"name: {name}\nprovider: keepalived\nplatforms: [lab]\n"
+                    f"modes: {{lab: [random]}}\ncapabilities: [arp]\n{extra}")
     return str(path)
 
 

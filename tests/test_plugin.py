@@ -53,7 +53,8 @@ def test_ids_read_as_platform_mode_and_service(pytester):
 def noarp_spec(pytester, tmp_path):
     """A provider spec without the ``arp`` capability, and a check that requires it."""
     spec = tmp_path / "noarp.yaml"
-    spec.write_text("name: noarp\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [balancing]\n")
+    spec.write_text("name: noarp\nprovider: keepalived\nplatforms: [lab]\n"
+                    "modes: {lab: [random]}\ncapabilities: [balancing]\n")
     pytester.makepyfile(test_cap="""
         import pytest
         @pytest.mark.requires("arp")
@@ -134,7 +135,8 @@ def test_a_bad_budget_from_the_environment_names_the_variable(pytester, monkeypa
 
 def test_a_spec_budget_that_is_not_finite_is_one_line(pytester, tmp_path):
     spec = tmp_path / "nanbudget.yaml"
-    spec.write_text("name: nanb\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [arp]\n"
+    spec.write_text("name: nanb\nprovider: keepalived\nplatforms: [lab]\n"
+                    "modes: {lab: [random]}\ncapabilities: [arp]\n"
                     "budgets: {node-stop: .nan}\n")
     result = pytester.runpytest_subprocess(f"--lb-spec={spec}", "--lb=nanb", SUITES)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -173,7 +175,8 @@ def test_lab_plan_shows_keepalived_and_nftables(pytester):
 
 def test_a_capability_can_name_a_test_parameter(pytester, tmp_path):
     spec = tmp_path / "stoponly.yaml"
-    spec.write_text("name: stoponly\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [failover:node-stop]\n"
+    spec.write_text("name: stoponly\nprovider: keepalived\nplatforms: [lab]\n"
+                    "modes: {lab: [random]}\ncapabilities: [failover:node-stop]\n"
                     "budgets: {node-stop: 2}\n")
     pytester.makepyfile(test_cap="""
         import pytest
@@ -202,7 +205,8 @@ def test_no_engine_is_one_line_and_an_inconclusive_report_not_an_lb_failure(pyte
 
 def test_a_spec_declaring_a_failover_without_its_budget_is_one_line(pytester, tmp_path):
     spec = tmp_path / "nob.yaml"
-    spec.write_text("name: nob\nplatforms: [lab]\nmodes: {lab: [random]}\ncapabilities: [failover:agent-crash]\n")
+    spec.write_text("name: nob\nprovider: keepalived\nplatforms: [lab]\n"
+                    "modes: {lab: [random]}\ncapabilities: [failover:agent-crash]\n")
     result = pytester.runpytest_subprocess(f"--lb-spec={spec}", "--lb=nob", SUITES)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.lines[0].endswith("declares failover for agent-crash but gives no budget; "

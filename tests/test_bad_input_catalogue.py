@@ -1,0 +1,169 @@
+"""The bad-input catalogue: every entry goes through pytest's command line as a user types it (options,
+environment variables, ini, spec files, report directories, flag combinations) and must give one clear
+line that names where the value came from, exit 4 (usage error), no traceback, and leave nothing behind:
+no container or network, no report directory, no file in the working directory.
+
+The runs are in-process (pytester) to keep 90 entries fast; the same path in a child process is covered by
+tests/test_plugin.py. README ("Bad input") shows the count per class; ``test_the_catalogue_is_complete``
+keeps that table honest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pytest_lbconform.paths import SUITES
+from tests.conftest import created_by
+from tests.test_spec_model import BAD_TEXT, GOOD
+
+
+@dataclass(frozen=True)
+class Bad:
+    cls: str                     #: the class in README's table
+    id: str
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    ini: str = ""                #: lines of a [pytest] section
+    spec: str | None = None      #: a spec file's text, passed as --lb-spec {spec}
+    fragment: str = ""           #: must appear in the one line (names the source and the value)
+
+
+def _spec_override(override: str) -> str:
+    key = override.split(":", 1)[0]
+    return "\n".join([*(line for line in GOOD.splitlines() if not line.startswith(key + ":")), override]) + "\n"
+
+
+LONG = "x" * 5000
+CATALOGUE: list[Bad] = [
+    # -- options ---------------------------------------------------------------------------------------
+    Bad("option", "lb-unknown", ("--lb=nosuch",), fragment="--lb='nosuch' is not a known provider"),
+    Bad("option", "lb-empty", ("--lb=",), fragment="--lb='' is empty"),
+    Bad("option", "lb-case", ("--lb=KEEPALIVED",), fragment="--lb='KEEPALIVED' is not a known provider"),
+    Bad("option", "lb-space", ("--lb= keepalived",), fragment="--lb=' keepalived' is not a known provider"),
+    Bad("option", "lb-ansi", ("--lb=\x1b[31mred",), fragment="--lb='\\x1b[31mred' is not a known provider"),
+    Bad("option", "platform-unknown", ("--platform=moon",), fragment="--platform='moon' is not one of"),
+    Bad("option", "platform-unsupported", ("--platform=kind",), fragment="--platform='kind' is not supported"),
+    Bad("option", "platform-existing", ("--platform=existing",), fragment="--platform='existing' is not supported"),
+    Bad("option", "metallb-on-lab", ("--lb=metallb", "--platform=lab"), fragment="--platform='lab' is not supported"),
+    Bad("option", "mode-unknown", ("--proxy-mode=ipvs",), fragment="--proxy-mode='ipvs': ipvs not supported"),
+    Bad("option", "mode-empty-list", ("--proxy-mode=,",), fragment="--proxy-mode=',': empty"),
+    Bad("option", "mode-twice", ("--proxy-mode=random,random",), fragment="random given more than once"),
+    Bad("option", "mode-shell", ("--proxy-mode=random;rm -rf /",), fragment="--proxy-mode='random;rm -rf /'"),
+    Bad("option", "mode-newline", ("--proxy-mode=rr\nrandom",), fragment="--proxy-mode='rr\\nrandom'"),
+    Bad("option", "image-source", ("--lab-image-source=ftp",), fragment="--lab-image-source='ftp' is not one of"),
+    Bad("option", "mutant-unknown", ("--lab-mutant=nosuch",), fragment="--lab-mutant"),
+    Bad("option", "mutant-on-metallb", ("--lb=metallb", "--lab-mutant=lossy"), fragment="--lab-mutant"),
+    Bad("option", "plan-keep", ("--plan", "--keep"), fragment="--keep with --plan"),
+    Bad("option", "kind-image-on-lab", ("--kind-image=kindest/node:v1.34.0",), fragment="--kind-image only apply"),
+    Bad("option", "preload-on-lab", ("--preload-images",), fragment="--preload-images only apply"),
+    Bad("option", "reuse-on-lab", ("--reuse-clusters",), fragment="--reuse-clusters only apply"),
+    Bad("option", "kind-flags-on-lab", ("--preload-images", "--reuse-clusters"), fragment="leave them out"),
+    Bad("option", "replaces-builtin-alone", ("--lb-spec-replaces-builtin",), fragment="only applies with --lb-spec"),
+    # -- failover budgets -------------------------------------------------------------------------------
+    *[Bad("budget", f"budget-{text}", (f"--failover-budget={text}",), fragment="--failover-budget")
+      for text in ("nan", "inf", "-inf", "1e308", "-1", "0", "fast", "node-stop=NaN", "node-stop=1,node-stop=2",
+                   "node-stop=abc", "bogus=3", "node-stop=", "=3", "3,4", "0x10", "1_000")],
+    # -- environment variables (each error names the variable) ------------------------------------------
+    Bad("env", "env-lb", env={"LBCONFORM_LB": "nosuch"}, fragment="LBCONFORM_LB='nosuch'"),
+    Bad("env", "env-platform", env={"LBCONFORM_PLATFORM": "moon"}, fragment="LBCONFORM_PLATFORM='moon'"),
+    Bad("env", "env-mode", env={"LBCONFORM_PROXY_MODE": "ipvs"}, fragment="LBCONFORM_PROXY_MODE='ipvs'"),
+    Bad("env", "env-mode-twice", env={"LBCONFORM_PROXY_MODE": "rr,rr"}, fragment="LBCONFORM_PROXY_MODE='rr,rr'"),
+    Bad("env", "env-image", env={"LBCONFORM_LAB_IMAGE_SOURCE": "ftp"}, fragment="LBCONFORM_LAB_IMAGE_SOURCE='ftp'"),
+    Bad("env", "env-budget-nan", env={"LBCONFORM_FAILOVER_BUDGET": "nan"}, fragment="LBCONFORM_FAILOVER_BUDGET"),
+    Bad("env", "env-budget-kind", env={"LBCONFORM_FAILOVER_BUDGET": "nap=1"}, fragment="LBCONFORM_FAILOVER_BUDGET"),
+    Bad("env", "env-mutant", env={"LBCONFORM_LAB_MUTANT": "nosuch"}, fragment="LBCONFORM_LAB_MUTANT"),
+    Bad("env", "env-report-proc", env={"LBCONFORM_REPORT_DIR": "/proc/lbc"}, fragment="LBCONFORM_REPORT_DIR="),
+    Bad("env", "env-report-file", env={"LBCONFORM_REPORT_DIR": "/etc/hostname"}, fragment="LBCONFORM_REPORT_DIR="),
+    # -- ini (each error names the ini key) ---------------------------------------------------------------
+    Bad("ini", "ini-lb", ini="lbconform_lb = nosuch", fragment="ini lbconform_lb='nosuch'"),
+    Bad("ini", "ini-platform", ini="lbconform_platform = moon", fragment="ini lbconform_platform='moon'"),
+    Bad("ini", "ini-mode", ini="lbconform_proxy_mode = ipvs", fragment="ini lbconform_proxy_mode='ipvs'"),
+    Bad("ini", "ini-budget", ini="lbconform_failover_budget = inf", fragment="ini lbconform_failover_budget"),
+    Bad("ini", "ini-mutant", ini="lbconform_lab_mutant = nosuch", fragment="ini lbconform_lab_mutant"),
+    Bad("ini", "ini-report", ini="lbconform_report_dir = /sys/lbc", fragment="ini lbconform_report_dir="),
+    # -- report directories -------------------------------------------------------------------------------
+    Bad("report-dir", "report-is-file", ("--report-dir=/etc/hostname",), fragment="exists and is not a directory"),
+    Bad("report-dir", "report-in-proc", ("--report-dir=/proc/self/lbc",), fragment="kernel interface"),
+    Bad("report-dir", "report-in-sys", ("--report-dir=/sys/lbc",), fragment="kernel interface"),
+    Bad("report-dir", "report-in-dev", ("--report-dir=/dev/lbc",), fragment="kernel interface"),
+    Bad("report-dir", "report-5000", (f"--report-dir=/tmp/{LONG}",), fragment="the path is too long"),
+    Bad("report-dir", "report-name-300", (f"--report-dir=/tmp/{'y' * 300}",), fragment="the path is too long"),
+    Bad("report-dir", "report-under-file", ("--report-dir=/etc/hostname/reports",), fragment="cannot create"),
+    # -- provider specs: files that are not specs -------------------------------------------------------
+    Bad("spec-file", "spec-missing", ("--lb-spec={tmp}/nosuch.yaml",), fragment="cannot read it"),
+    Bad("spec-file", "spec-dev-zero", ("--lb-spec=/dev/zero",), fragment="not a regular file"),
+    Bad("spec-file", "spec-directory", ("--lb-spec={tmp}",), fragment="not a regular file"),
+    Bad("spec-file", "spec-fifo", ("--lb-spec={tmp}/fifo",), fragment="not a regular file"),
+    Bad("spec-file", "spec-not-utf8", spec="name: \udcff\n", fragment="not UTF-8 text"),
+    Bad("spec-file", "spec-too-big", spec="# " + "x" * 70000 + "\n", fragment="a spec is at most 65536 bytes"),
+    Bad("spec-file", "spec-a-list", spec="[a, b]\n", fragment="expected a mapping at the top level"),
+    Bad("spec-file", "spec-empty", spec="", fragment="expected a mapping at the top level, not NoneType"),
+    Bad("spec-file", "spec-bad-yaml", spec="name: [unclosed\n", fragment="not valid YAML"),
+    Bad("spec-file", "spec-alias-bomb", spec=GOOD + "l0: &l0 [x, x, x, x]\n" + "\n".join(
+        f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}]" for i in range(1, 10)) + "\n",
+        fragment="more than 16 YAML aliases"),
+    Bad("spec-file", "spec-missing-keys", spec="name: bad\n", fragment="missing key(s) platforms, modes, capabilities"),
+    Bad("spec-file", "spec-python-tag", spec="name: !!python/object/apply:os.system ['id']\n", fragment="not valid YAML"),
+    # -- provider specs: what they say (types, ranges, unknown keys, values reaching configs) -------------
+    *[Bad("spec-value", f"spec-{override}", spec=_spec_override(override), fragment=fragment)
+      for override, fragment in BAD_TEXT],
+    Bad("spec-value", "spec-shadows-builtin", spec=GOOD.replace("name: mine", "name: keepalived"),
+        fragment="is a built-in provider's"),
+    Bad("spec-value", "spec-unimplemented-pair",
+        spec="name: mine\nprovider: keepalived\nplatforms: [kind]\nmodes: {kind: [iptables]}\ncapabilities: [arp]\n",
+        fragment="is not implemented there"),
+    Bad("spec-value", "spec-existing-platform",
+        spec="name: mine\nplatforms: [existing]\nmodes: {existing: [iptables]}\ncapabilities: [arp]\n",
+        fragment="is not implemented there"),
+    Bad("spec-value", "spec-mode-not-run", ("--proxy-mode=rr",), spec=GOOD + "provider: keepalived\n",
+        fragment="--proxy-mode='rr': rr not supported"),
+    Bad("spec-value", "spec-no-implementation", spec=GOOD, fragment="provider mine (implementation mine) is not "
+        "implemented there"),
+]
+
+#: README's table (section "Bad input"): entries per class
+README_COUNTS = {"option": 23, "budget": 16, "env": 10, "ini": 6, "report-dir": 7, "spec-file": 12,
+                 "spec-value": len(BAD_TEXT) + 5}
+
+
+def test_the_catalogue_is_complete():
+    assert len(CATALOGUE) >= 80
+    assert Counter(b.cls for b in CATALOGUE) == README_COUNTS
+    assert len({b.id for b in CATALOGUE}) == len(CATALOGUE), "ids must be unique"
+
+
+@pytest.mark.parametrize("bad", CATALOGUE, ids=[b.id for b in CATALOGUE])
+def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, docker_client, tmp_path, bad):
+    for name in [n for n in os.environ if n.startswith("LBCONFORM_")]:
+        monkeypatch.delenv(name)
+    for name, value in bad.env.items():
+        monkeypatch.setenv(name, value)
+    ini = []
+    if bad.ini:  # given with -c: the suites' own directory would otherwise decide the rootdir and its ini
+        (tmp_path / "pytest.ini").write_text(f"[pytest]\n{bad.ini}\n")
+        ini = ["-c", str(tmp_path / "pytest.ini")]
+    os.mkfifo(tmp_path / "fifo")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in bad.args]
+    if bad.spec is not None:
+        spec = tmp_path / "spec.yaml"
+        spec.write_bytes(bad.spec.encode("utf-8", "surrogateescape"))
+        args.append(f"--lb-spec={spec}")
+    if bad.spec is not None and not any(a.startswith("--lb=") for a in args) and "name: mine" in bad.spec:
+        args.append("--lb=mine")
+    before = sorted(p.name for p in pytester.path.iterdir())
+    result = pytester.runpytest_inprocess(*args, *ini, "-p", "no:cacheprovider", "--collect-only", "-q", str(SUITES))
+    err = result.stderr.str().strip()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, f"{bad.id}: exit {result.ret}; {err[-500:]}"
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ERROR: "), lines
+    assert bad.fragment in lines[0], lines[0]
+    assert "\x1b" not in lines[0], "an escape sequence reached the terminal"
+    assert "Traceback" not in result.stdout.str() + err and "INTERNALERROR" not in result.stdout.str() + err
+    assert sorted(p.name for p in pytester.path.iterdir()) == before, "the run wrote into the working directory"
+    assert not Path(tmp_path / "reports").exists()
+    assert not created_by(docker_client, os.getpid())
