@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Literal
 import docker
 import docker.errors
 
-from . import labels
+from . import hostcmd, labels
 from .errors import ImageBuildError
 from .paths import FIXTURES
 
@@ -146,10 +145,7 @@ def _build_dockerfile(client: docker.DockerClient, tag: str, progress: Progress)
 
 
 def _run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise ImageBuildError(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}")
+    hostcmd.run(cmd, what, error=ImageBuildError)
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ run on the project's own machine).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -20,12 +21,12 @@ WORKDIR = Path("<workdir>")
 
 
 def render(cfg: RunConfig, client: docker.DockerClient | None, run_id: str = "<run>") -> str:
-    """The plan of ``cfg`` as text: commands prefixed ``$``, objects as YAML documents."""
-    if cfg.platform == "kind" and cfg.spec.implementation == "metallb":
-        return _kind_metallb(cfg, client, run_id)
-    if cfg.platform == "lab":
-        return _lab(cfg)
-    return f"# no plan renderer for --lb={cfg.lb} --platform={cfg.platform}\n"
+    """The plan of ``cfg`` as text: commands prefixed ``$``, objects as YAML documents. The renderer is
+    picked from :data:`PLANS` by (implementation, platform), as the environment is from ENVIRONMENTS."""
+    renderer = PLANS.get((cfg.spec.implementation, cfg.platform))
+    if renderer is None:
+        return f"# no plan renderer for --lb={cfg.lb} --platform={cfg.platform}\n"
+    return renderer(cfg, client, run_id)
 
 
 def _yaml(objects: list[dict[str, object]]) -> str:
@@ -65,7 +66,7 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
     return "\n".join(out) + "\n"
 
 
-def _lab(cfg: RunConfig) -> str:
+def _lab(cfg: RunConfig, client: docker.DockerClient | None = None, run_id: str = "<run>") -> str:
     import ipaddress
 
     from .platforms.base import Host, Topology, vip_pool_from_top
@@ -87,3 +88,8 @@ def _lab(cfg: RunConfig) -> str:
     for mode in cfg.modes:
         out += [f"# nftables on {worker.short}, mode {mode}:", render_ruleset(worker, services, backends, mode).rstrip()]
     return "\n".join(out) + "\n"
+
+
+#: (implementation, platform) → the plan renderer; the same keys as ``environment.ENVIRONMENTS``
+PLANS: dict[tuple[str, str], Callable[[RunConfig, docker.DockerClient | None, str], str]] = {
+    ("metallb", "kind"): _kind_metallb, ("keepalived", "lab"): _lab}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from . import labels, ownership
+from . import hostcmd, labels, ownership
+from .errors import InfrastructureError
 from .platforms import host_nft
 from .waiting import wait_for
 
@@ -141,13 +141,12 @@ def _runs(client: docker.DockerClient) -> dict[str, dict[str, str]]:
 
 def _kind_delete(cluster: str) -> str | None:
     """``kind delete cluster``; None when done, else why not."""
-    binary = shutil.which("kind")
-    if binary is None:
+    if shutil.which("kind") is None:
         return "kind is not on PATH; delete it with: kind delete cluster --name " + cluster
-    proc = subprocess.run([binary, "delete", "cluster", "--name", cluster], capture_output=True, text=True,
-                          check=False, timeout=300)
-    if proc.returncode != 0:
-        return f"kind delete cluster exited {proc.returncode}: {proc.stderr.strip()[-200:]}"
+    try:
+        hostcmd.run(["kind", "delete", "cluster", "--name", cluster], "kind delete cluster", timeout=300)
+    except InfrastructureError as exc:
+        return str(exc)
     return None
 
 

@@ -136,3 +136,10 @@ def test_a_verdict_is_true_or_false_with_texts():
 def test_a_verdict_carries_its_figures_as_a_dict():
     with pytest.raises(TypeError, match="figures must be a dict"):
         Verdict("arp-ownership", True, "e", "m", None)  # type: ignore[arg-type]
+
+
+def test_every_environment_has_a_plan_and_no_plan_lacks_an_environment():
+    from pytest_lbconform.environment import ENVIRONMENTS
+    from pytest_lbconform.plan import PLANS
+
+    assert set(PLANS) == set(ENVIRONMENTS)

@@ -3,9 +3,9 @@ frame filters. Each table is named after the run's cluster, so removing it never
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 
+from .. import hostcmd
 from ..errors import InfrastructureError
 
 PREFIX = "lbconform_"
@@ -32,8 +32,8 @@ def cluster_of(table: str) -> str | None:
 def list_tables() -> list[str]:
     """Names of the host's bridge-family tables; empty when nft is missing or not permitted."""
     try:
-        proc = subprocess.run(["nft", "list", "tables", "bridge"], capture_output=True, text=True, check=False)
-    except OSError:
+        proc = hostcmd.run(["nft", "list", "tables", "bridge"], "nft list tables", check=False)
+    except InfrastructureError:
         return []
     return [line.split()[2] for line in proc.stdout.splitlines()
             if proc.returncode == 0 and len(line.split()) == 3 and line.startswith("table bridge ")]
@@ -41,9 +41,7 @@ def list_tables() -> list[str]:
 
 def nft(args: list[str], stdin: str = "", check: bool = True) -> None:
     """Run ``nft`` on the host (no shell); with ``check`` a failure raises naming the command and nft's error."""
-    proc = subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise InfrastructureError(f"nft {' '.join(args)} on the host: {proc.stderr.strip()}")
+    hostcmd.run(["nft", *args], f"nft {' '.join(args)} on the host", stdin=stdin, check=check)
 
 
 def load(ruleset: str) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 import docker
 import yaml
 
-from .. import labels
+from .. import hostcmd, labels
 from ..errors import ConfigError, InfrastructureError
 from ..paths import FIXTURES
 from .base import Host
@@ -69,8 +69,8 @@ def kind_binary() -> str:
 def installed_version(binary: str) -> str | None:
     """``v0.33.0`` from ``kind version`` ("kind v0.33.0 go1.25.1 linux/amd64"), None when unreadable."""
     try:
-        out = subprocess.run([binary, "version"], capture_output=True, text=True, check=False, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        out = hostcmd.run([binary, "version"], "kind version", check=False, timeout=10).stdout
+    except InfrastructureError:
         return None
     words = out.split()
     return words[1] if len(words) > 1 and words[0] == "kind" else None
@@ -265,11 +265,7 @@ class KindCluster:
         self._kind(load_image_command(self.kind, self.name, image), f"loading {image} into {self.name}")
 
     def _kind(self, cmd: list[str], what: str) -> str:
-        proc = self.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-            raise InfrastructureError(f"{what} failed (exit {proc.returncode}): {tail}")
-        return proc.stdout
+        return hostcmd.run(cmd, what, runner=self.run).stdout
 
 
 def nodes(client: docker.DockerClient, cluster: str) -> list[Host]:

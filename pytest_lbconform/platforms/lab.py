@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from .. import labels
+from .. import hostcmd, labels
 from ..errors import InfrastructureError
 from ..reaper import remove_run
 from . import containers, host_nft
@@ -59,10 +58,8 @@ class DockerNodeOps:
     def set_link(self, host: Host, up: bool) -> None:
         """Pull or plug ``host``'s cable: its host-side veth down or up (names, routes kept)."""
         veth = self.host_veth(host)
-        proc = subprocess.run(["ip", "link", "set", "dev", veth, "up" if up else "down"],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise InfrastructureError(f"ip link set {veth} {'up' if up else 'down'}: {proc.stderr.strip()}")
+        state = "up" if up else "down"
+        hostcmd.run(["ip", "link", "set", "dev", veth, state], f"ip link set {veth} {state} on the host")
 
     def set_partition(self, host: Host, cut: bool) -> None:
         """Cut ``host`` off from every other node (on kind: the control plane, so the API server, too) and
