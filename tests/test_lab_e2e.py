@@ -133,6 +133,8 @@ def test_sigterm_under_xdist_removes_every_workers_lab(docker_client, tmp_path):
             runs[c.labels[labels.RUN]] = runs.get(c.labels[labels.RUN], 1) + 1  # + its network
         time.sleep(0.5)  # polling for both workers' labs (a condition with a deadline)
     assert len(runs) == 2, f"two worker labs never came up: {runs}"
+    subnets = [n.attrs["IPAM"]["Config"][0]["Subnet"] for n in docker_client.networks.list(filters={"label": session})]
+    assert len(set(subnets)) == 2, f"the workers' labs share a subnet (and so VIPs): {subnets}"
     # what xdist does to a worker still busy 10 s after the stop (e.g. blocked in a 12 s probe): kill it outright
     victim = docker_client.containers.list(filters={"label": [session, f"{labels.RUN}={min(runs)}"]})[0]
     os.kill(int(victim.labels[labels.OWNER_PID]), signal.SIGKILL)
