@@ -26,7 +26,7 @@ import docker.errors
 import pytest
 from werkzeug import Response
 
-from pytest_lbconform import labels
+from pytest_lbconform import labels, ownership, reaper
 from pytest_lbconform.config import from_options
 from pytest_lbconform.environment import KindEnvironment
 from pytest_lbconform.errors import InfrastructureError
@@ -209,3 +209,23 @@ def test_preloading_an_image_that_is_not_local_is_one_clear_error(kind_env, monk
     with pytest.raises(InfrastructureError, match=r"--preload-images: pulling traefik/whoami:v1.11.0 failed|"
                                                   r"loading traefik/whoami:v1.11.0 into .* not present locally"):
         kind_env.for_mode("iptables")
+
+
+def test_a_killed_runs_cluster_is_deleted_by_the_next_runs_reaper(kind_env, docker_client):
+    """The marker volume made before ``kind create`` carries the run's token; once that run is provably over,
+    the reaper deletes the cluster with ``kind delete cluster`` (the double on PATH) and then the marker."""
+    cluster = kind_env.for_mode("iptables").topology.cluster
+    marker = docker_client.volumes.get(reaper.marker_name(cluster))
+    assert marker.attrs["Labels"][reaper.KIND_CLUSTER] == cluster
+    assert marker.attrs["Labels"][ownership.OWNER] == ownership.me().token
+    assert reaper.reap(docker_client).removed == []  # this run is alive: its cluster stays
+    # the same cluster as a killed run would leave it: its marker names an owner that has ended
+    me = ownership.me()
+    dead = ownership.Owner(me.boot_id, me.pidns, me.pid, me.start - 1)  # this pid, but another (earlier) process
+    marker.remove(force=True)
+    docker_client.volumes.create(reaper.marker_name(cluster), labels={
+        labels.RUN: "killed", ownership.OWNER: dead.token, reaper.KIND_CLUSTER: cluster})
+    out = reaper.reap(docker_client)
+    assert f"kind cluster {cluster}" in out.removed, out
+    assert not docker_client.containers.list(all=True, filters={"label": f"{kind.CLUSTER_LABEL}={cluster}"})
+    assert not docker_client.volumes.list(filters={"name": reaper.marker_name(cluster)})
