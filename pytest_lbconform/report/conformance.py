@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import checks
 from . import files
-from .evidence import META, PROPERTY
+from .evidence import META, PLOT, PROPERTY
 
 
 @dataclass
@@ -29,6 +29,7 @@ class CheckResult:
     tier: str = checks.CORE
     checks: list[str] = field(default_factory=list)
     capabilities: list[str] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)  #: PNGs relative to the report directory
 
 
 def family_of(nodeid: str) -> str:
@@ -67,7 +68,8 @@ def from_report(report: Any) -> CheckResult | None:
         message = lines[-1] if lines else ""
     return CheckResult(report.nodeid, family_of(report.nodeid), outcome_of(report, verdicts, meta), message, verdicts,
                        report.duration, profile=meta.get("profile", ""), tier=meta.get("tier", checks.CORE),
-                       checks=list(meta.get("checks", [])), capabilities=list(meta.get("capabilities", [])))
+                       checks=list(meta.get("checks", [])), capabilities=list(meta.get("capabilities", [])),
+                       plots=[value for name, value in report.user_properties if name == PLOT])
 
 
 def tier_result(results: list[CheckResult]) -> str:
@@ -124,7 +126,7 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
                      "unsupported": [{"id": r.nodeid, "reason": r.message} for r in extended
                                      if r.outcome == "skipped"]},
         "checks": [{"id": r.nodeid, "tier": r.tier, "outcome": r.outcome, "message": r.message,
-                    "verdicts": r.verdicts, "duration_s": round(r.duration, 3)} for r in mine],
+                    "verdicts": r.verdicts, "duration_s": round(r.duration, 3), "plots": r.plots} for r in mine],
         "inconclusive": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "inconclusive"],
         "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome in ("skipped", "not-applicable")],
     }
@@ -155,7 +157,7 @@ def write(report_dir: Path, report: dict[str, Any]) -> Path:
     """Write conformance.json, conformance.html and a history row; never through a symlink."""
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / "conformance.json"
-    files.replace_text(path, json.dumps(report, indent=2) + "\n")
+    files.replace_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     files.replace_text(report_dir / "conformance.html", render_html(report))
     _append_history(report_dir / "history.csv", report)
     return path
@@ -191,12 +193,17 @@ def render_html(report: dict[str, Any]) -> str:
             rows.append(f"<p>Not applicable: {esc(prof['not_applicable_reason'])}</p>")
         if prof["core"]["checks_not_run"]:
             rows.append(f"<p>Core checks not run: {esc(', '.join(prof['core']['checks_not_run']))}</p>")
-        rows.append("<table><tr><th>check</th><th>tier</th><th>outcome</th><th>measured / reason</th></tr>")
+        rows.append("<table><tr><th>check</th><th>tier</th><th>outcome</th><th>expected</th>"
+                    "<th>measured / reason</th></tr>")
         for chk in prof["checks"]:
+            expected = "; ".join(str(v.get("expected", "")) for v in chk["verdicts"])
             measured = "; ".join(v["measured"] for v in chk["verdicts"]) or chk["message"]
             rows.append(f"<tr class='{esc(chk['outcome'])}'><td>{esc(chk['id'])}</td><td>{esc(chk['tier'])}</td>"
-                        f"<td>{esc(chk['outcome'])}</td>"
+                        f"<td>{esc(chk['outcome'])}</td><td>{esc(expected)}</td>"
                         f"<td>{esc(measured)}</td></tr>")
+            for plot in chk.get("plots", []):
+                rows.append(f"<tr class='plot'><td colspan='5'><img src='{esc(plot)}' alt='plot of {esc(chk['id'])}' "
+                            "loading='lazy' style='max-width:100%'></td></tr>")
         rows.append("</table>")
     impl = report["implementation"]
     env = ", ".join(f"{k}={v}" for k, v in report["environment"].items())

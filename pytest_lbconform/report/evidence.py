@@ -6,14 +6,18 @@ Figures travel in ``item.user_properties`` so that they reach the controller und
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import allure
 import pytest
 
 from ..verdicts.result import Verdict
+from . import files
 
 PROPERTY = "lbconform"        #: a verdict (check id, passed, expected, measured, category, figures)
+PLOT = "lbconform_plot"       #: a plot of the check, relative to the report directory
 META = "lbconform_meta"       #: what the plugin decided at collection: checks, profile, tier, capabilities
 
 
@@ -28,7 +32,21 @@ def label(request: pytest.FixtureRequest, feature: str, story: str, severity: st
 
 
 def attach_json(name: str, data: Any) -> None:
-    allure.attach(json.dumps(data, indent=1, default=str), name=name, attachment_type=allure.attachment_type.JSON)
+    """JSON as UTF-8 (χ² stays χ², not \\u03c7)."""
+    allure.attach(json.dumps(data, indent=1, default=str, ensure_ascii=False), name=name,
+                  attachment_type=allure.attachment_type.JSON)
+
+
+def attach_plot(request: pytest.FixtureRequest, report_dir: Path, name: str, png: bytes, csv: str | None = None) -> None:
+    """A plot (PNG) in allure and in ``<report_dir>/plots/`` for the certification page; its samples as CSV."""
+    allure.attach(png, name=f"{name}.png", attachment_type=allure.attachment_type.PNG)
+    if csv is not None:
+        allure.attach(csv, name=f"{name} samples.csv", attachment_type=allure.attachment_type.CSV)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", request.node.nodeid.split("::", 1)[-1]).strip("_")[:150]
+    target = report_dir / "plots"
+    target.mkdir(parents=True, exist_ok=True)
+    files.replace_bytes(target / f"{slug}.png", png)
+    request.node.user_properties.append((PLOT, f"plots/{slug}.png"))
 
 
 def attach_pcap(name: str, pcap: bytes) -> None:

@@ -10,10 +10,15 @@ from pathlib import Path
 
 def replace_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically; a symlink at ``path`` is replaced by the file."""
+    replace_bytes(path, text.encode("utf-8"))
+
+
+def replace_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; a symlink at ``path`` is replaced by the file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

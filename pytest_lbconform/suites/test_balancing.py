@@ -4,7 +4,8 @@ answers only from local backends, ClientIP affinity sticks per client."""
 import pytest
 
 from pytest_lbconform.checks import MODES
-from pytest_lbconform.report.evidence import attach_json, check, label
+from pytest_lbconform.report.evidence import attach_json, attach_plot, check, label
+from pytest_lbconform.report.plots import balancing_histogram
 from pytest_lbconform.verdicts.balancing import only_backends, round_robin, sticky, uniform
 
 UNIFORM_SAMPLES = 900   # ≥ 784: detects a 10-point skew over 3 backends at α=0.001 with power 0.99
@@ -25,6 +26,13 @@ def test_scheduler_spreads_fresh_connections(request, lb):
         burst = lb.probe("mypc").http_burst(svc.vip, n=CYCLE_SAMPLES, concurrency=1)
         verdict = round_robin(burst.samples, backends)
     attach_json("backend counts", dict(burst.counts))
+    figures = verdict.figures
+    statistic = (f"χ² = {figures['chi2']}, df = {figures['df']}, p = {figures['p_value']:.3g} (α = {figures['alpha']})"
+                 if "chi2" in figures else verdict.measured)
+    attach_plot(request, lb.cfg.report_dir, f"balancing {scheduler} {lb.mode}",
+                balancing_histogram(dict(burst.counts), backends, {b: 1 / len(backends) for b in backends},
+                                    f"{scheduler} scheduler, mode {lb.mode}: {len(burst.samples)} fresh connections",
+                                    statistic))
     check(request, verdict, mode=lb.mode, scheduler=scheduler)
 
 

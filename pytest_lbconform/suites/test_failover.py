@@ -13,7 +13,8 @@ import pytest
 
 from pytest_lbconform.faults import FAULT_KINDS, FAULTS, fault, undo_now
 from pytest_lbconform.providers.base import wait_new_owner
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, check_all, label
+from pytest_lbconform.report.evidence import attach_json, attach_pcap, attach_plot, check_all, label
+from pytest_lbconform.report.plots import ProbePoint, csv_rows, failover_timeline
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import (
     attribute,
@@ -32,6 +33,11 @@ SETTLE = 1.0  #: seconds the fault is held past the budget, to see the service h
 TAKEOVER_GRACE = 10.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
 FAILBACK_WINDOW = 0.5  #: seconds recorded after the topology settled again, past the budget
+PROBE_TIMEOUT = 0.2  #: seconds a probe waits for its answer
+#: the moments marked on the plot → the timeline figure (ms after the fault) that holds each
+TIMELINE_MARKS = {"GARP from the new owner": "garp_from_new_owner_ms", "neighbour entry flips":
+                  "neighbour_to_new_owner_ms", "first answer via the new owner": "first_via_new_ms",
+                  "undo": "undo_ms", "failback: first answer via the final owner": "first_via_final_ms"}
 
 
 @pytest.mark.parametrize("service", ["svc1", "svc2"])
@@ -53,7 +59,7 @@ def test_failover(request, lb, kind, service):
     probe = lb.probe("mypc")
     hold = budget + SETTLE
     recording = hold + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
-    with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=recording) as rec:
+    with probe.availability(svc.vip, interval=0.01, timeout=PROBE_TIMEOUT, duration=recording) as rec:
         with (allure.step(f"{kind} on the owner {victim.short}"),
               fault(kind, victim, lb.infra, lb.provider) as injected):
             new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=hold + TAKEOVER_GRACE)
@@ -75,9 +81,16 @@ def test_failover(request, lb, kind, service):
     timeline = build_timeline(trace, probes, fault_kind=kind, fault=injected.at, undo=injected.undo_started,
                               victim=victim.short, new_owner=new_owner, final_owner=final_owner, node_macs=node_macs,
                               old_dataplane_serves=spec.old_dataplane_serves)
-    attach_json("failover timeline", timeline.figures())
-    attach_json("probes (t relative to the fault, s)",
-                [{"t": round(p.t - injected.at, 3), "ok": p.ok, "via": p.via, "error": p.error} for p in probes])
+    figures = timeline.figures()
+    attach_json("failover timeline (ms relative to the fault)", figures)
+    points = [ProbePoint(round(p.t - injected.at, 4), p.ok, p.via, None if s.latency is None else s.latency * 1000,
+                         p.error) for p, s in zip(probes, sorted(trace.samples, key=lambda s: s.t), strict=True)]
+    marks = {label_: None if figures[key] is None else figures[key] / 1000 for label_, key in TIMELINE_MARKS.items()}
+    attach_plot(request, lb.cfg.report_dir, f"failover timeline {kind} {service} {lb.mode}",
+                failover_timeline(points, marks, budget, f"{kind} on {victim.short}, {service} "
+                                  f"({svc.traffic_policy}), mode {lb.mode}: outage {figures['outage_ms']} ms, "
+                                  f"budget {budget:g} s", timeout_ms=PROBE_TIMEOUT * 1000),
+                csv_rows(points))
     attach_pcap("arp during the fault.pcap", during.pcap)
     attach_pcap("arp after the failback.pcap", after.pcap)
     verdicts = [
