@@ -23,6 +23,8 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
     ownership = [v for c in checks for v in c["verdicts"] if v["check"] == "arp-ownership"]
     assert len(ownership) == 3 + 3 and all(len(v["figures"]["macs"]) == 1 for v in ownership)
     assert list((tmp_path / "allure-results").glob("*-attachment.pcap"))
+    frames = [p.read_text() for p in (tmp_path / "allure-results").glob("*-attachment.txt")]
+    assert frames and all(t.startswith("# ") and " is-at " in t for t in frames)  # the captures as text
     categories = json.loads((tmp_path / "allure-results" / "categories.json").read_text())
     assert "multiple ARP owners" in {c["name"] for c in categories}
     assert "lb=keepalived" in (tmp_path / "allure-results" / "environment.properties").read_text()

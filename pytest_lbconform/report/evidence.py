@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from ..verdicts.result import Verdict
 from . import files
+from .frames import pcap_text
 
 PROPERTY = "lbconform"        #: a verdict (check id, passed, expected, measured, category, figures)
 PLOT = "lbconform_plot"       #: a plot of the check, relative to the report directory
@@ -49,17 +51,21 @@ def attach_plot(request: pytest.FixtureRequest, report_dir: Path, name: str, png
     request.node.user_properties.append((PLOT, f"plots/{slug}.png"))
 
 
-def attach_pcap(name: str, pcap: bytes) -> None:
+def attach_pcap(name: str, pcap: bytes, t0: float | None = None, t0_name: str = "the first frame") -> None:
+    """The capture as pcap (for Wireshark) and as text (one line per frame, times after ``t0``)."""
     if pcap:
-        allure.attach(pcap, name=name, attachment_type=allure.attachment_type.PCAP)
+        allure.attach(pcap, name=f"{name}.pcap", attachment_type=allure.attachment_type.PCAP)
+        allure.attach(pcap_text(pcap, t0, t0_name), name=f"{name} (frames).txt",
+                      attachment_type=allure.attachment_type.TEXT)
 
 
-def record(request: pytest.FixtureRequest, verdict: Verdict, **context: Any) -> None:
-    """Keep ``verdict``'s figures for the certification report and attach them to allure."""
+def record(request: pytest.FixtureRequest, verdict: Verdict, name: str = "", **context: Any) -> None:
+    """Keep ``verdict``'s figures for the certification report and attach them to allure (as
+    ``name``, default "<check> verdict")."""
     entry = {"check": verdict.check, "passed": verdict.passed, "expected": verdict.expected,
              "measured": verdict.measured, "category": verdict.category, "figures": verdict.figures, **context}
     request.node.user_properties.append((PROPERTY, json.loads(json.dumps(entry, default=str))))
-    attach_json(f"{verdict.check} verdict", entry)
+    attach_json(name or f"{verdict.check} verdict", entry)
 
 
 def check(request: pytest.FixtureRequest, verdict: Verdict, **context: Any) -> None:
@@ -71,8 +77,13 @@ def check(request: pytest.FixtureRequest, verdict: Verdict, **context: Any) -> N
 
 def check_all(request: pytest.FixtureRequest, verdicts: list[Verdict], **context: Any) -> None:
     """Record every verdict of a check once; fail with the first one that did not pass."""
-    for verdict in verdicts:
-        record(request, verdict, **context)
+    total = Counter(v.check for v in verdicts)
+    seen: Counter[str] = Counter()
+    for verdict in verdicts:  # a check judged twice in one test (ARP during the fault, after it) is numbered
+        seen[verdict.check] += 1
+        name = f"{verdict.check} verdict" + (f" ({seen[verdict.check]} of {total[verdict.check]})"
+                                             if total[verdict.check] > 1 else "")
+        record(request, verdict, name, **context)
     failed = [v for v in verdicts if not v.passed]
     if failed:
         more = f" (+{len(failed) - 1} more failed verdicts)" if len(failed) > 1 else ""

@@ -25,7 +25,7 @@ def test_exactly_one_node_answers_arp(request, lb, service):
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     with allure.step(f"broadcast who-has {svc.vip} from mypc and collect every reply"):
         observed = lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=3)
-        attach_pcap(f"arp who-has {svc.vip}.pcap", observed.pcap)
+        attach_pcap(f"arp who-has {svc.vip}", observed.pcap)
     check(request, arp_ownership(observed, node_macs, owner), service=service, mode=lb.mode)
 
 
@@ -76,7 +76,9 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
         with allure.step(f"agent back on {first.short}"):
             back = lb.node(lb.provider.wait_converged()[svc.name])
         trace = rec.wait()
-    attach_json("gratuitous ARP frames", [g.__dict__ for g in trace.garps])
+    attach_json("gratuitous ARP frames (t in s after the agent was stopped)",
+                [{"t_s": round(g.t - injected.at, 3), "op": {1: "request", 2: "reply"}.get(g.op, g.op),
+                  "arp_sender_mac": g.mac, "ether_src": g.ether_src} for g in trace.garps])
     if moved is None:
         verdict = no_takeover("garp-on-announcement", svc.vip, first.short)
     else:

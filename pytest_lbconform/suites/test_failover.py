@@ -91,8 +91,8 @@ def test_failover(request, lb, kind, service):
                                   f"({svc.traffic_policy}), mode {lb.mode}: outage {figures['outage_ms']} ms, "
                                   f"budget {budget:g} s", timeout_ms=PROBE_TIMEOUT * 1000),
                 csv_rows(points))
-    attach_pcap("arp during the fault.pcap", during.pcap)
-    attach_pcap("arp after the failback.pcap", after.pcap)
+    attach_pcap("arp during the fault", during.pcap, injected.at, "the fault")
+    attach_pcap("arp after the failback", after.pcap, injected.at, "the fault")
     verdicts = [
         within_budget(timeline, budget),
         degradation(timeline, expected_share, cause),
