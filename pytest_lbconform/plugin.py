@@ -400,6 +400,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     version = env.version if env is not None else ""
     report = conformance.build(
         results, implementation={"project": cfg.spec.project, "provider": cfg.lb, "version": version,
+                                 "organization": cfg.spec.organization, "url": cfg.spec.url,
+                                 "contact": list(cfg.spec.contact),
                                  "spec": "built-in" if cfg.spec.builtin else f"custom: {cfg.spec.source}"},
         environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
         budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities), inconclusive_reason=setup_error,

@@ -128,3 +128,22 @@ def test_the_failover_profile_carries_the_budgets_it_judged_by():
     assert by_name["L2-FAILOVER"]["budgets"] == {"used": {"node-stop": 1.5}, "unit": "s", "overridden": False,
                                                  "overrides": {}}
     assert "budgets" not in by_name["SERVICE-TRAFFIC"]
+
+
+def test_a_vendor_can_submit_it_json_yaml_and_a_page_that_says_who_what_and_why(tmp_path):
+    import yaml
+
+    results = healthy()
+    results[2].plots = ["plots/test_failover_stop.png"]
+    impl = {"project": "MyLB", "version": "1.2", "organization": "Acme", "url": "https://mylb.example/",
+            "contact": ["@acme/lb-maintainers"], "provider": "mylb", "spec": "custom: mylb.yaml"}
+    report = conformance.build(results, impl, {"platform": "lab"}, capabilities=["arp", "garp"])
+    conformance.write(tmp_path, report)
+    assert report["suite"]["name"] == "pytest-lbconform" and report["suite"]["version"]
+    assert len(report["suite"]["commit"]) in (0, 40)  # 40 in a checkout, empty for an installed wheel
+    assert yaml.safe_load((tmp_path / "conformance.yaml").read_text()) == json.loads(
+        (tmp_path / "conformance.json").read_text())
+    page = (tmp_path / "conformance.html").read_text()
+    for shown in ("Acme", "https://mylb.example/", "@acme/lb-maintainers", "capabilities declared: arp, garp",
+                  "<th>expected</th>", "class='legend'", "<img src='plots/test_failover_stop.png'", "passed, 0 failed"):
+        assert shown in page, shown

@@ -27,6 +27,9 @@ class ProviderSpec:
     budgets: dict[str, float] = field(default_factory=dict)
     source: str = ""
     provider: str = ""  #: the built-in implementation that drives this LB (default: the spec's name)
+    organization: str = ""
+    url: str = ""
+    contact: tuple[str, ...] = ()  #: where a user reaches the implementation's maintainers (the report shows it)
 
     @property
     def implementation(self) -> str:
@@ -66,6 +69,7 @@ def load_spec(path: Path) -> ProviderSpec:
         settings=model.settings.model_dump(exclude_none=True),
         optional_modes={k: tuple(v) for k, v in model.optional_modes.items()},
         budgets=dict(model.budgets), source=str(path), provider=model.provider or "",
+        organization=model.organization or "", url=model.url or "", contact=tuple(model.contact),
     )
 
 

@@ -53,6 +53,9 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: Name
     project: Text | None = None
+    organization: Text | None = None
+    url: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/#-]*)?$")] | None = None
+    contact: Annotated[list[Text], Field(max_length=8)] = []
     provider: Name | None = None
     platforms: Annotated[list[Platform], Field(min_length=1, max_length=3)]
     default_platform: Platform | None = None

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import checks
+import yaml
+
+from .. import __version__, checks, hostcmd
+from ..errors import LbconformError
+from ..paths import ROOT
 from . import files
 from .evidence import META, PLOT, PROPERTY
 
@@ -132,7 +136,7 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
     }
 
 
-def build(results: list[CheckResult], implementation: dict[str, str], environment: dict[str, str],
+def build(results: list[CheckResult], implementation: dict[str, Any], environment: dict[str, str],
           budgets: dict[str, Any] | None = None, capabilities: list[str] | None = None,
           inconclusive_reason: str = "") -> dict[str, Any]:
     """The ConformanceReport: per profile of the registry, core and extended results and every check.
@@ -145,6 +149,7 @@ def build(results: list[CheckResult], implementation: dict[str, str], environmen
     return {
         "apiVersion": "lbconform.io/v1alpha1", "kind": "ConformanceReport",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "suite": suite_info(),
         "implementation": implementation, "environment": {"host": host_platform.platform(), **environment},
         "capabilities": sorted(capabilities or []),
         "budgets": budgets,
@@ -153,11 +158,27 @@ def build(results: list[CheckResult], implementation: dict[str, str], environmen
     }
 
 
+def suite_info() -> dict[str, Any]:
+    """This suite's name, version, and the commit it runs from (a checkout; empty for an installed wheel)."""
+    commit, dirty = "", False
+    if (ROOT / ".git").exists():
+        try:
+            commit = hostcmd.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], "git rev-parse", check=False,
+                                 timeout=10).stdout.strip()
+            dirty = bool(hostcmd.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                     "git status", check=False, timeout=10).stdout.strip())
+        except LbconformError:
+            commit = ""
+    return {"name": "pytest-lbconform", "version": __version__, "commit": commit, "modified": dirty}
+
+
 def write(report_dir: Path, report: dict[str, Any]) -> Path:
-    """Write conformance.json, conformance.html and a history row; never through a symlink."""
+    """Write conformance.json, .yaml (as Gateway API publishes its reports), .html and a history row;
+    never through a symlink."""
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / "conformance.json"
     files.replace_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    files.replace_text(report_dir / "conformance.yaml", yaml.safe_dump(report, sort_keys=False, allow_unicode=True))
     files.replace_text(report_dir / "conformance.html", render_html(report))
     _append_history(report_dir / "history.csv", report)
     return path
@@ -184,11 +205,21 @@ def _append_history(path: Path, report: dict[str, Any]) -> None:
     files.append_text(path, buffer.getvalue())
 
 
+LEGEND = ("<p class='legend'>outcomes: <span class='passed'>passed</span> the LB did what the check expects; "
+          "<span class='failed'>failed</span> a verdict on the LB failed; <span class='inconclusive'>inconclusive"
+          "</span> the environment failed (engine, cluster, probe), no verdict on the LB; <span class='skipped'>"
+          "skipped</span> an extended feature the provider does not declare, or a profile that does not apply. "
+          "A core check cannot be skipped: a missing core capability is a failure.</p>")
+
+
 def render_html(report: dict[str, Any]) -> str:
     esc = html.escape
     rows = []
     for prof in report["profiles"]:
-        rows.append(f"<h2>{esc(prof['name'])}: {esc(prof['result'])}</h2><p>{esc(prof['description'])}</p>")
+        tally = ", ".join(f"{sum(prof[t][k] for t in ('core', 'extended'))} {k}"
+                          for k in ("passed", "failed", "inconclusive", "skipped"))
+        rows.append(f"<h2>{esc(prof['name'])}: {esc(prof['result'])}</h2><p>{esc(prof['description'])} "
+                    f"<small>({esc(tally)})</small></p>")
         if prof["not_applicable_reason"]:
             rows.append(f"<p>Not applicable: {esc(prof['not_applicable_reason'])}</p>")
         if prof["core"]["checks_not_run"]:
@@ -207,11 +238,19 @@ def render_html(report: dict[str, Any]) -> str:
         rows.append("</table>")
     impl = report["implementation"]
     env = ", ".join(f"{k}={v}" for k, v in report["environment"].items())
+    suite = report.get("suite", {})
+    contact = ", ".join(impl.get("contact", []))
+    about = (f"<p>{esc(impl.get('organization', ''))} <a href='{esc(impl.get('url', ''))}'>{esc(impl.get('url', ''))}"
+             f"</a>{' — contact: ' + esc(contact) if contact else ''}</p>"
+             f"<p>certified with {esc(suite.get('name', ''))} {esc(suite.get('version', ''))}"
+             f"{' commit ' + esc(suite.get('commit', '')[:12]) if suite.get('commit') else ''}"
+             f"{' (modified)' if suite.get('modified') else ''}; capabilities declared: "
+             f"{esc(', '.join(report.get('capabilities', [])))}</p>")
     return (
         "<!doctype html><meta charset='utf-8'><title>LB conformance report</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
         ".failed{background:#fdd}.inconclusive{background:#ffd}.skipped{background:#eee}.passed{background:#dfd}</style>"
         f"<h1>{esc(impl.get('project', ''))} {esc(impl.get('version', ''))}</h1><p>{esc(env)}</p>"
-        f"<p>provider spec: {esc(impl.get('spec', 'built-in'))}</p>"
-        f"<p>{esc(report['date'])}</p>" + "".join(rows)
+        f"<p>provider spec: {esc(impl.get('spec', 'built-in'))}</p>" + about +
+        f"<p>{esc(report['date'])}</p>" + LEGEND + "".join(rows)
     )
