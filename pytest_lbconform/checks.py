@@ -80,6 +80,11 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
 )}
 
 
+#: check family (``suites/test_<family>.py``) → its name in reports (the Allure feature)
+FAMILIES = {"arp_ownership": "ARP ownership", "failover": "Failover", "snat": "SNAT", "balancing": "Balancing",
+            "vip_allocation": "VIP allocation"}
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str

@@ -206,6 +206,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = {"checks": list(judged), "profile": primary.profile, "tier": tier, "capabilities": wanted,
                 "missing": missing, "applies": applies}
         item.user_properties.append((META, meta))
+        if not applies or missing:  # the test body, which labels it, will not run: label it here
+            _allure_labels(item, primary, tier)
         if not applies:
             reason = (f"profile {primary.profile} does not apply on platform {cfg.platform}: "
                       f"{checks.PROFILES[primary.profile].not_applicable}")
@@ -229,7 +231,17 @@ def _judged_checks(item: pytest.Item) -> tuple[str, ...]:
 
 
 def missing_capability(cfg: run_config.RunConfig, missing: list[str]) -> str:
-    return f"provider {cfg.spec.name} does not declare capability {', '.join(missing)}"
+    """Which capabilities the provider does not declare, and what each means."""
+    said = [f"{c} ({checks.CAPABILITIES[c].meaning})" if c in checks.CAPABILITIES else c for c in missing]
+    return f"provider {cfg.spec.name} does not declare capability {', '.join(said)}"
+
+
+def _allure_labels(item: pytest.Item, primary: checks.Check, tier: str) -> None:
+    """The labels a check's body sets (epic, feature, story, severity), for a check whose body does not run."""
+    for label_type, value in (("epic", "LB"), ("feature", checks.FAMILIES.get(primary.family, primary.family)),
+                              ("story", primary.title),
+                              ("severity", "critical" if tier == checks.CORE else "normal")):
+        item.add_marker(pytest.mark.allure_label(value, label_type=label_type))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -73,7 +73,7 @@ def test_a_missing_capability_skips_a_test_outside_the_registry(pytester, noarp_
 def test_require_all_turns_a_capability_skip_into_a_failure(pytester, noarp_spec):
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "--require-all")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp (--require-all*"])
+    result.stdout.fnmatch_lines(["*provider noarp does not declare capability arp (one node answers ARP for each VIP) (--require-all*"])
 
 
 def test_a_core_check_cannot_be_skipped_by_leaving_out_its_capability(pytester, noarp_spec):
@@ -100,7 +100,7 @@ def test_an_extended_check_skips_with_its_reason(pytester, noarp_spec):
     """)
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "-rs", "test_ext.py")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*does not declare capability affinity: extended feature not supported*"])
+    result.stdout.fnmatch_lines(["*does not declare capability affinity (sessionAffinity ClientIP): extended feature not supported*"])
 
 
 def test_a_judges_marker_naming_an_unknown_check_is_a_usage_error(pytester):
@@ -238,3 +238,21 @@ def test_the_fixtures_say_how_to_activate_the_plugin(pytester):
     pytester.makepyfile(test_mine="def test_mine(lbconform_config):\n    pass\n")
     result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*pytest-lbconform is inactive in this run*--lb=keepalived*"])
+
+
+def test_a_skipped_check_keeps_its_allure_labels_and_says_what_is_missing(pytester, tmp_path):
+    """A check skipped at collection never runs its body (which labels it): the plugin labels it instead."""
+    spec = tmp_path / "noaff.yaml"
+    spec.write_text("name: noaff\nprovider: keepalived\nplatforms: [lab]\nmodes: {lab: [random]}\n"
+                    "capabilities: [arp, garp, owner_report, snat, failover:agent-kill, failover:node-isolate, "
+                    "failover:node-stop]\nbudgets: {agent-kill: 2, node-isolate: 2, node-stop: 2}\n")
+    results = tmp_path / "allure"
+    result = pytester.runpytest_subprocess(f"--lb-spec={spec}", "--lb=noaff", f"--alluredir={results}",
+                                           "-k", "affinity", SUITES + "/test_balancing.py")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-2000:]
+    import json
+    (skipped,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    assert skipped["status"] == "skipped"
+    labels = {(x["name"], x["value"]) for x in skipped["labels"]}
+    assert {("epic", "LB"), ("feature", "Balancing"), ("severity", "normal")} <= labels, labels
+    assert "sessionAffinity ClientIP" in skipped["statusDetails"]["message"]

@@ -29,8 +29,8 @@ def label(request: pytest.FixtureRequest, feature: str, story: str, severity: st
     allure.dynamic.feature(feature)
     allure.dynamic.story(story)
     allure.dynamic.severity(getattr(allure.severity_level, severity.upper()))
-    for name, value in params.items():
-        allure.dynamic.parameter(name, value)
+    for name, value in params.items():  # shown, but not part of the history id: a VIP or budget may change per run
+        allure.dynamic.parameter(name, value, excluded=True)
 
 
 def attach_json(name: str, data: Any) -> None:
