@@ -1,5 +1,6 @@
 """The certification report from synthetic results: profiles with teeth (issue: every answer judged)."""
 
+import csv
 import json
 
 from pytest_lbconform import checks
@@ -109,8 +110,21 @@ def test_write_produces_json_html_and_a_history_of_numeric_figures(tmp_path):
     assert json.loads(path.read_text())["kind"] == "ConformanceReport"
     assert "<table>" in (tmp_path / "conformance.html").read_text()
     conformance.write(tmp_path, report)
-    rows = (tmp_path / "history.csv").read_text().splitlines()
-    assert rows[0].startswith("date,") and len(rows) == 3 and "outage_ms,350.0" in rows[1]
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert len(rows) == 2  # one figure per run (the text figure "vip" is left out), two runs
+    assert rows[0]["figure"] == "outage_ms" and rows[0]["value"] == "350.0" and rows[0]["unit"] == "ms"
+    assert rows[0]["check"] == "failover-budget" and rows[0]["verdict"] == "passed" and rows[0]["run_id"]
+
+
+def test_history_keeps_nulls_and_moves_an_older_history_aside(tmp_path):
+    (tmp_path / "history.csv").write_text("date,lb,version,check_id,figure,value\nx,y,z,c,f,1\n")
+    result = r("suites/test_failover.py::t[a]", "passed", "failover-budget")
+    result.verdicts[0]["figures"] = {"garp_from_new_owner_ms": None, "probes": 80, "macs": ["a"]}
+    conformance.write(tmp_path, conformance.build([result], {"provider": "p", "version": "1"}, {"platform": "lab"}))
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert [(x["figure"], x["value"], x["unit"]) for x in rows] == [("garp_from_new_owner_ms", "", "ms"),
+                                                                   ("probes", "80", "")]
+    assert (tmp_path / "history.old.csv").read_text().startswith("date,lb,version")
 
 
 def test_a_run_whose_environment_did_not_come_up_is_inconclusive_not_untested():

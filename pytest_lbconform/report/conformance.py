@@ -8,6 +8,7 @@ import html
 import io
 import json
 import platform as host_platform
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,7 @@ def build(results: list[CheckResult], implementation: dict[str, Any], environmen
     platform = environment.get("platform", "")
     return {
         "apiVersion": "lbconform.io/v1alpha1", "kind": "ConformanceReport",
+        "run_id": uuid.uuid4().hex[:12],
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "suite": suite_info(),
         "implementation": implementation, "environment": {"host": host_platform.platform(), **environment},
@@ -184,24 +186,49 @@ def write(report_dir: Path, report: dict[str, Any]) -> Path:
     return path
 
 
-HISTORY_HEADER = ["date", "lb", "version", "check_id", "figure", "value"]
+HISTORY_HEADER = ["run_id", "date", "suite_version", "lb", "lb_version", "platform", "mode", "test", "check",
+                  "verdict", "figure", "value", "unit"]
 
 
-def _append_history(path: Path, report: dict[str, Any]) -> None:
-    """One row per measured figure per run (numbers only), to see drift between runs."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def unit_of(figure: str) -> str:
+    """The unit a figure's name states (``outage_ms`` → ms); empty for counts and other plain numbers."""
+    for suffix, unit in (("_ms", "ms"), ("_s", "s"), ("_share", "ratio"), ("_pct", "%")):
+        if figure.endswith(suffix):
+            return unit
+    return ""
+
+
+def history_rows(report: dict[str, Any]) -> list[list[object]]:
+    """One row per numeric (or null) figure of every verdict of this run; lists and texts are left out."""
+    impl, env = report["implementation"], report["environment"]
+    rows: list[list[object]] = []
     for prof in report["profiles"]:
         for chk in prof["checks"]:
             for verdict in chk["verdicts"]:
                 for key, value in verdict.get("figures", {}).items():
-                    if isinstance(value, (int, float)) and not isinstance(value, bool):
-                        writer.writerow([report["date"], report["implementation"].get("project", ""),
-                                         report["implementation"].get("version", ""), chk["id"], key, value])
+                    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                        continue
+                    rows.append([report.get("run_id", ""), report["date"], report.get("suite", {}).get("version", ""),
+                                 impl.get("provider", ""), impl.get("version", ""), env.get("platform", ""),
+                                 verdict.get("mode", ""), chk["id"], verdict.get("check", ""),
+                                 "passed" if verdict.get("passed") else "failed", key,
+                                 "" if value is None else value, unit_of(key)])
+    return rows
+
+
+def _append_history(path: Path, report: dict[str, Any]) -> None:
+    """Append this run's rows; a history with other columns (an older version's) is moved aside first."""
     header = io.StringIO()
     csv.writer(header).writerow(HISTORY_HEADER)
+    if path.exists() and not path.is_symlink():
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        if first.rstrip("\r\n") != ",".join(HISTORY_HEADER):
+            path.replace(path.with_name(path.stem + ".old.csv"))
     if path.is_symlink() or not path.exists():
         files.replace_text(path, header.getvalue())
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(history_rows(report))
     files.append_text(path, buffer.getvalue())
 
 
