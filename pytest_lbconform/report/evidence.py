@@ -65,7 +65,19 @@ def record(request: pytest.FixtureRequest, verdict: Verdict, name: str = "", **c
     entry = {"check": verdict.check, "passed": verdict.passed, "expected": verdict.expected,
              "measured": verdict.measured, "category": verdict.category, "figures": verdict.figures, **context}
     request.node.user_properties.append((PROPERTY, json.loads(json.dumps(entry, default=str))))
-    attach_json(name or f"{verdict.check} verdict", entry)
+    title = (f"verdict {verdict.check}: {'passed' if verdict.passed else 'FAILED'} — expected: {verdict.expected} — "
+             f"measured: {verdict.measured}")
+    try:  # a step per verdict; a failed verdict is a failed step (the test fails later, after every verdict)
+        with allure.step(title):
+            attach_json(name or f"{verdict.check} verdict", entry)
+            if not verdict.passed:
+                raise _FailedVerdict(verdict.message)
+    except _FailedVerdict:
+        pass
+
+
+class _FailedVerdict(AssertionError):
+    """Raised inside a verdict's step so that Allure marks the step failed (AssertionError: "failed")."""
 
 
 def check(request: pytest.FixtureRequest, verdict: Verdict, **context: Any) -> None:
