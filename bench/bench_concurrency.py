@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import docker
+from bench_false_failures import judge_report  # the same judgement of a healthy run
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lb=keepalived"]
@@ -33,10 +34,7 @@ def judge(proc: subprocess.Popen[str], report_dir: str) -> dict[str, object]:
     out, _ = proc.communicate()
     path = Path(report_dir) / "conformance.json"
     report = json.loads(path.read_text()) if path.exists() else {"profiles": []}
-    checks = [c for p in report["profiles"] for c in p["checks"]]
-    bad = [f"{c['id']}: {c['message']}" for c in checks if c["outcome"] in ("failed", "inconclusive")]
-    if proc.returncode not in (0, 1) or not checks:
-        bad.append(f"exit {proc.returncode}: {out.strip()[-300:]}")
+    checks, bad = judge_report(report, proc.returncode or 0, out)
     return {"exit": proc.returncode, "checks": len(checks), "passed": sum(c["outcome"] == "passed" for c in checks),
             "false_failures": bad}
 

@@ -56,6 +56,16 @@ def connection_failures(report: dict) -> list[dict[str, object]]:
     return rows
 
 
+def judge_report(report: dict, returncode: int, output: str) -> tuple[list[dict], list[str]]:
+    """The checks of a healthy run's report and its false failures: every failed or inconclusive check,
+    and a run that ended otherwise than passed/failed or judged nothing."""
+    checks = [c for p in report["profiles"] for c in p["checks"]]
+    bad = [f"{c['id']}: {c['message']}" for c in checks if c["outcome"] in ("failed", "inconclusive")]
+    if returncode not in (0, 1) or not checks:
+        bad.append(f"run ended with exit {returncode}: {output.strip()[-300:]}")
+    return checks, bad
+
+
 def main_run(index: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="lbc-ff-") as tmp:
         start = time.perf_counter()
@@ -64,10 +74,7 @@ def main_run(index: int) -> dict[str, object]:
         wall = time.perf_counter() - start
         report_path = Path(tmp) / "conformance.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else {"profiles": []}
-    checks = [c for p in report["profiles"] for c in p["checks"]]
-    bad = [f"{c['id']}: {c['message']}" for c in checks if c["outcome"] in ("failed", "inconclusive")]
-    if proc.returncode not in (0, 1) or not checks:
-        bad.append(f"run ended with exit {proc.returncode}: {(proc.stdout + proc.stderr).strip()[-300:]}")
+    checks, bad = judge_report(report, proc.returncode, proc.stdout + proc.stderr)
     return {"run": index, "exit": proc.returncode, "checks": len(checks),
             "passed": sum(c["outcome"] == "passed" for c in checks), "false_failures": bad, "wall_s": round(wall, 1),
             "connection_failures": [r for r in connection_failures(report) if r["failed"]],
