@@ -18,7 +18,7 @@ from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, LbconformError
 from .paths import SUITES
 from .reaper import remove_session
-from .report import allure_files, conformance
+from .report import allure_files, conformance, evidence
 from .report.evidence import META, PROPERTY
 
 CFG = pytest.StashKey[run_config.RunConfig]()
@@ -342,7 +342,9 @@ def _teardown_shielded(env: Environment, failed: bool = False) -> None:
 def lb(request: pytest.FixtureRequest, pytestconfig: pytest.Config, lbconform_env: Environment) -> LBUnderTest:
     """The LB under test in one data-plane mode (parametrized by the plugin, ids ``<platform>-<mode>``)."""
     try:
-        return lbconform_env.for_mode(request.param)
+        lb_ = lbconform_env.for_mode(request.param)
+        evidence.attach_setup(lb_)
+        return lb_
     except infrastructure.ERRORS as exc:  # e.g. kind create failed: one line, the run stops, report inconclusive
         cfg = pytestconfig.stash[CFG]
         message = f"lbconform: cannot set up {cfg.label} in mode {request.param}: {infrastructure.one_line(exc)}"
@@ -358,6 +360,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     report: pytest.TestReport = yield
     if CFG not in item.config.stash or call.excinfo is None:
         return report
+    if call.when == "call" and report.failed and "lb" in getattr(item, "funcargs", {}):
+        evidence.attach_failure(item.funcargs["lb"])  # type: ignore[attr-defined]
     exc = call.excinfo.value
     if isinstance(exc, infrastructure.ERRORS):
         line = infrastructure.one_line(exc)

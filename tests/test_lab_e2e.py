@@ -23,8 +23,14 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
     ownership = [v for c in checks for v in c["verdicts"] if v["check"] == "arp-ownership"]
     assert len(ownership) == 3 + 3 and all(len(v["figures"]["macs"]) == 1 for v in ownership)
     assert list((tmp_path / "allure-results").glob("*-attachment.pcap"))
-    frames = [p.read_text() for p in (tmp_path / "allure-results").glob("*-attachment.txt")]
-    assert frames and all(t.startswith("# ") and " is-at " in t for t in frames)  # the captures as text
+    befores = [b for c in (tmp_path / "allure-results").glob("*-container.json")
+               for b in json.loads(c.read_text()).get("befores", []) if b["name"] == "lb"]
+    shown = {a["name"] for b in befores for a in b.get("attachments", [])}
+    assert {"set-up random: topology, services, backends", "set-up random: worker nft ruleset",
+            "set-up random: worker keepalived.conf"} <= shown, shown  # the set-up evidence of the mode
+    texts = [p.read_text() for p in (tmp_path / "allure-results").glob("*-attachment.txt")]
+    frames = [t for t in texts if t.startswith("# ") and " frames; times in seconds after " in t]
+    assert len(frames) == 3 and all(" is-at " in t for t in frames)  # each who-has capture also as text
     categories = json.loads((tmp_path / "allure-results" / "categories.json").read_text())
     assert "multiple ARP owners" in {c["name"] for c in categories}
     assert "lb=keepalived" in (tmp_path / "allure-results" / "environment.properties").read_text()

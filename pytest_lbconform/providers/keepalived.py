@@ -413,6 +413,26 @@ class KeepalivedLab:
         if self.hooks.bridge:
             host_nft.delete(self._bridge_table)
 
+    def evidence(self, failed: bool = False) -> dict[str, str]:
+        """What a person needs to see why a check failed, per worker: the agent's config, the data-plane rules as
+        loaded, the addresses; with ``failed`` also the agent's log and the neighbour table. Best effort: a
+        node that does not answer (stopped by a fault) says so instead."""
+        out: dict[str, str] = {}
+        for node in self.topology.workers:
+            commands = {"keepalived.conf": ["cat", KEEPALIVED_CONF], "nft ruleset": ["nft", "list", "ruleset"],
+                        "addresses": ["ip", "-br", "addr"]}
+            if failed:
+                commands |= {"keepalived log": ["tail", "-n", "60", f"{containers.LOG_DIR}/keepalived.log"],
+                             "neighbours": ["ip", "neigh"]}
+            for what, argv in commands.items():
+                try:
+                    res = containers.run(self.docker.containers.get(node.name), argv, check=False)
+                    text = res.stdout if res.exit_code == 0 else f"(exit {res.exit_code}) {res.stderr}"
+                except Exception as exc:  # a stopped or removed node: evidence must never break the run
+                    text = f"(not readable: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+                out[f"{node.short} {what}"] = text
+        return out
+
     def version(self) -> str:
         if not self._version:
             c = self.docker.containers.get(self.topology.workers[0].name)

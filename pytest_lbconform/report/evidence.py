@@ -59,6 +59,35 @@ def attach_pcap(name: str, pcap: bytes, t0: float | None = None, t0_name: str = 
                       attachment_type=allure.attachment_type.TEXT)
 
 
+def attach_setup(lb: Any) -> None:
+    """The environment a mode's checks run in: topology (nodes, clients, addresses, MACs), services and their
+    VIPs, backends, and what the provider can show of its config and data-plane rules."""
+    topo = lb.topology
+    attach_json(f"set-up {lb.mode}: topology, services, backends", {
+        "cluster": topo.cluster, "network": topo.network, "subnet": str(topo.subnet), "mode": lb.mode,
+        "nodes": [{"name": n.name, "role": n.role, "ip": n.ip, "mac": n.mac} for n in topo.nodes],
+        "clients": [{"name": c.name, "ip": c.ip, "mac": c.mac} for c in topo.clients],
+        "services": [vars(s) for s in lb.services], "backends": [vars(b) for b in lb.backends]})
+    _attach_texts(f"set-up {lb.mode}", lb.provider, failed=False)
+
+
+def attach_failure(lb: Any) -> None:
+    """After a failed check: the provider's config, rules, addresses, agent logs and neighbour tables now."""
+    _attach_texts("after the failure", lb.provider, failed=True)
+
+
+def _attach_texts(prefix: str, provider: Any, failed: bool) -> None:
+    collect = getattr(provider, "evidence", None)
+    if collect is None:
+        return
+    try:
+        texts = collect(failed=failed)
+    except Exception as exc:  # evidence is best effort; it must not turn a verdict into an error
+        texts = {"evidence": f"(not collected: {type(exc).__name__}: {exc})"}
+    for name, text in texts.items():
+        allure.attach(text, name=f"{prefix}: {name}", attachment_type=allure.attachment_type.TEXT)
+
+
 def record(request: pytest.FixtureRequest, verdict: Verdict, name: str = "", **context: Any) -> None:
     """Keep ``verdict``'s figures for the certification report and attach them to allure (as
     ``name``, default "<check> verdict")."""
