@@ -133,14 +133,15 @@ def test_report_writers_replace_a_symlink_and_never_write_through_it(tmp_path):
     victim.write_text("not yours")
     reports = tmp_path / "reports"
     reports.mkdir()
-    for name in ("conformance.json", "conformance.html", "history.csv"):
+    for name in ("conformance.json", "conformance.yaml", "conformance.html", "history.csv"):
         (reports / name).symlink_to(victim)
     report = {"date": "2026-11-28", "implementation": {"project": "p", "version": "1"}, "environment": {},
               "profiles": []}
     conformance.write(reports, report)
     assert victim.read_text() == "not yours"
-    assert not any((reports / n).is_symlink() for n in ("conformance.json", "conformance.html", "history.csv"))
-    assert (reports / "history.csv").read_text().startswith("date,lb,version")
+    assert not any((reports / n).is_symlink() for n in ("conformance.json", "conformance.yaml", "conformance.html",
+                                                        "history.csv"))
+    assert (reports / "history.csv").read_text().startswith("run_id,date,suite_version")
 
 
 @pytest.mark.parametrize(("variable", "value", "start"), [

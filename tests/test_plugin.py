@@ -87,7 +87,8 @@ def test_a_core_check_cannot_be_skipped_by_leaving_out_its_capability(pytester, 
     result = pytester.runpytest_subprocess("--lb=noarp", f"--lb-spec={noarp_spec}", "test_core.py")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*[[]unsupported core capability[]] arp-ownership FAILED: provider noarp does not "
-                                 "declare capability arp (a core check cannot be skipped)*"])
+                                 "declare capability arp (one node answers ARP for each VIP) "
+                                 "(a core check cannot be skipped)*"])
 
 
 def test_an_extended_check_skips_with_its_reason(pytester, noarp_spec):
