@@ -32,11 +32,10 @@ def cluster_of(table: str) -> str | None:
 def list_tables() -> list[str]:
     """Names of the host's bridge-family tables; empty when nft is missing or not permitted."""
     try:
-        proc = hostcmd.run(["nft", "list", "tables", "bridge"], "nft list tables", check=False)
-    except InfrastructureError:
+        out = hostcmd.run(["nft", "list", "tables", "bridge"], "nft list tables").stdout
+    except InfrastructureError:  # not installed, or a nonzero exit (not permitted)
         return []
-    return [line.split()[2] for line in proc.stdout.splitlines()
-            if proc.returncode == 0 and len(line.split()) == 3 and line.startswith("table bridge ")]
+    return [words[2] for words in map(str.split, out.splitlines()) if words[:2] == ["table", "bridge"] and len(words) == 3]
 
 
 def nft(args: list[str], stdin: str = "", check: bool = True) -> None:
