@@ -425,8 +425,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = conformance.write(cfg.report_dir, report)
     allure_dir = getattr(config.option, "allure_report_dir", None)
     if allure_dir:
+        report_name = f"pytest-lbconform: {cfg.lb} on {cfg.platform} ({','.join(cfg.modes)})"
         allure_files.write(Path(allure_dir), {"lb": cfg.lb, "project": cfg.spec.project, "version": version,
-                                              "platform": cfg.platform, "modes": ",".join(cfg.modes)})
+                                              "platform": cfg.platform, "modes": ",".join(cfg.modes)},
+                           report_dir=cfg.report_dir, report_name=report_name, run_id=str(report.get("run_id", "")),
+                           order=allure_files.build_order(cfg.report_dir / "history.csv"))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         verdicts = ", ".join(f"{p['name']} {p['result']}" for p in report["profiles"])

@@ -161,3 +161,21 @@ def test_a_vendor_can_submit_it_json_yaml_and_a_page_that_says_who_what_and_why(
     for shown in ("Acme", "https://mylb.example/", "@acme/lb-maintainers", "capabilities declared: arp, garp",
                   "<th>expected</th>", "class='legend'", "<img src='plots/test_failover_stop.png'", "passed, 0 failed"):
         assert shown in page, shown
+
+
+def test_the_page_groups_checks_by_family_with_counts_budgets_and_links_to_the_plots(tmp_path):
+    results = healthy()
+    results[2].plots = ["plots/test_failover_stop.png"]
+    results[6].outcome = "failed"
+    budgets = {"unit": "s", "used": {"node-stop": 5.0, "agent-kill": 2.0}, "spec": {"node-stop": 2.0, "agent-kill": 2.0},
+               "overridden": {"node-stop": 5.0}}
+    report = conformance.build(results, {"project": "p", "version": "1"}, {"platform": "lab"}, budgets=budgets)
+    page = conformance.render_html(report)
+    # families in registry names, each with its own counts; a family's checks follow its heading
+    assert "<h3 class='family'>Failover <small>(4 passed)</small></h3>" in page
+    assert "<h3 class='family'>SNAT <small>(1 passed, 1 failed)</small></h3>" in page
+    assert page.index("class='family'>SNAT") < page.index("suites/test_snat.py::c") < page.index("class='family'>Balancing")
+    assert "<a href='plots/test_failover_stop.png'>plot 1</a>" in page
+    assert "<td>node-stop</td><td>5.0 s</td><td>overridden (the spec says 2.0 s)</td>" in page
+    assert "<td>agent-kill</td><td>2.0 s</td><td>the spec</td>" in page
+    assert {c["family"] for p in report["profiles"] for c in p["checks"]} <= set(checks.FAMILIES)

@@ -16,8 +16,10 @@ import pytest
 
 from pytest_lbconform.checks import CHECKS
 from pytest_lbconform.providers.mutants import MUTANTS
+from tests import report_render as render
 from tests.conftest import ROOT, run_suite
 
+RENDERED_MUTANT = "slow-failover"  #: its reports are rendered in Chromium: the category and plot a reader looks for
 HEALTHY_REPEATS = 2  #: in `pytest tests`; the false-failure rate itself is measured by bench/bench_false_failures.py
 ROWS = ROOT / "reports" / "mutation-rows"
 
@@ -69,6 +71,24 @@ def test_mutant_is_caught_by_its_targeted_check(docker_client, tmp_path, name, t
     assert not errors, f"mutant {name}: tests errored instead of judging: {errors}"
     for check in caught:  # reported with a failure class that the registry declares for that check
         assert categories[check] and categories[check] <= set(CHECKS[check].categories), (check, categories[check])
+    if name == RENDERED_MUTANT:
+        reports_of_a_failing_run_show_its_category(tmp_path, sorted(categories[caught[0]])[0])
+
+
+def reports_of_a_failing_run_show_its_category(report_dir: Path, category: str) -> None:
+    """Both Allure versions, rendered with the README's commands and opened in Chromium, file the failure
+    under the registry's category (Allure 3 from allurerc.json, Allure 2 from categories.json)."""
+    index = render.generate_allure3(report_dir)
+    allure2 = render.generate_allure2(report_dir)
+    assert (allure2 / "history" / "history.json").is_file()  # what the next run carries into its results
+    with render.browser() as driver:
+        render.allure3_category(driver, index, category)
+        assert render.remote_requests(driver) == []  # the single file needs nothing from the network
+        assert "googletagmanager" not in (allure2 / "index.html").read_text()  # ALLURE_NO_ANALYTICS=true
+        render.screenshot(driver, "allure3-categories-of-a-failing-run")
+        with render.served(allure2) as url:
+            render.allure2_category(driver, url, category)
+            render.screenshot(driver, "allure2-categories-of-a-failing-run")
 
 
 @pytest.mark.parametrize("repeat", range(1, HEALTHY_REPEATS + 1))
@@ -77,6 +97,29 @@ def test_healthy_reference_passes_everything(docker_client, tmp_path, repeat, te
     false_failures = [messages[c] for c in failed] + errors
     save_row(testrun_uid, f"(healthy {repeat})", {"false_failures": false_failures})
     assert not false_failures, f"healthy run {repeat} failed: {false_failures}"
+    if repeat == 1:
+        reports_of_a_healthy_run_show_the_plots(tmp_path)
+
+
+def reports_of_a_healthy_run_show_the_plots(report_dir: Path) -> None:
+    """Every judged failover and balancing check carries a PNG; the single-file Allure 3 report shows the
+    failover plot offline; the certification page shows its checks grouped by family and its plots."""
+    pngs = render.png_attachments_per_test(report_dir / "allure-results", {"Failover", "Balancing"})
+    assert pngs and all(pngs.values()), {name: n for name, n in pngs.items() if not n}
+    index = render.generate_allure3(report_dir)
+    with render.browser() as driver:
+        page = render.allure3_open_test(driver, index, "test_failover[")
+        assert "failover timeline" in page or "Failover" in page
+        assert render.allure3_show_attachments(driver), "no decoded plot on the failover test's attachments tab"
+        assert render.remote_requests(driver) == []
+        render.screenshot(driver, "allure3-failover-plot")
+        driver.get((report_dir / "conformance.html").as_uri())
+        text = render.wait_for(driver, "the certification page", lambda d: "Failover (" in render.body_text(d)
+                               and render.body_text(d))
+        assert "failover-budget" in text or "test_failover" in text
+        plots = render.loaded_images(driver)
+        assert any(alt.startswith("plot of ") for alt in plots), plots
+        render.screenshot(driver, "certification-page")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -33,3 +33,18 @@ def test_the_samples_are_one_csv_row_per_probe():
     rows = csv_rows(POINTS).splitlines()
     assert rows[0] == "t_s,ok,via,latency_ms,error" and len(rows) == 1 + len(POINTS)
     assert rows[101] == "0.0000,0,worker2,1.50,timed out"
+
+
+def _has_red(png: bytes) -> bool:
+    image = imread(io.BytesIO(png), format="png")
+    red = (abs(image[..., 0] - 0xD6 / 255) < 0.02) & (abs(image[..., 1] - 0x27 / 255) < 0.02) \
+        & (abs(image[..., 2] - 0x28 / 255) < 0.02)
+    return bool(red.sum() > 200)
+
+
+def test_failed_connections_are_a_red_bar_and_no_expected_share_draws_no_ticks():
+    backends = ["webpod1", "webpod2"]
+    clean = balancing_histogram({"webpod1": 100, "webpod2": 100}, backends, {}, "Local", "only local backends")
+    lossy = balancing_histogram({"webpod1": 100, "webpod2": 100}, backends, {}, "Local", "only local backends",
+                                failed=60)
+    assert not _has_red(clean) and _has_red(lossy)

@@ -130,7 +130,7 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
                                           if checks.capability_tier(c) == checks.EXTENDED}),
                      "unsupported": [{"id": r.nodeid, "reason": r.message} for r in extended
                                      if r.outcome == "skipped"]},
-        "checks": [{"id": r.nodeid, "tier": r.tier, "outcome": r.outcome, "message": r.message,
+        "checks": [{"id": r.nodeid, "family": r.family, "tier": r.tier, "outcome": r.outcome, "message": r.message,
                     "verdicts": r.verdicts, "duration_s": round(r.duration, 3), "plots": r.plots} for r in mine],
         "inconclusive": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "inconclusive"],
         "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome in ("skipped", "not-applicable")],
@@ -239,30 +239,68 @@ LEGEND = ("<p class='legend'>outcomes: <span class='passed'>passed</span> the LB
           "A core check cannot be skipped: a missing core capability is a failure.</p>")
 
 
+OUTCOMES = ("passed", "failed", "inconclusive", "skipped")
+
+
+def _check_rows(checks_: list[dict[str, Any]]) -> list[str]:
+    esc = html.escape
+    rows = ["<table><tr><th>check</th><th>tier</th><th>outcome</th><th>expected</th>"
+            "<th>measured / reason</th><th>evidence</th></tr>"]
+    for chk in checks_:
+        expected = "; ".join(str(v.get("expected", "")) for v in chk["verdicts"])
+        measured = "; ".join(v["measured"] for v in chk["verdicts"]) or chk["message"]
+        links = " ".join(f"<a href='{esc(p)}'>plot {i}</a>" for i, p in enumerate(chk.get("plots", []), 1))
+        rows.append(f"<tr class='{esc(chk['outcome'])}'><td title='{esc(chk['id'])}'>{esc(chk['id'].split('::')[-1])}"
+                    f"</td><td>{esc(chk['tier'])}</td>"
+                    f"<td>{esc(chk['outcome'])}</td><td>{esc(expected)}</td>"
+                    f"<td>{esc(measured)}</td><td>{links}</td></tr>")
+        for plot in chk.get("plots", []):
+            rows.append(f"<tr class='plot'><td colspan='6'><img src='{esc(plot)}' alt='plot of {esc(chk['id'])}' "
+                        "style='max-width:100%'></td></tr>")
+    rows.append("</table>")
+    return rows
+
+
+def _budgets_html(budgets: dict[str, Any]) -> str:
+    esc = html.escape
+    used = budgets.get("used", {})
+    if not used:
+        return ""
+    unit = budgets.get("unit", "s")
+    overridden, spec = budgets.get("overridden", {}), budgets.get("spec", {})
+
+    def source(fault: str) -> str:
+        return f"overridden (the spec says {spec.get(fault, '?')} {unit})" if fault in overridden else "the spec"
+
+    cells = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))} {esc(unit)}</td><td>{esc(source(k))}</td></tr>"
+                    for k, v in sorted(used.items()))
+    return f"<h3>failover budgets</h3><table><tr><th>fault</th><th>budget</th><th>source</th></tr>{cells}</table>"
+
+
 def render_html(report: dict[str, Any]) -> str:
+    """The certification page: per profile its result and counts, the checks grouped by family with counts,
+    expected and measured per check, the plots and links to them, the budgets used, and a legend."""
     esc = html.escape
     rows = []
     for prof in report["profiles"]:
-        tally = ", ".join(f"{sum(prof[t][k] for t in ('core', 'extended'))} {k}"
-                          for k in ("passed", "failed", "inconclusive", "skipped"))
+        tally = ", ".join(f"{sum(prof[t][k] for t in ('core', 'extended'))} {k}" for k in OUTCOMES)
         rows.append(f"<h2>{esc(prof['name'])}: {esc(prof['result'])}</h2><p>{esc(prof['description'])} "
                     f"<small>({esc(tally)})</small></p>")
         if prof["not_applicable_reason"]:
             rows.append(f"<p>Not applicable: {esc(prof['not_applicable_reason'])}</p>")
+        if prof.get("inconclusive_reason"):
+            rows.append(f"<p>Inconclusive: {esc(prof['inconclusive_reason'])}</p>")
         if prof["core"]["checks_not_run"]:
             rows.append(f"<p>Core checks not run: {esc(', '.join(prof['core']['checks_not_run']))}</p>")
-        rows.append("<table><tr><th>check</th><th>tier</th><th>outcome</th><th>expected</th>"
-                    "<th>measured / reason</th></tr>")
+        families: dict[str, list[dict[str, Any]]] = {}
         for chk in prof["checks"]:
-            expected = "; ".join(str(v.get("expected", "")) for v in chk["verdicts"])
-            measured = "; ".join(v["measured"] for v in chk["verdicts"]) or chk["message"]
-            rows.append(f"<tr class='{esc(chk['outcome'])}'><td>{esc(chk['id'])}</td><td>{esc(chk['tier'])}</td>"
-                        f"<td>{esc(chk['outcome'])}</td><td>{esc(expected)}</td>"
-                        f"<td>{esc(measured)}</td></tr>")
-            for plot in chk.get("plots", []):
-                rows.append(f"<tr class='plot'><td colspan='5'><img src='{esc(plot)}' alt='plot of {esc(chk['id'])}' "
-                            "loading='lazy' style='max-width:100%'></td></tr>")
-        rows.append("</table>")
+            families.setdefault(chk.get("family", ""), []).append(chk)
+        for family, members in families.items():
+            counts = ", ".join(f"{n} {k}" for k in OUTCOMES if (n := sum(c["outcome"] == k for c in members)))
+            rows.append(f"<h3 class='family'>{esc(checks.FAMILIES.get(family, family))} <small>({esc(counts)})</small>"
+                        "</h3>")
+            rows.extend(_check_rows(members))
+    budgets = _budgets_html(report.get("budgets", {}))
     impl = report["implementation"]
     env = ", ".join(f"{k}={v}" for k, v in report["environment"].items())
     suite = report.get("suite", {})
@@ -279,5 +317,5 @@ def render_html(report: dict[str, Any]) -> str:
         ".failed{background:#fdd}.inconclusive{background:#ffd}.skipped{background:#eee}.passed{background:#dfd}</style>"
         f"<h1>{esc(impl.get('project', ''))} {esc(impl.get('version', ''))}</h1><p>{esc(env)}</p>"
         f"<p>provider spec: {esc(impl.get('spec', 'built-in'))}</p>" + about +
-        f"<p>{esc(report['date'])}</p>" + LEGEND + "".join(rows)
+        f"<p>{esc(report['date'])}</p>" + LEGEND + budgets + "".join(rows)
     )

@@ -67,18 +67,24 @@ def failover_timeline(points: Sequence[ProbePoint], marks: Mapping[str, float | 
 
 
 def balancing_histogram(counts: Mapping[str, int], backends: Sequence[str], expected_share: Mapping[str, float],
-                        title: str, statistic: str) -> bytes:
-    """Answers per backend against the expected share (a tick per backend), with the test statistic."""
+                        title: str, statistic: str, failed: int = 0) -> bytes:
+    """Answers per backend against the expected share (a tick per backend; none when no share can be
+    expected beforehand), answers from elsewhere and failed connections as red bars, with the statistic."""
     fig = Figure(figsize=(6.5, 3.6))
     ax = fig.add_subplot()
-    total = sum(counts.values())
+    total = sum(counts.values()) + failed
     names = list(backends) + sorted(set(counts) - set(backends))
-    ax.bar(names, [counts.get(n, 0) for n in names], color=[NODE_COLOURS[0] if n in backends else FAILED_COLOUR
-                                                            for n in names], label="answers")
-    ax.scatter(names, [expected_share.get(n, 0.0) * total for n in names], marker="_", s=900, color="black",
-               label="expected")
-    ax.set_ylabel(f"answers (of {total})")
+    heights = [counts.get(n, 0) for n in names]
+    colours = [NODE_COLOURS[0] if n in backends else FAILED_COLOUR for n in names]
+    if failed:
+        names, heights, colours = [*names, "failed"], [*heights, failed], [*colours, FAILED_COLOUR]
+    ax.bar(names, heights, color=colours, label="answers")
+    if expected_share:
+        ax.scatter(names, [expected_share.get(n, 0.0) * total for n in names], marker="_", s=900, color="black",
+                   label="expected")
+    ax.set_ylabel(f"connections (of {total})")
     ax.set_title(f"{title}\n{statistic}", fontsize=10)
+    ax.tick_params(axis="x", labelrotation=20 if len(names) > 4 else 0, labelsize=8)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return _png(fig)
 

@@ -32,7 +32,7 @@ def test_scheduler_spreads_fresh_connections(request, lb):
     attach_plot(request, lb.cfg.report_dir, f"balancing {scheduler} {lb.mode}",
                 balancing_histogram(dict(burst.counts), backends, {b: 1 / len(backends) for b in backends},
                                     f"{scheduler} scheduler, mode {lb.mode}: {len(burst.samples)} fresh connections",
-                                    statistic))
+                                    statistic, failed=len(burst.errors)))
     check(request, verdict, mode=lb.mode, scheduler=scheduler)
 
 
@@ -44,7 +44,13 @@ def test_local_policy_answers_only_from_local_backends(request, lb):
     owner = lb.reported_owner(svc)
     local = [b.name for b in lb.backends if b.node == owner]
     burst = lb.probe("mypc").http_burst(svc.vip, n=200, concurrency=4)
-    check(request, only_backends(burst.samples, local), mode=lb.mode, owner=owner)
+    verdict = only_backends(burst.samples, local)
+    attach_plot(request, lb.cfg.report_dir, f"balancing Local {lb.mode}",
+                balancing_histogram(dict(burst.counts), [b.name for b in lb.backends],
+                                    {b: 1 / len(local) for b in local} if local else {},
+                                    f"externalTrafficPolicy Local, owner {owner}, mode {lb.mode}: "
+                                    f"{len(burst.samples)} connections", verdict.measured, failed=len(burst.errors)))
+    check(request, verdict, mode=lb.mode, owner=owner)
 
 
 @pytest.mark.requires("affinity")
@@ -52,5 +58,11 @@ def test_local_policy_answers_only_from_local_backends(request, lb):
 def test_clientip_affinity_sticks_per_client(request, lb):
     svc = lb.service("svc3")
     label(request, "Balancing", "ClientIP affinity", lb=lb.spec.name, mode=lb.mode, eTP="Cluster")
-    by_client = {c: lb.probe(c).http_burst(svc.vip, n=100, concurrency=4).samples for c in ("mypc", "mypc2")}
-    check(request, sticky(by_client), mode=lb.mode)
+    bursts = {c: lb.probe(c).http_burst(svc.vip, n=100, concurrency=4) for c in ("mypc", "mypc2")}
+    verdict = sticky({c: b.samples for c, b in bursts.items()})
+    pairs = {f"{c} → {backend}": n for c, b in bursts.items() for backend, n in b.counts.items()}
+    attach_plot(request, lb.cfg.report_dir, f"affinity ClientIP {lb.mode}",
+                balancing_histogram(pairs, sorted(pairs), {},
+                                    f"ClientIP affinity, mode {lb.mode}: backends each client reached",
+                                    verdict.measured, failed=sum(len(b.errors) for b in bursts.values())))
+    check(request, verdict, mode=lb.mode)
