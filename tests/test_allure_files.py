@@ -61,3 +61,16 @@ def test_build_order_counts_the_runs_in_history_csv(tmp_path):
     assert allure_files.build_order(path) == 1
     path.write_text("run_id,date\na,1\na,1\nb,2\n")
     assert allure_files.build_order(path) == 2
+
+
+def test_pytests_own_unnamed_finalizers_leave_the_report_and_real_ones_stay(tmp_path):
+    container = {"uuid": "c", "children": ["t"], "afters": [
+        {"name": "service::<lambda>", "start": 1},                       # pytest's own, nothing recorded
+        {"name": "lbconform_env::1", "start": 2},                         # a partial, nothing recorded
+        {"name": "lbconform_env::_teardown", "status": "passed", "start": 3, "stop": 4},
+        {"name": "kind::<lambda>", "start": 5, "status": "broken"}]}    # it failed: kept
+    (tmp_path / "x-container.json").write_text(json.dumps(container))
+    assert allure_files.drop_unnamed_finalizers(tmp_path) == 2
+    kept = json.loads((tmp_path / "x-container.json").read_text())["afters"]
+    assert [a["name"] for a in kept] == ["lbconform_env::_teardown", "kind::<lambda>"]
+    assert allure_files.drop_unnamed_finalizers(tmp_path) == 0

@@ -96,6 +96,32 @@ def carry_allure2_history(report_dir: Path, results_dir: Path) -> bool:
     return True
 
 
+#: a finalizer pytest registers itself (a lambda or partial around a fixture's teardown): allure-pytest records
+#: it as ``<fixture>::<lambda>`` or ``<fixture>::<n>`` with no status, which Allure shows as "Unknown"
+INTERNAL_FINALIZER = re.compile(r"^\w+::(<lambda>|\d+)$")
+
+
+def drop_unnamed_finalizers(results_dir: Path) -> int:
+    """Remove the status-less, empty records of pytest's own finalizers from the containers (they carry no
+    step, attachment or outcome); a finalizer that did something keeps its record. Returns how many went."""
+    dropped = 0
+    for path in results_dir.glob("*-container.json"):
+        if path.is_symlink():
+            continue
+        try:
+            container = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        afters = container.get("afters") or []
+        kept = [a for a in afters if not (INTERNAL_FINALIZER.match(str(a.get("name", ""))) and "status" not in a
+                                          and not a.get("steps") and not a.get("attachments"))]
+        if len(kept) != len(afters):
+            dropped += len(afters) - len(kept)
+            container["afters"] = kept
+            files.replace_text(path, json.dumps(container, ensure_ascii=False))
+    return dropped
+
+
 def write(results_dir: Path, environment: dict[str, str], *, report_dir: Path | None = None,
           report_name: str = "pytest-lbconform", run_id: str = "", order: int = 1) -> None:
     """Everything beside the results; with ``report_dir`` also the Allure 3 config and carried history."""
@@ -103,6 +129,7 @@ def write(results_dir: Path, environment: dict[str, str], *, report_dir: Path | 
     files.replace_text(results_dir / "categories.json", json.dumps(categories(), indent=1, ensure_ascii=False) + "\n")
     lines = [f"{key}={value}" for key, value in environment.items()]
     files.replace_text(results_dir / "environment.properties", "\n".join(lines) + "\n")
+    drop_unnamed_finalizers(results_dir)
     files.replace_text(results_dir / "executor.json",
                        json.dumps(executor(report_name, run_id, order), indent=1, ensure_ascii=False) + "\n")
     if report_dir is None:
