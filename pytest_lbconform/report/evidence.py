@@ -39,6 +39,25 @@ def attach_json(name: str, data: Any) -> None:
                   attachment_type=allure.attachment_type.JSON)
 
 
+def attach_burst(name: str, samples: Any) -> None:
+    """A burst of connections as a person reads it: a summary (answers per source address the backends saw,
+    per backend, failures per error) and every sample as CSV (time from the first, latency in ms)."""
+    samples = list(samples)
+    t0 = min((s.t for s in samples), default=0.0)
+    attach_json(f"{name}: summary", {
+        "connections": len(samples), "ok": sum(s.ok for s in samples),
+        "failed": dict(Counter(s.error or "failed" for s in samples if not s.ok)),
+        "source addresses seen by the backends": dict(Counter(s.remote for s in samples if s.ok)),
+        "answers per backend": dict(Counter(s.backend for s in samples if s.ok))})
+    rows = ["t_s,ok,backend,source_seen,latency_ms,client_port,error"]
+    for s in sorted(samples, key=lambda s: s.t):
+        latency = "" if s.latency is None else f"{s.latency * 1000:.2f}"
+        error = (s.error or "").replace(",", ";").replace("\n", " ")
+        rows.append(f"{s.t - t0:.4f},{int(s.ok)},{s.backend or ''},{s.remote or ''},{latency},{s.sport or ''},{error}")
+    allure.attach("\n".join(rows) + "\n", name=f"{name} (t in s from the first).csv",
+                  attachment_type=allure.attachment_type.CSV)
+
+
 def attach_plot(request: pytest.FixtureRequest, report_dir: Path, name: str, png: bytes, csv: str | None = None) -> None:
     """A plot (PNG) in allure and in ``<report_dir>/plots/`` for the certification page; its samples as CSV."""
     allure.attach(png, name=f"{name}.png", attachment_type=allure.attachment_type.PNG)
