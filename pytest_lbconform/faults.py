@@ -93,12 +93,16 @@ def fault(kind: str, node: Host, ops: NodeOps, provider: Provider) -> Iterator[I
     try:
         yield record
     finally:
-        if not record.undone_at:
+        if not record.undo_started:  # an undo that began and failed is not run twice: its own error is the news
             undo_now(record, node, ops, provider)
 
 
 def undo_now(record: Injected, node: Host, ops: NodeOps, provider: Provider) -> None:
-    """Undo the fault of ``record`` inside its ``with`` block (to keep recording through the failback)."""
+    """Undo the fault of ``record`` inside its ``with`` block (to keep recording through the failback).
+
+    Runs once: when it fails, the block's exit does not undo again (a second node-stop undo found the
+    first one's backend already listening and reported "Address already in use", hiding why the first
+    failed)."""
     record.undo_started = time.time()
     undo(record.kind, node, ops, provider)
     record.undone_at = time.time()

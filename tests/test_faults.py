@@ -71,3 +71,21 @@ def test_a_partition_cuts_the_node_from_every_peer_both_ways_and_nothing_else():
     assert ruleset.count("drop") == 2 and "policy accept" in ruleset  # the clients' ports are untouched
     with pytest.raises(ValueError):
         render_partition(table, "veth1", [])
+
+
+def test_an_undo_that_failed_is_not_run_again_and_its_own_error_surfaces():
+    """Seen under load: node-stop's undo started the backend, then failed; the block's exit undid again, the
+    second backend found the port taken, and "Address already in use" hid the first failure."""
+    from pytest_lbconform.faults import undo_now
+
+    class FailingStart(Recorder):
+        def start_node(self, node):
+            self.calls.append("start_node")
+            raise RuntimeError("keepalived did not start within 30 s")
+
+    ops = provider = FailingStart()
+    with pytest.raises(RuntimeError, match="keepalived did not start") as raised, \
+            fault("node-stop", NODE, ops, provider) as injected:
+        undo_now(injected, NODE, ops, provider)
+    assert ops.calls.count("start_node") == 1 and raised.value.__context__ is None
+    assert injected.undo_started and not injected.undone_at
