@@ -21,3 +21,7 @@ class ImageBuildError(LbconformError):
 
 class InfrastructureError(LbconformError):
     """The environment under test could not be set up (not a verdict on the LB)."""
+
+
+class RestoreError(InfrastructureError):
+    """A fault's undo failed: the environment may no longer be as the checks expect it."""

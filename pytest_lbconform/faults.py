@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .errors import RestoreError
 from .platforms.base import Host
 from .providers.base import NodeOps, Provider
 
@@ -104,5 +105,9 @@ def undo_now(record: Injected, node: Host, ops: NodeOps, provider: Provider) -> 
     first one's backend already listening and reported "Address already in use", hiding why the first
     failed)."""
     record.undo_started = time.time()
-    undo(record.kind, node, ops, provider)
+    try:
+        undo(record.kind, node, ops, provider)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RestoreError(f"undoing {record.kind} on {node.short} failed: {first}") from exc
     record.undone_at = time.time()

@@ -15,7 +15,7 @@ from . import checks, infrastructure, ownership
 from . import config as run_config
 from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest, make_environment
-from .errors import ConfigError, LbconformError
+from .errors import ConfigError, InfrastructureError, LbconformError, RestoreError
 from .paths import SUITES
 from .reaper import remove_session
 from .report import allure_files, conformance, evidence
@@ -25,6 +25,7 @@ CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
+TAINTED = pytest.StashKey[dict[str, str]]()  #: data-plane mode → why its environment is no longer as set up
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_KEY = "lbconform_session"  #: in an xdist worker's workerinput: the controller's ownership token
 
@@ -245,6 +246,13 @@ def _allure_labels(item: pytest.Item, primary: checks.Check, tier: str) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A core check the provider cannot run fails; a check in a mode whose environment a fault left broken
+    (its undo failed) is inconclusive, not run: it would measure the broken environment, not the LB."""
+    if CFG in item.config.stash:
+        mode = _mode_of(item)
+        reason = item.config.stash.get(TAINTED, {}).get(mode or "")
+        if reason:
+            raise InfrastructureError(f"the {mode} environment was not restored after an earlier check ({reason})")
     mark = item.get_closest_marker("lbconform_missing")
     if mark is not None:
         check_id, reason = mark.args
@@ -360,12 +368,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     report: pytest.TestReport = yield
     if CFG not in item.config.stash or call.excinfo is None:
         return report
-    if call.when == "call" and report.failed and "lb" in getattr(item, "funcargs", {}):
-        evidence.attach_failure(item.funcargs["lb"])  # type: ignore[attr-defined]
+    under_test = getattr(item, "funcargs", {}).get("lb")
+    if call.when == "call" and report.failed and isinstance(under_test, LBUnderTest):
+        evidence.attach_failure(under_test)
     exc = call.excinfo.value
     if isinstance(exc, infrastructure.ERRORS):
         line = infrastructure.one_line(exc)
         report.longrepr = f"[inconclusive: infrastructure] {call.when} of {item.name}: {line}"
+        mode = _mode_of(item)
+        if isinstance(exc, RestoreError) and mode is not None:  # later checks of this mode cannot be trusted
+            item.config.stash.setdefault(TAINTED, {}).setdefault(mode, f"{item.name}: {line}")
         down = infrastructure.engine_down()
         if down:
             message = (f"lbconform: the Docker engine stopped answering during {item.name} ({down}); "
@@ -373,6 +385,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
             item.config.stash[SETUP_ERROR] = message
             item.session.shouldstop = message
     return report
+
+
+def _mode_of(item: pytest.Item) -> str | None:
+    """The data-plane mode a suite test runs in (the ``lb`` parameter), if it uses the LB."""
+    callspec = getattr(item, "callspec", None)
+    mode = callspec.params.get("lb") if callspec is not None else None
+    return mode if isinstance(mode, str) else None
 
 
 def _remove_leftovers(config: pytest.Config) -> None:

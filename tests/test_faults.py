@@ -2,6 +2,7 @@
 
 import pytest
 
+from pytest_lbconform.errors import RestoreError
 from pytest_lbconform.faults import FAULT_KINDS, fault, inject
 from pytest_lbconform.platforms.base import Host
 
@@ -84,8 +85,9 @@ def test_an_undo_that_failed_is_not_run_again_and_its_own_error_surfaces():
             raise RuntimeError("keepalived did not start within 30 s")
 
     ops = provider = FailingStart()
-    with pytest.raises(RuntimeError, match="keepalived did not start") as raised, \
+    with pytest.raises(RestoreError, match="undoing node-stop on worker failed: keepalived did not start") as raised, \
             fault("node-stop", NODE, ops, provider) as injected:
         undo_now(injected, NODE, ops, provider)
-    assert ops.calls.count("start_node") == 1 and raised.value.__context__ is None
+    assert ops.calls.count("start_node") == 1
+    assert isinstance(raised.value.__cause__, RuntimeError) and not isinstance(raised.value.__context__, RestoreError)
     assert injected.undo_started and not injected.undone_at

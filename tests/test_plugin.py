@@ -257,3 +257,29 @@ def test_a_skipped_check_keeps_its_allure_labels_and_says_what_is_missing(pytest
     labels = {(x["name"], x["value"]) for x in skipped["labels"]}
     assert {("epic", "LB"), ("feature", "Balancing"), ("severity", "normal")} <= labels, labels
     assert "sessionAffinity ClientIP" in skipped["statusDetails"]["message"]
+
+
+def test_after_a_failed_undo_the_modes_later_checks_are_inconclusive_and_other_modes_run(pytester, tmp_path):
+    """A fault whose undo failed leaves its mode's environment broken: what later checks of that mode would
+    measure is the broken lab, not the LB (seen: snat-local failing after node-stop's undo failed)."""
+    pytester.makeconftest("""
+        import pytest
+        @pytest.fixture(scope="session")
+        def lb(request):
+            return request.param
+    """)
+    pytester.makepyfile(test_restore="""
+        from pytest_lbconform.errors import RestoreError
+        def test_a_fault(lb):
+            if lb == "random":
+                raise RestoreError("undoing node-stop on worker failed: whoami did not start")
+        def test_later(lb):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("--lb=keepalived", "--proxy-mode=random,rr", f"--report-dir={tmp_path}")
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines([  # pytest prints errors before failures
+        "*[[]inconclusive: infrastructure[]] setup of test_later[[]lab-random[]]: the random environment was not "
+        "restored after an earlier check (test_a_fault[[]lab-random[]]: undoing node-stop*",
+        "*[[]inconclusive: infrastructure[]] call of test_a_fault[[]lab-random[]]: undoing node-stop on worker failed*"])
+    assert "Traceback" not in result.stdout.str()
