@@ -22,6 +22,7 @@ def test_allure3_config_carries_categories_grouping_a_single_file_and_history(tm
                        report_name="pytest-lbconform: keepalived on lab (random)", run_id="abc123", order=3)
     config = json.loads((tmp_path / "allurerc.json").read_text())
     assert config["resultsDir"] == "allure-results" and config["historyPath"] == "allure-history.jsonl"
+    assert config["hideLabels"] == ["thread", "framework", "language"]
     assert [r["name"] for r in config["categories"]["rules"]] == [c["name"] for c in allure_files.categories()]
     awesome = config["plugins"]["awesome"]["options"]
     assert awesome == {"reportName": config["name"], "singleFile": True, "groupBy": ["epic", "feature", "story"]}

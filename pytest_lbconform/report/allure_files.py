@@ -27,6 +27,8 @@ ALLURE3_REPORT = "allure-report"  #: Allure 3's single-file HTML: <report dir>/a
 ALLURE3_HISTORY = "allure-history.jsonl"
 ALLURE2_REPORT = "allure2-report"  #: where the README's Allure 2 command writes; its history/ is carried over
 GROUP_BY = ("epic", "feature", "story")  #: LB → check family → check, as the labels are set
+#: labels allure-pytest adds that say nothing about the LB (the same on every result of a run)
+HIDDEN_LABELS = ("thread", "framework", "language")
 ANY = r"[\s\S]*"  #: any text across lines, the same in Java (Allure 2 matches whole messages) and JavaScript
 
 
@@ -56,6 +58,7 @@ def allure3_config(report_name: str, results_dir: str) -> dict[str, object]:
         "resultsDir": results_dir,
         "output": ALLURE3_REPORT,
         "historyPath": ALLURE3_HISTORY,
+        "hideLabels": list(HIDDEN_LABELS),
         "categories": {"rules": rules},
         "plugins": {"awesome": {"options": {"reportName": report_name, "singleFile": True,
                                             "groupBy": list(GROUP_BY)}}},
