@@ -12,7 +12,6 @@ services and backends it would create.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -20,6 +19,7 @@ import os
 import re
 import stat
 import sys
+import warnings
 from pathlib import Path
 
 import docker.errors
@@ -35,6 +35,7 @@ from pytest_lbconform.images import ensure_image
 from pytest_lbconform.platforms import containers, kind
 from pytest_lbconform.providers.base import Backend, Service
 from pytest_lbconform.providers.metallb_kind import KindMetalLB
+from pytest_lbconform.waiting import wait_for
 
 pytestmark = pytest.mark.xdist_group("kind-double")
 DOUBLE = Path(__file__).parent / "kind_double" / "kind_double.py"
@@ -85,10 +86,33 @@ def kind_on_path(tmp_path_factory, docker_client):
     wrapper.chmod(0o755)
     had_network = bool(docker_client.networks.list(names=[kind.KIND_NETWORK]))
     yield bin_dir
-    if not had_network:
-        for net in docker_client.networks.list(names=[kind.KIND_NETWORK]):
-            with contextlib.suppress(docker.errors.APIError):  # in use by someone else's cluster: not ours
-                net.remove()
+    if not had_network:  # the double made it (kind itself never removes it): remove it, once nothing is attached
+        _remove_kind_network(docker_client)
+
+
+def _remove_kind_network(client) -> None:
+    """Remove the ``kind`` network the double created. A `kind` network left behind is restored by the next
+    engine restart in a form that accepts static addresses, which made a later CI run differ from a fresh
+    one; so wait (≤ 30 s) for endpoints still being torn down, and say what is attached if it stays."""
+    def attempt() -> str:
+        nets = client.networks.list(names=[kind.KIND_NETWORK])
+        exact = [n for n in nets if n.name == kind.KIND_NETWORK]
+        if not exact:
+            return ""
+        try:
+            exact[0].remove()
+        except docker.errors.NotFound:
+            return ""
+        except docker.errors.APIError as exc:
+            exact[0].reload()
+            attached = sorted(c["Name"] for c in (exact[0].attrs.get("Containers") or {}).values())
+            return f"{exc.explanation}; attached: {attached}"
+        return ""
+
+    try:
+        wait_for(attempt, lambda problem: not problem, budget=30, interval=0.5, what="the kind network removed")
+    except InfrastructureError as exc:
+        warnings.warn(f"the kind double's network stays: {exc}", stacklevel=1)
 
 
 @pytest.fixture
