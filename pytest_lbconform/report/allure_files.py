@@ -139,10 +139,7 @@ def write(results_dir: Path, environment: dict[str, str], *, report_dir: Path | 
         return
     report_dir.mkdir(parents=True, exist_ok=True)
     carry_allure2_history(report_dir, results_dir)
-    try:
-        relative = os.path.relpath(results_dir, report_dir)
-    except ValueError:  # another drive (Windows)
-        relative = str(results_dir)
+    relative = os.path.relpath(results_dir, report_dir)  # absolute when the results lie outside the report dir
     where = relative if not relative.startswith("..") else str(results_dir)
     files.replace_text(report_dir / ALLURE3_CONFIG,
                        json.dumps(allure3_config(report_name, where), indent=1, ensure_ascii=False) + "\n")

@@ -37,6 +37,9 @@ class CheckResult:
     plots: list[str] = field(default_factory=list)  #: PNGs relative to the report directory
 
 
+OUTCOMES = ("passed", "failed", "inconclusive", "skipped")  #: a check's outcomes the report counts
+
+
 def family_of(nodeid: str) -> str:
     """``suites/test_arp_ownership.py::test_x[...]`` → ``arp_ownership``."""
     stem = Path(nodeid.split("::", 1)[0]).stem
@@ -115,7 +118,7 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
         result = "success (custom budgets)"
 
     def counts(rs: list[CheckResult]) -> dict[str, int]:
-        return {k: sum(r.outcome == k for r in rs) for k in ("passed", "failed", "inconclusive", "skipped")}
+        return {k: sum(r.outcome == k for r in rs) for k in OUTCOMES}
 
     return {
         "name": profile.name, "description": profile.description, "result": result,
@@ -237,9 +240,6 @@ LEGEND = ("<p class='legend'>outcomes: <span class='passed'>passed</span> the LB
           "</span> the environment failed (engine, cluster, probe), no verdict on the LB; <span class='skipped'>"
           "skipped</span> an extended feature the provider does not declare, or a profile that does not apply. "
           "A core check cannot be skipped: a missing core capability is a failure.</p>")
-
-
-OUTCOMES = ("passed", "failed", "inconclusive", "skipped")
 
 
 def _check_rows(checks_: list[dict[str, Any]]) -> list[str]:
