@@ -156,9 +156,44 @@ def allure3_open_test(driver: WebDriver, index: Path, title_part: str) -> str:
     tests = json.loads((index.parent / "test-results.json").read_text())["byId"]
     ids = [i for i, t in tests.items() if title_part in t["name"] and t["status"] in ("passed", "failed")]
     assert ids, f"no judged test titled like {title_part!r} among {len(tests)} in {index}"
-    driver.get(f"{index.as_uri()}#{ids[0]}")
-    wait_for(driver, "the test page", lambda d: by_testid(d, "test-result-tab-attachments"))
+    allure3_load(driver, f"{index.as_uri()}#{ids[0]}", "the test page",
+                 lambda d: by_testid(d, "test-result-tab-attachments"))
     return body_text(driver)
+
+
+#: What Allure 3's single-file page shows when its app asked for data before the inlined data was installed: the
+#: app's first fetches do not wait for ``allureReportDataReady`` (``reportDataUrl`` in @allurereport/web-commons
+#: 3.18.0 reads ``globalThis.allureReportData`` at once and otherwise fetches a file:// URL that does not exist).
+#: Seen once in three clean-clone CI runs on a busy 2-core machine; related upstream: allure-framework/allure3
+#: issues #348 and #477. A reader reloads the page; so does the test (ALLURE3_LOADS in all).
+ALLURE3_LOAD_ERRORS = ("Failed to fetch", '" not found!')
+ALLURE3_LOADS = 3
+
+
+def allure3_load(driver: WebDriver, url: str, what: str, found: Callable[[WebDriver], Any]) -> Any:
+    """Open ``url`` and wait for ``found``; when the page shows Allure 3's data-loading race instead, load it
+    again (ALLURE3_LOADS in all). Every failed load is printed (the test's captured output says how often)."""
+    for load in range(1, ALLURE3_LOADS + 1):
+        if load == 1:
+            driver.get(url)
+        else:
+            driver.refresh()
+        shown = wait_for(driver, what, lambda d: found(d) or _load_error(d))
+        if not isinstance(shown, _LoadError):
+            return shown
+        print(f"Allure 3 page load {load}/{ALLURE3_LOADS} of {url} showed {shown.text!r} (its data-loading race)")
+    raise AssertionError(f"{what}: Allure 3's page showed a loading error on each of {ALLURE3_LOADS} loads of {url}")
+
+
+class _LoadError:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _load_error(driver: WebDriver) -> _LoadError | None:
+    text = body_text(driver)
+    seen = next((e for e in ALLURE3_LOAD_ERRORS if e in text), None)
+    return _LoadError(seen) if seen else None
 
 
 def allure3_show_attachments(driver: WebDriver) -> list[str]:
@@ -171,8 +206,7 @@ def allure3_show_attachments(driver: WebDriver) -> list[str]:
 
 
 def allure3_category(driver: WebDriver, index: Path, category: str) -> str:
-    driver.get(index.as_uri())
-    wait_for(driver, "the categories tab", lambda d: by_testid(d, "nav-tab-categories"))[0].click()
+    allure3_load(driver, index.as_uri(), "the categories tab", lambda d: by_testid(d, "nav-tab-categories"))[0].click()
     wait_for(driver, f"category {category!r}", lambda d: category in body_text(d))
     return body_text(driver)
 
