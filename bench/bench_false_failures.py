@@ -93,7 +93,16 @@ def mutants_run(index: int) -> dict[str, object]:
     if proc.returncode != 0 and not bad:
         bad.append(f"exit {proc.returncode}: {lines[-1:] or proc.stderr[-300:]}")
     return {"run": index, "exit": proc.returncode, "false_failures": bad, "wall_s": round(wall, 1),
-            "tail": lines[-1:]}
+            "tail": lines[-1:], "failure_output": _failure_sections(lines) if bad else []}
+
+
+def _failure_sections(lines: list[str], keep: int = 80) -> list[str]:
+    """The last ``keep`` lines of each failure section pytest printed (its ``___ test ___`` headers), so a
+    false failure can be explained from the bench's JSON alone."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("_") and line.rstrip().endswith("_")
+              and " test" in line]
+    ends = [*starts[1:], len(lines)]
+    return [line for a, b in zip(starts, ends, strict=True) for line in lines[a:b][-keep:]]
 
 
 def main() -> int:
