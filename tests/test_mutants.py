@@ -1,6 +1,6 @@
 """The suite proves it can fail: every mutant of the reference LB is caught by the check that
 targets it, no other check fails unless the broken promise implies it (providers/mutants.py says
-which and why), and the healthy reference passes everything, repeatedly.
+which and why), and the healthy reference passes everything (LBCONFORM_HEALTHY_REPEATS runs, 1 by default).
 
 Writes ``reports/mutation-score.json`` and ``.md`` (mutant → the checks that caught it). Safe under
 pytest-xdist (``pytest tests -n 2``): each test writes its row under ``reports/mutation-rows/<testrun
