@@ -111,6 +111,29 @@ def test_restored_through_the_new_owner_when_the_old_data_plane_is_gone():
     assert not within_budget(tl, 0.349).passed
 
 
+def test_a_node_that_held_the_vip_on_the_way_to_the_new_owner_restored_the_service():
+    """The case of a clean-clone CI run (owner-collapse mutant, node-isolate svc2, Local, 10 ms probes): worker2
+    and worker3 both took over, the client's neighbour entry pointed at worker3 and was answered through it from
+    531 ms; the reported owner worker2 served only from 1869 ms, after the client re-resolved the VIP. Clients were
+    served from 531 ms: the outage is 531 ms, not 1869 ms, and the failures before it are counted as before."""
+    pattern = ["worker"] * 100 + ["worker"] * 15 + [None] * 38 + ["worker3"] * 134 + ["worker2"] * 64
+    tl = timeline(pattern, kind="node-isolate")
+    assert tl.outage_ms == pytest.approx(530) and tl.ms(tl.first_via_new) == pytest.approx(1870)
+    assert tl.first_other == "worker3" and tl.phases["fault_to_takeover"]["failed"] == 38
+    assert tl.phases["after_takeover"]["answered_via"] == {"worker3": 134, "worker2": 64}
+    v = within_budget(tl, 1.5)
+    assert v.passed and v.measured.startswith(
+        "outage 530 ms: service restored through worker3 at 530.0 ms, which held the VIP before the new owner worker2 "
+        "(first answer through it at 1870.0 ms; the old owner worker last answered: 140.0 ms)")
+    assert not within_budget(tl, 0.529).passed
+    # failures after another node served are the takeover's degradation, judged, not dropped
+    broken = timeline(["worker"] * 100 + [None] * 50 + ["worker3"] * 10 + [None] * 40 + ["worker2"] * 50,
+                      kind="node-isolate")
+    assert broken.phases["after_takeover"]["failed"] == 40 and not degradation(broken, 0.0, "Local").passed
+    # the new owner never serving stays a failure, whoever else answered
+    assert not within_budget(timeline(["worker"] * 100 + [None] * 20 + ["worker3"] * 80, kind="node-isolate"), 9).passed
+
+
 def test_old_data_plane_serving_is_judged_by_the_longest_gap():
     pattern = ["worker"] * 120 + [None] * 2 + ["worker2"] * 78  # agent-kill: the old node forwards until the GARP
     tl = timeline(pattern, kind="agent-kill", serves=True)
