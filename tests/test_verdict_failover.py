@@ -126,6 +126,8 @@ def test_a_node_that_held_the_vip_on_the_way_to_the_new_owner_restored_the_servi
         "outage 530 ms: service restored through worker3 at 530.0 ms, which held the VIP before the new owner worker2 "
         "(first answer through it at 1870.0 ms; the old owner worker last answered: 140.0 ms)")
     assert not within_budget(tl, 0.529).passed
+    f = tl.figures()
+    assert (f["first_other"], f["first_via_other_ms"], f["outage_ms"]) == ("worker3", pytest.approx(530), 530.0)
     # failures after another node served are the takeover's degradation, judged, not dropped
     broken = timeline(["worker"] * 100 + [None] * 50 + ["worker3"] * 10 + [None] * 40 + ["worker2"] * 50,
                       kind="node-isolate")
