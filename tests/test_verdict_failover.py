@@ -132,8 +132,10 @@ def test_a_node_that_held_the_vip_on_the_way_to_the_new_owner_restored_the_servi
     broken = timeline(["worker"] * 100 + [None] * 50 + ["worker3"] * 10 + [None] * 40 + ["worker2"] * 50,
                       kind="node-isolate")
     assert broken.phases["after_takeover"]["failed"] == 40 and not degradation(broken, 0.0, "Local").passed
-    # the new owner never serving stays a failure, whoever else answered
-    assert not within_budget(timeline(["worker"] * 100 + [None] * 20 + ["worker3"] * 80, kind="node-isolate"), 9).passed
+    # the new owner never serving stays a failure, whoever else answered, and no takeover phase begins
+    never = timeline(["worker"] * 100 + [None] * 20 + ["worker3"] * 80, kind="node-isolate")
+    assert not within_budget(never, 9).passed and never.outage_ms is None
+    assert never.phases["after_takeover"]["probes"] == 0 and never.phases["fault_to_takeover"]["probes"] == 100
 
 
 def test_old_data_plane_serving_is_judged_by_the_longest_gap():
@@ -334,7 +336,9 @@ def test_within_budget_texts_name_who_served():
 
 # More equivalent mutants, explained: `after = … if (undo is not None) or True` (with no undo, `stop` is the end
 # of the recording and no probe lies at or after it); `round(x, None)` of the 10 ms resolution (10 == 10.0);
-# `tl.phases.get("after_takeover", None)` (build_timeline always fills that phase); `tl.undo - tl.degraded_until
+# `tl.phases.get("after_takeover", None)` (build_timeline always fills that phase); `taken = … (other.t if
+# (other is not None) or True else first_new)` (once the new owner, never the victim, has answered, `other` is that
+# answer or an earlier one through another node, so it is never None there); `tl.undo - tl.degraded_until
 # < 0.25` → `<=` (a text choice at exactly 250 ms, below the probe resolution's meaning).
 def test_figures_are_relative_times_and_pinned():
     tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 70, garps=[GarpFrame(FAULT + 0.28, 1, NEW)],
