@@ -119,13 +119,7 @@ class Timeline:
     garp_macs: tuple[str, ...] = ()
     first_via_other: float | None = None  #: first answer through any node but the victim (≤ first_via_new)
     first_other: str | None = None  #: that node: the new owner, or one that held the VIP on the way to it
-
-    @property
-    def takeover(self) -> float | None:
-        """When another node first served (None: the new owner never served before the undo)."""
-        if self.first_via_new is None:
-            return None
-        return self.first_via_other if self.first_via_other is not None else self.first_via_new
+    takeover: float | None = None  #: first_via_other once the new owner has served (None: it never did)
 
     def ms(self, t: float | None) -> float | None:
         return None if t is None else round((t - self.fault) * 1000, 1)
@@ -207,6 +201,7 @@ def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_k
         neighbour_at_end=(neighbour_end or "").lower() or None, new_owner_mac=new_mac, final_owner_mac=final_mac,
         garp_macs=tuple(sorted({g.mac.lower() for g in trace.garps if g.t >= fault})),
         first_via_other=other.t if other is not None else None, first_other=other.via if other is not None else None,
+        takeover=taken,
     )
 
 
