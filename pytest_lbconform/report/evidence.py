@@ -23,14 +23,29 @@ PLOT = "lbconform_plot"       #: a plot of the check, relative to the report dir
 META = "lbconform_meta"       #: what the plugin decided at collection: checks, profile, tier, capabilities
 
 
+#: parameters that name *which* result this is (part of Allure's test identity): two results that differ in one of
+#: these are two tests, never a retry of each other. Everything else is shown but excluded (a VIP or a victim
+#: node may differ between runs of the same check, and must not break its history).
+IDENTITY_PARAMS = ("provider", "platform", "mode")
+#: pytest's own parameter of the ``lb`` fixture (it carries the data-plane mode); never overwritten here
+PYTEST_LB_PARAM = "lb"
+
+
 def label(request: pytest.FixtureRequest, feature: str, story: str, severity: str = "critical", **params: str) -> None:
-    """Allure labels of one check: epic LB, the check family, the story and parameters."""
+    """Allure labels of one check: epic LB, the check family, the story and parameters.
+
+    ``provider``, ``platform`` and ``mode`` are part of the result's identity (Allure 2 and 3 fold results
+    with equal identity into one test with retries: with the mode excluded, a check's random-mode result
+    was shown as a "retry" of its rr result, hiding one of them)."""
+    if PYTEST_LB_PARAM in params:
+        raise ValueError(f"label(): '{PYTEST_LB_PARAM}' is pytest's parameter of the lb fixture (the mode); "
+                         "pass provider=… instead")
     allure.dynamic.epic("LB")
     allure.dynamic.feature(feature)
     allure.dynamic.story(story)
     allure.dynamic.severity(getattr(allure.severity_level, severity.upper()))
-    for name, value in params.items():  # shown, but not part of the history id: a VIP or budget may change per run
-        allure.dynamic.parameter(name, value, excluded=True)
+    for name, value in params.items():
+        allure.dynamic.parameter(name, value, excluded=name not in IDENTITY_PARAMS)
 
 
 def attach_json(name: str, data: Any) -> None:

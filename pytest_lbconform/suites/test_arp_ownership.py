@@ -18,7 +18,7 @@ pytestmark = pytest.mark.requires("arp", "owner_report")
 def test_exactly_one_node_answers_arp(request, lb, service):
     """Broadcast who-has for the VIP from mypc: one MAC answers, a node's, the reported owner's."""
     svc = lb.service(service)
-    label(request, "ARP ownership", "exactly one node answers ARP", lb=lb.spec.name, platform=lb.platform,
+    label(request, "ARP ownership", "exactly one node answers ARP", provider=lb.spec.name, platform=lb.platform,
           mode=lb.mode, eTP=svc.traffic_policy, vip=svc.vip)
     with allure.step(f"ask {lb.spec.name} which node announces {svc.vip}"):
         owner = lb.reported_owner(svc)
@@ -32,7 +32,7 @@ def test_exactly_one_node_answers_arp(request, lb, service):
 @pytest.mark.judges("arp-ownership")
 def test_every_service_has_its_own_single_owner(request, lb):
     """With several services up, each VIP has exactly one owner, and it is the one reported for it."""
-    label(request, "ARP ownership", "one owner per service", lb=lb.spec.name, platform=lb.platform, mode=lb.mode)
+    label(request, "ARP ownership", "one owner per service", provider=lb.spec.name, platform=lb.platform, mode=lb.mode)
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     expected = {svc.name: lb.reported_owner(svc) for svc in lb.services}
     verdicts = []
@@ -47,7 +47,7 @@ def test_every_service_has_its_own_single_owner(request, lb):
 def test_vips_are_spread_over_nodes_as_the_provider_intends(request, lb):
     """The provider intends each VIP on a given node (keepalived: the highest VRRP priority, rotated per
     VIP); the LB's report and the wire agree with that intent, not just with each other."""
-    label(request, "ARP ownership", "owners spread as intended", severity="normal", lb=lb.spec.name,
+    label(request, "ARP ownership", "owners spread as intended", severity="normal", provider=lb.spec.name,
           platform=lb.platform, mode=lb.mode)
     intended = lb.provider.intended_owners()
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
@@ -66,7 +66,7 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
     """When the announcement moves (agent stopped) and moves back (agent restarted), each new
     announcer's gratuitous ARP (sender IP = target IP = VIP, its own MAC) reaches mypc."""
     svc = lb.service("svc1")
-    label(request, "ARP ownership", "gratuitous ARP on (re)announcement", lb=lb.spec.name, platform=lb.platform,
+    label(request, "ARP ownership", "gratuitous ARP on (re)announcement", provider=lb.spec.name, platform=lb.platform,
           mode=lb.mode, vip=svc.vip)
     first = lb.node(lb.reported_owner(svc))
     with lb.probe("mypc").availability(svc.vip, interval=0.05, timeout=0.2, duration=lb.budget("agent-kill") + 3) as rec:

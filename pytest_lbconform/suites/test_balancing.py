@@ -18,7 +18,7 @@ def test_scheduler_spreads_fresh_connections(request, lb):
     svc = lb.service("svc1")
     scheduler = MODES[lb.mode].scheduler
     backends = [b.name for b in lb.backends]
-    label(request, "Balancing", f"{scheduler} scheduler", lb=lb.spec.name, mode=lb.mode, eTP="Cluster")
+    label(request, "Balancing", f"{scheduler} scheduler", provider=lb.spec.name, mode=lb.mode, eTP="Cluster")
     if scheduler == "random":
         burst = lb.probe("mypc").http_burst(svc.vip, n=UNIFORM_SAMPLES, concurrency=8)
         verdict = uniform(burst.samples, backends)
@@ -40,7 +40,7 @@ def test_scheduler_spreads_fresh_connections(request, lb):
 @pytest.mark.judges("balancing-local-only")
 def test_local_policy_answers_only_from_local_backends(request, lb):
     svc = lb.service("svc2")
-    label(request, "Balancing", "Local: local backends only", lb=lb.spec.name, mode=lb.mode, eTP="Local")
+    label(request, "Balancing", "Local: local backends only", provider=lb.spec.name, mode=lb.mode, eTP="Local")
     owner = lb.reported_owner(svc)
     local = [b.name for b in lb.backends if b.node == owner]
     burst = lb.probe("mypc").http_burst(svc.vip, n=200, concurrency=4)
@@ -57,7 +57,7 @@ def test_local_policy_answers_only_from_local_backends(request, lb):
 @pytest.mark.judges("affinity-sticky")
 def test_clientip_affinity_sticks_per_client(request, lb):
     svc = lb.service("svc3")
-    label(request, "Balancing", "ClientIP affinity", lb=lb.spec.name, mode=lb.mode, eTP="Cluster")
+    label(request, "Balancing", "ClientIP affinity", provider=lb.spec.name, mode=lb.mode, eTP="Cluster")
     bursts = {c: lb.probe(c).http_burst(svc.vip, n=100, concurrency=4) for c in ("mypc", "mypc2")}
     verdict = sticky({c: b.samples for c, b in bursts.items()})
     pairs = {f"{c} → {backend}": n for c, b in bursts.items() for backend, n in b.counts.items()}

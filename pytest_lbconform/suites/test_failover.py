@@ -47,7 +47,7 @@ def test_failover(request, lb, kind, service):
     svc = lb.service(service)
     budget = lb.budget(kind)
     spec = FAULTS[kind]
-    label(request, "Failover", kind, lb=lb.spec.name, mode=lb.mode, fault=kind, eTP=svc.traffic_policy)
+    label(request, "Failover", kind, provider=lb.spec.name, mode=lb.mode, fault=kind, eTP=svc.traffic_policy)
     victim = lb.node(lb.reported_owner(svc))
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     # expectations, computed before the action

@@ -14,7 +14,7 @@ CLIENTS = ("mypc", "mypc2")
 @pytest.mark.judges("snat-cluster")
 def test_cluster_policy_snats_to_a_node_address(request, lb, client):
     svc = lb.service("svc1")
-    label(request, "SNAT", "Cluster: source is a node address", lb=lb.spec.name, mode=lb.mode, eTP="Cluster",
+    label(request, "SNAT", "Cluster: source is a node address", provider=lb.spec.name, mode=lb.mode, eTP="Cluster",
           client=client)
     client_ip, nodes = lb.topology.client(client).ip, lb.node_addresses
     burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
@@ -26,7 +26,7 @@ def test_cluster_policy_snats_to_a_node_address(request, lb, client):
 @pytest.mark.judges("snat-local")
 def test_local_policy_keeps_the_client_address(request, lb, client):
     svc = lb.service("svc2")
-    label(request, "SNAT", "Local: client address kept, local backends only", lb=lb.spec.name, mode=lb.mode,
+    label(request, "SNAT", "Local: client address kept, local backends only", provider=lb.spec.name, mode=lb.mode,
           eTP="Local", client=client)
     owner = lb.reported_owner(svc)
     owner_backends = {b.name for b in lb.backends if b.node == owner}

@@ -34,7 +34,7 @@ def alloc(request, lb):
             created.append(name)
             return allocator.create(name, **kwargs)
 
-    label(request, "VIP allocation", request.node.originalname, lb=lb.spec.name, mode=lb.mode)
+    label(request, "VIP allocation", request.node.originalname, provider=lb.spec.name, mode=lb.mode)
     yield Allocations()
     for name in created:
         with contextlib.suppress(Exception):  # a check may have deleted it already
