@@ -138,11 +138,12 @@ class Check:
     capability: str     #: what the provider must declare for the check to apply
     categories: tuple[str, ...]
     error_bound: ErrorBound | None = None  #: traffic checks: failed connections tolerated
+    scheduler: Literal["random", "rr"] | None = None  #: judged only in data-plane modes with this scheduler
 
 
 def _c(id: str, family: str, title: str, profile: str, tier: Tier, capability: str, *categories: str,
-       bound: ErrorBound | None = None) -> Check:
-    return Check(id, family, title, profile, tier, capability, categories, bound)
+       bound: ErrorBound | None = None, scheduler: Literal["random", "rr"] | None = None) -> Check:
+    return Check(id, family, title, profile, tier, capability, categories, bound, scheduler)
 
 
 CHECKS: dict[str, Check] = {c.id: c for c in (
@@ -168,9 +169,9 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     _c("balancing-local-only", "balancing", "Local: answers only from the announcing node's backends",
        "SERVICE-TRAFFIC", CORE, "snat", "balancing skew", "connection failures", bound=STEADY),
     _c("balancing-uniform", "balancing", "random scheduler: uniform over the backends (χ²)", "BALANCING", EXTENDED,
-       "balancing", "balancing skew", "connection failures", bound=STEADY),
+       "balancing", "balancing skew", "connection failures", bound=STEADY, scheduler="random"),
     _c("balancing-round-robin", "balancing", "round robin: a cycle over the backends", "BALANCING", EXTENDED,
-       "balancing", "balancing skew", "connection failures", bound=STEADY),
+       "balancing", "balancing skew", "connection failures", bound=STEADY, scheduler="rr"),
     _c("affinity-sticky", "balancing", "ClientIP affinity: each client sticks to one backend", "BALANCING", EXTENDED,
        "affinity", "affinity broken", "connection failures", bound=STEADY),
     _c("vip-from-pool", "vip_allocation", "addresses from the pool", "SERVICE-API", CORE, "ipam", "allocation"),
@@ -213,6 +214,13 @@ def check(check_id: str) -> Check:
     except KeyError:
         raise KeyError(f"check {check_id!r} is not in the registry (pytest_lbconform/checks.py); "
                        f"known: {', '.join(sorted(CHECKS))}") from None
+
+
+def judged_in_mode(check_id: str, mode: str) -> bool:
+    """Whether ``check_id`` is judged in data-plane ``mode`` (a scheduler check only where the mode has that
+    scheduler: balancing-uniform in random modes, balancing-round-robin in rr modes)."""
+    row = check(check_id)
+    return row.scheduler is None or MODES[mode].scheduler == row.scheduler
 
 
 def capability_tier(capability: str) -> Tier:

@@ -18,13 +18,14 @@ from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, InfrastructureError, LbconformError, RestoreError
 from .paths import SUITES
 from .reaper import remove_session
-from .report import allure_files, conformance, evidence
+from .report import allure_files, conformance, evidence, results_dir
 from .report.evidence import META, PROPERTY
 
 CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
+CLAIMED = pytest.StashKey[Path]()  #: the Allure results folder this run emptied of its earlier runs' files
 TAINTED = pytest.StashKey[dict[str, str]]()  #: data-plane mode → why its environment is no longer as set up
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_KEY = "lbconform_session"  #: in an xdist worker's workerinput: the controller's ownership token
@@ -85,10 +86,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CFG] = cfg
     config.stash[RESULTS] = []
     config.pluginmanager.register(_ResultCollector(config.stash[RESULTS]), "lbconform-results")
-    if _runs_suites(config) and getattr(config.option, "allure_report_dir", "unset") is None:
-        config.option.allure_report_dir = str(cfg.report_dir / "allure-results")
-        config.option.clean_alluredir = True
     workerinput = getattr(config, "workerinput", None)
+    if _runs_suites(config) and getattr(config.option, "allure_report_dir", "unset") is None:
+        results = cfg.report_dir / "allure-results"
+        if workerinput is None and not config.option.collectonly:  # the controller empties it, of its own files only
+            try:
+                results_dir.claim(results, f"--report-dir={cfg.report_dir}")
+            except ConfigError as exc:
+                raise pytest.UsageError(printable(str(exc))) from None
+            config.stash[CLAIMED] = results
+        config.option.allure_report_dir = str(results)
+        config.option.clean_alluredir = False
     ownership.configure(session=workerinput[SESSION_KEY] if workerinput else ownership.me().token, keep=cfg.keep)
     if workerinput is None:
         signal.signal(signal.SIGTERM, _interrupt)
@@ -453,3 +461,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if reporter is not None:
         verdicts = ", ".join(f"{p['name']} {p['result']}" for p in report["profiles"])
         reporter.write_line(f"lbconform: certification report {path} ({verdicts})")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Record what this run wrote into the Allure results folder (after every writer finished), so that the
+    next run removes exactly that."""
+    if CLAIMED in config.stash:
+        results_dir.seal(config.stash[CLAIMED])

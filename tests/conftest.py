@@ -3,8 +3,10 @@ but fail under CI=true: a green CI that skipped them would prove nothing."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import docker
@@ -16,6 +18,15 @@ from pytest_lbconform.docker_engine import connect
 from pytest_lbconform.errors import EngineUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def artifacts_dir() -> Path:
+    """Where the project's tests leave what a person reads afterwards (mutation score, screenshots):
+    ``LBCONFORM_TEST_ARTIFACTS``, else ``<temp dir>/lbconform-test-artifacts`` — never the repository's ``reports/``,
+    which belongs to the user's runs of the suites."""
+    path = Path(os.environ.get("LBCONFORM_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "lbconform-test-artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ Allure 3 (``tools/allure3``, the README's command: ``allure generate`` in the re
 the ``allurerc.json`` the plugin wrote) as one self-contained HTML file opened from disk; Allure 2
 (``tools/allure2``, allure-commandline on Java) as the multi-file report served over localhost, as
 ``allure open`` does; ``conformance.html`` from disk. Headless Debian Chromium driven by Selenium with
-Debian's ChromeDriver (no browser download). Screenshots go to ``reports/screenshots/``.
+Debian's ChromeDriver (no browser download). Screenshots go to ``screenshots/`` in the test artifacts
+directory (``tests/conftest.py``).
 
 Missing tools skip locally and fail under CI=true (``scripts/setup --for-tests`` installs them).
 """
@@ -34,11 +35,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from pytest_lbconform.config import is_ci
 from pytest_lbconform.report import allure_files
+from tests.conftest import artifacts_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLURE3 = ROOT / "tools" / "allure3" / "node_modules" / ".bin" / "allure"
 ALLURE2 = ROOT / "tools" / "allure2" / "node_modules" / ".bin" / "allure"
-SCREENSHOTS = ROOT / "reports" / "screenshots"
+SCREENSHOTS = artifacts_dir() / "screenshots"
 #: flags that keep Chromium off the network at start (this machine's network is closed) and headless as root
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -219,3 +221,47 @@ def _attachments(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from node.get("attachments", [])
     for step in node.get("steps", []):
         yield from _attachments(step)
+
+
+def allure3_totals(driver: WebDriver, index: Path) -> dict[str, int]:
+    """The counts Allure 3's overview shows (``Total``, ``Failed``, ``Broken``, ``Passed``, ``Skipped`` …), read from
+    the page as a reader sees them."""
+    allure3_load(driver, index.as_uri(), "the overview counts", lambda d: "Total" in body_text(d))
+    lines = wait_for(driver, "the overview counts", lambda d: body_text(d).splitlines())
+    start = lines.index("Total")
+    counts: dict[str, int] = {}
+    for label_, value in zip(lines[start::2], lines[start + 1::2], strict=False):
+        if not value.isdigit():
+            break
+        counts[label_.lower()] = int(value)
+    return counts
+
+
+def allure3_test_status(driver: WebDriver, index: Path, name: str) -> str:
+    """The status Allure 3 shows on the page of the test named exactly ``name`` (passed, failed, broken, …)."""
+    tests = json.loads((index.parent / "test-results.json").read_text())["byId"]
+    ids = [i for i, t in tests.items() if t["name"] == name]
+    assert len(ids) == 1, f"{len(ids)} tests named {name!r} in {index}"
+    element = allure3_load(driver, f"{index.as_uri()}#{ids[0]}", f"the status of {name}",
+                           lambda d: by_testid(d, "test-result-status-passed") + by_testid(d, "test-result-status-failed")
+                           + by_testid(d, "test-result-status-broken") + by_testid(d, "test-result-status-skipped"))[0]
+    return str(element.get_attribute("data-testid")).rsplit("-", 1)[-1]
+
+
+def allure2_total(driver: WebDriver, base_url: str) -> int:
+    """The number of test cases Allure 2's overview shows."""
+    driver.get(base_url + "index.html")
+    lines = wait_for(driver, "Allure 2's test case count", lambda d: "test cases" in body_text(d)
+                     and body_text(d).splitlines())
+    return int(lines[lines.index("test cases") - 1])
+
+
+def allure2_test_status(driver: WebDriver, base_url: str, report: Path, name: str) -> str:
+    """The status Allure 2 shows on the page of the test named exactly ``name`` (its line above the name)."""
+    uids = [case["uid"] for case in (json.loads(p.read_text()) for p in (report / "data" / "test-cases").glob("*.json"))
+            if case["name"] == name]
+    assert len(uids) == 1, f"{len(uids)} test cases named {name!r} in {report}"
+    driver.get(f"{base_url}index.html#testresult/{uids[0]}")
+    lines = wait_for(driver, f"the page of {name}", lambda d: name in body_text(d).splitlines()
+                     and body_text(d).splitlines())
+    return str(lines[lines.index(name) - 1]).lower()

@@ -143,3 +143,20 @@ def test_every_environment_has_a_plan_and_no_plan_lacks_an_environment():
     from pytest_lbconform.plan import PLANS
 
     assert set(PLANS) == set(ENVIRONMENTS)
+
+
+def test_every_mutant_runs_in_known_modes_and_each_target_is_judged_in_one_of_them():
+    for mutant in MUTANTS.values():
+        assert mutant.modes and set(mutant.modes) <= set(checks.MODES), mutant.name
+        assert len(set(mutant.modes)) == len(mutant.modes), mutant.name
+        for target in mutant.targets:
+            assert any(checks.judged_in_mode(target, m) for m in mutant.modes), (mutant.name, target)
+        if len(mutant.modes) > 1:
+            assert mutant.why_modes, f"mutant {mutant.name} runs {len(mutant.modes)} modes without saying why"
+
+
+def test_scheduler_checks_are_judged_only_in_their_schedulers_modes():
+    assert checks.judged_in_mode("balancing-uniform", "random") and not checks.judged_in_mode("balancing-uniform", "rr")
+    assert checks.judged_in_mode("balancing-round-robin", "ipvs")
+    assert not checks.judged_in_mode("balancing-round-robin", "nftables")
+    assert checks.judged_in_mode("arp-ownership", "rr") and checks.judged_in_mode("arp-ownership", "random")

@@ -89,3 +89,21 @@ def test_owner_collapse_mutant_gives_every_vip_the_same_preferred_node():
     top = [max(range(3), key=lambda i: int(confs[i].split(f"vrrp_instance {s.name}")[1].split("priority ")[1].split()[0]))
            for s in SERVICES]
     assert top == [0, 0, 0]
+
+
+def test_rr_drops_backend_leaves_webpod1_out_of_svc1_in_rr_mode_only():
+    node = NODES[2]
+    rr = render_ruleset(node, SERVICES, BACKENDS, "rr", rr_drops_first=True)
+    svc1 = next(line for line in rr.splitlines() if SERVICES[0].vip in line and "dnat" in line)
+    assert "numgen inc mod 2" in svc1 and BACKENDS[0].ip not in svc1 and BACKENDS[1].ip in svc1
+    svc3 = next(line for line in rr.splitlines() if SERVICES[2].vip in line and "dnat" in line)
+    assert BACKENDS[0].ip in svc3  # only svc1
+    assert render_ruleset(node, SERVICES, BACKENDS, "random", rr_drops_first=True) == \
+        render_ruleset(node, SERVICES, BACKENDS, "random")
+
+
+def test_affinity_ignored_schedules_svc3_with_the_modes_scheduler():
+    rules = render_ruleset(NODES[1], SERVICES, BACKENDS, "random", affinity_ignored=True)
+    svc3 = next(line for line in rules.splitlines() if SERVICES[2].vip in line and "dnat" in line)
+    assert "numgen random mod 3" in svc3 and "jhash" not in rules
+    assert "jhash ip saddr mod 3" in render_ruleset(NODES[1], SERVICES, BACKENDS, "random")

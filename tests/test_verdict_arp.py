@@ -47,12 +47,13 @@ def test_garp_after_requires_each_announcer_in_turn():
 
     w1 = Host("c-worker", "worker", "10.0.0.3", NODES["worker"], "worker")
     w2 = Host("c-worker2", "worker", "10.0.0.4", NODES["worker2"], "worker2")
-    frames = [GarpFrame(10.2, 1, NODES["worker2"]), GarpFrame(20.1, 1, NODES["worker"])]
+    frames = [GarpFrame(10.2, 1, NODES["worker2"], NODES["worker2"]),
+              GarpFrame(20.1, 1, NODES["worker"], NODES["worker"])]
     ok = garp_after(frames, [(w2, 10.0), (w1, 20.0)], "vip")
     assert ok.passed and ok.figures["worker2_first_garp_ms"] == pytest.approx(200)
     late = garp_after(frames[:1], [(w2, 10.0), (w1, 20.0)], "vip")
     assert not late.passed and "worker" in late.measured and late.category == "GARP missing"
-    stale = garp_after([GarpFrame(9.0, 1, NODES["worker2"])], [(w2, 10.0)], "vip")
+    stale = garp_after([GarpFrame(9.0, 1, NODES["worker2"], NODES["worker2"])], [(w2, 10.0)], "vip")
     assert not stale.passed  # a frame from before the takeover does not count
 
 
@@ -67,6 +68,7 @@ def test_a_returning_owner_announcing_before_its_confirmed_start_returned_counts
     w1 = Host("c-worker", "worker", "10.0.0.3", NODES["worker"], "worker")
     w2 = Host("c-worker2", "worker", "10.0.0.4", NODES["worker2"], "worker2")
     undo_started, undone_at = 20.0, 21.6
-    frames = [GarpFrame(10.2, 1, NODES["worker2"]), GarpFrame(21.4, 1, NODES["worker"])]
+    frames = [GarpFrame(10.2, 1, NODES["worker2"], NODES["worker2"]),
+              GarpFrame(21.4, 1, NODES["worker"], NODES["worker"])]
     assert garp_after(frames, [(w2, 10.0), (w1, undo_started)], "vip").passed
     assert not garp_after(frames, [(w2, 10.0), (w1, undone_at)], "vip").passed  # what the suite judged before

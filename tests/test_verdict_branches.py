@@ -101,29 +101,49 @@ H2 = Host("c-worker2", "worker", "10.0.0.4", W2, "worker2")
 
 
 def test_garp_at_exactly_the_takeover_time_counts():
-    v = garp_after([GarpFrame(10.0, 1, W2)], [(H2, 10.0)], VIP)
+    v = garp_after([GarpFrame(10.0, 1, W2, W2)], [(H2, 10.0)], VIP)
     assert v.passed and v.figures["worker2_first_garp_ms"] == 0.0
     assert v.measured == "worker2: 1 frames, first 0.0 ms after it took over"
-    assert v.expected == f"gratuitous ARP from worker2 ({W2})"
+    assert v.expected == f"gratuitous ARP from worker2 ({W2}), each with its own MAC as ARP sender and Ethernet source"
 
 
 def test_garp_missing_names_the_silent_announcer_and_what_was_seen():
-    v = garp_after([GarpFrame(10.5, 1, W1)], [(H2, 10.0)], VIP)
+    v = garp_after([GarpFrame(10.5, 1, W1, W1)], [(H2, 10.0)], VIP)
     assert (v.passed, v.category) == (False, "GARP missing")
-    assert v.measured == f"no gratuitous ARP from worker2 (1 frames seen: ['{W1}'])"
-    assert v.figures == {"vip": VIP, "frames": 1, "announcers": ["worker2"], "worker2_first_garp_ms": None}
+    assert v.measured == f"no gratuitous ARP from worker2 (1 frames seen, ARP senders: {W1})"
+    assert v.figures == {"vip": VIP, "frames": 1, "announcers": ["worker2"], "worker2_first_garp_ms": None,
+                         "uncredited_frames": 0}
 
 
 def test_garp_from_an_uppercase_announcer_mac_still_matches():
     upper = Host("c-worker2", "worker", "10.0.0.4", W2.upper(), "worker2")
-    assert garp_after([GarpFrame(10.1, 1, W2)], [(upper, 10.0)], VIP).passed
+    assert garp_after([GarpFrame(10.1, 1, W2, W2)], [(upper, 10.0)], VIP).passed
 
 
-def test_garp_whose_ethernet_source_is_not_the_sender_fails():
+def test_garp_whose_ethernet_source_is_not_the_sender_is_not_credited():
+    """Only frame from elsewhere claiming worker2's MAC: worker2 never announced (GARP missing), the frame is named."""
     v = garp_after([GarpFrame(10.1, 1, W2, ether_src=W1)], [(H2, 10.0)], VIP)
-    assert (v.passed, v.category) == (False, "ARP source mismatch")
-    assert v.measured == f"Ethernet source ≠ ARP sender: {W1} carries ARP sender {W2}"
+    assert (v.passed, v.category) == (False, "GARP missing")
+    assert v.measured == (f"no gratuitous ARP from worker2 (1 frames seen, ARP senders: {W2}); not credited: "
+                          f"1 frame with ARP sender {W2} (worker2) from Ethernet source {W1}")
+    assert v.figures["uncredited_frames"] == 1
     assert garp_after([GarpFrame(10.1, 1, W2, ether_src=W2.upper())], [(H2, 10.0)], VIP).passed
+    assert not garp_after([GarpFrame(10.1, 1, W2)], [(H2, 10.0)], VIP).passed  # Ethernet source not captured
+
+
+def test_a_heard_announcer_beside_frames_claiming_its_mac_from_elsewhere_is_a_source_mismatch():
+    frames = [GarpFrame(10.1, 1, W2, W2), GarpFrame(10.2, 1, W2, "02:00:00:00:be:ef")]
+    v = garp_after(frames, [(H2, 10.0)], VIP)
+    assert (v.passed, v.category) == (False, "ARP source mismatch")
+    assert v.measured == ("worker2: 1 frames, first 100.0 ms after it took over; not credited: 1 frame with ARP "
+                          f"sender {W2} (worker2) from Ethernet source 02:00:00:00:be:ef")
+
+
+def test_frames_claiming_a_node_that_is_not_an_announcer_are_named_when_every_node_is_known():
+    frames = [GarpFrame(10.1, 1, W2, W2), GarpFrame(10.2, 1, W1, W2)]
+    assert garp_after(frames, [(H2, 10.0)], VIP).passed  # only the announcers' MACs known
+    v = garp_after(frames, [(H2, 10.0)], VIP, node_macs={"worker": W1, "worker2": W2})
+    assert v.category == "ARP source mismatch" and f"ARP sender {W1} (worker) from Ethernet source {W2}" in v.measured
 
 
 def test_no_takeover_is_a_failure_with_its_figures():

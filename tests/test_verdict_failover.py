@@ -179,10 +179,10 @@ def test_degradation_without_a_takeover_fails():
 
 def test_garp_from_new_owner_after_the_fault_only():
     tl = timeline(["worker"] * 100 + [None] * 30 + ["worker2"] * 70,
-                  garps=[GarpFrame(FAULT - 0.5, 1, NEW), GarpFrame(FAULT + 0.28, 1, NEW)])
+                  garps=[GarpFrame(FAULT - 0.5, 1, NEW, NEW), GarpFrame(FAULT + 0.28, 1, NEW, NEW)])
     v = garp_from_new_owner(tl)
     assert v.passed and v.measured == f"first GARP from {NEW} at 280.0 ms"
-    wrong = garp_from_new_owner(timeline(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD)]))
+    wrong = garp_from_new_owner(timeline(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD, OLD)]))
     assert (wrong.passed, wrong.category) == (False, "GARP from wrong MAC")
     assert garp_from_new_owner(timeline(["worker"] * 200)).category == "GARP missing"
     assert garp_from_new_owner(timeline(["worker"] * 200, new=None)).measured == "no new owner was found"
@@ -192,7 +192,7 @@ FAILBACK = ["worker"] * 100 + [None] * 30 + ["worker2"] * 270 + ["worker"] * 200
 
 
 def test_failback_announced_and_followed_passes():
-    tl = timeline(FAILBACK, undo_at=3.9, garps=[GarpFrame(T0 + 3.95, 1, OLD)],
+    tl = timeline(FAILBACK, undo_at=3.9, garps=[GarpFrame(T0 + 3.95, 1, OLD, OLD)],
                   neighbour=[NeighbourEntry(FAULT + 0.3, NEW), NeighbourEntry(T0 + 3.96, OLD)])
     v = failback(tl, 1.5)
     assert v.passed, v.message
@@ -209,14 +209,15 @@ def test_a_silent_returning_owner_fails_failback():
 
 
 def test_a_client_still_pointing_at_the_former_owner_fails_failback():
-    tl = timeline(FAILBACK, undo_at=3.9, garps=[GarpFrame(T0 + 3.95, 1, OLD)], neighbour=[NeighbourEntry(T0 + 1.3, NEW)])
+    tl = timeline(FAILBACK, undo_at=3.9, garps=[GarpFrame(T0 + 3.95, 1, OLD, OLD)],
+                  neighbour=[NeighbourEntry(T0 + 1.3, NEW)])
     v = failback(tl, 1.5)
     assert not v.passed and v.measured.startswith("the client still points elsewhere")
 
 
 def test_failback_gap_over_budget_and_missing_undo():
     gap = ["worker"] * 100 + [None] * 30 + ["worker2"] * 270 + [None] * 60 + ["worker"] * 140
-    tl = timeline(gap, undo_at=4.0, garps=[GarpFrame(T0 + 4.5, 1, OLD)], neighbour=[NeighbourEntry(T0 + 4.6, OLD)])
+    tl = timeline(gap, undo_at=4.0, garps=[GarpFrame(T0 + 4.5, 1, OLD, OLD)], neighbour=[NeighbourEntry(T0 + 4.6, OLD)])
     v = failback(tl, 0.5)
     assert (v.passed, v.category) == (False, "failback over budget") and "longest gap 600 ms" in v.measured
     assert failback(timeline(FAILBACK), 1.5).measured == "the recording ended before the undo"
@@ -261,7 +262,7 @@ def test_a_probe_exactly_at_the_fault_belongs_to_the_fault_phase():
 
 def test_probes_exactly_at_the_takeover_and_at_the_undo_belong_to_the_later_phase():
     tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 270 + ["worker"] * 200, undo_at=4.0,
-               garps=[GarpFrame(T0 + 4.0, 1, OLD)], neighbour=[NeighbourEntry(T0 + 4.0, OLD)])
+               garps=[GarpFrame(T0 + 4.0, 1, OLD, OLD)], neighbour=[NeighbourEntry(T0 + 4.0, OLD)])
     assert tl.phases["fault_to_takeover"]["probes"] == 30 and tl.phases["after_takeover"]["probes"] == 270
     assert tl.phases["after_undo"]["probes"] == 200 and tl.ms(tl.first_via_final) == pytest.approx(3000)
     assert tl.ms(tl.garp_from_final_owner) == pytest.approx(3000)  # a GARP exactly at the undo counts
@@ -269,9 +270,9 @@ def test_probes_exactly_at_the_takeover_and_at_the_undo_belong_to_the_later_phas
 
 def test_garp_exactly_at_the_fault_or_at_the_undo_counts_for_the_new_owner():
     tl = tl_at(["worker"] * 100 + ["worker2"] * 100, undo_at=2.0,
-               garps=[GarpFrame(FAULT, 1, NEW), GarpFrame(T0 + 2.0, 1, OLD)])
+               garps=[GarpFrame(FAULT, 1, NEW, NEW), GarpFrame(T0 + 2.0, 1, OLD, OLD)])
     assert tl.ms(tl.garp_from_new_owner) == 0.0 and tl.garp_macs == (OLD, NEW)  # a GARP exactly at the fault counts
-    late = tl_at(["worker"] * 100 + ["worker2"] * 100, undo_at=2.0, garps=[GarpFrame(T0 + 2.0, 1, NEW)])
+    late = tl_at(["worker"] * 100 + ["worker2"] * 100, undo_at=2.0, garps=[GarpFrame(T0 + 2.0, 1, NEW, NEW)])
     assert late.ms(late.garp_from_new_owner) == pytest.approx(1000)  # exactly at the undo: still the fault phase
 
 
@@ -307,7 +308,7 @@ def test_phase_counts_unattributed_answers():
 
 def test_failback_exactly_at_the_budget_passes_and_unknown_final_mac_fails():
     gap = ["worker"] * 100 + [None] * 30 + ["worker2"] * 270 + [None] * 50 + ["worker"] * 150
-    tl = tl_at(gap, undo_at=4.0, garps=[GarpFrame(T0 + 4.5, 1, OLD)], neighbour=[NeighbourEntry(T0 + 4.6, OLD)])
+    tl = tl_at(gap, undo_at=4.0, garps=[GarpFrame(T0 + 4.5, 1, OLD, OLD)], neighbour=[NeighbourEntry(T0 + 4.6, OLD)])
     assert tl.figures()["failback_longest_gap_ms"] == 500.0
     assert failback(tl, 0.5).passed
     ghost = tl_at(gap, undo_at=4.0, final="ghost")
@@ -317,12 +318,44 @@ def test_failback_exactly_at_the_budget_passes_and_unknown_final_mac_fails():
 
 
 def test_garp_texts_and_a_new_owner_without_a_known_mac():
-    wrong = garp_from_new_owner(tl_at(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD)]))
-    assert wrong.measured == f"GARP only from ['{OLD}']"
+    wrong = garp_from_new_owner(tl_at(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD, OLD)]))
+    assert wrong.measured == f"GARP from other ARP senders only: {OLD}"
     none_seen = garp_from_new_owner(tl_at(["worker"] * 200))
-    assert none_seen.measured == "GARP none seen"
+    assert none_seen.measured == "GARP none credited to it"
     unknown = garp_from_new_owner(tl_at(["worker"] * 200, new="ghost"))
     assert (unknown.passed, unknown.measured) == (False, "no new owner was found")
+
+
+def test_a_garp_claiming_the_new_owners_mac_from_elsewhere_is_not_credited():
+    """The issue-23 case: the owner's own GARP never reached the client, another host sent frames with the new
+    owner's MAC as ARP sender and its own MAC as Ethernet source. Before, garp-on-takeover passed ("first GARP
+    from <owner MAC>"); the takeover and the failback are now judged without them, and they are named."""
+    spoof = "02:00:00:00:be:ef"
+    tl = tl_at(FAILBACK, undo_at=4.0, garps=[GarpFrame(FAULT + 0.28, 1, NEW, spoof),
+                                             GarpFrame(T0 + 4.05, 1, OLD, spoof)],
+               neighbour=[NeighbourEntry(FAULT + 0.3, NEW), NeighbourEntry(T0 + 4.06, OLD)])
+    assert tl.garp_from_new_owner is None and tl.garp_from_final_owner is None
+    claim = f"1 frame with ARP sender {NEW} (worker2) from Ethernet source {spoof}"
+    assert claim in tl.garp_claims
+    v = garp_from_new_owner(tl)
+    assert (v.passed, v.category) == (False, "GARP missing") and claim in v.measured
+    back = failback(tl, 1.5)
+    assert (back.passed, back.category) == (False, "failback not announced")
+    assert back.measured.startswith("the returning owner was silent") and claim in back.measured
+    rows = tl.figures()["garp_frames"]
+    assert [(r["arp_sender_mac"], r["ether_src"], r["credited"], r["node"]) for r in rows] == [
+        (NEW, spoof, False, None), (OLD, spoof, False, None)]
+    assert rows[0]["t_ms"] == 280.0 and rows[0]["why"] == "claims worker2's MAC from another Ethernet source"
+
+
+def test_a_credited_garp_beside_a_claim_from_elsewhere_is_a_source_mismatch():
+    tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 70,
+               garps=[GarpFrame(FAULT + 0.28, 1, NEW, NEW), GarpFrame(FAULT + 0.29, 1, NEW, OLD)])
+    v = garp_from_new_owner(tl)
+    assert (v.passed, v.category) == (False, "ARP source mismatch")
+    assert v.measured == (f"first GARP from {NEW} at 280.0 ms; not credited: 1 frame with ARP sender {NEW} (worker2) "
+                          f"from Ethernet source {OLD}")
+    assert [r["credited"] for r in tl.figures()["garp_frames"]] == [True, False]
 
 
 def test_within_budget_texts_name_who_served():
@@ -341,7 +374,7 @@ def test_within_budget_texts_name_who_served():
 # answer or an earlier one through another node, so it is never None there); `tl.undo - tl.degraded_until
 # < 0.25` → `<=` (a text choice at exactly 250 ms, below the probe resolution's meaning).
 def test_figures_are_relative_times_and_pinned():
-    tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 70, garps=[GarpFrame(FAULT + 0.28, 1, NEW)],
+    tl = tl_at(["worker"] * 100 + [None] * 30 + ["worker2"] * 70, garps=[GarpFrame(FAULT + 0.28, 1, NEW, NEW)],
                neighbour=[NeighbourEntry(FAULT + 0.29, NEW)])
     f = tl.figures()
     assert f["first_via_new_ms"] == pytest.approx(300) and f["last_via_old_ms"] is None  # nothing via worker after
@@ -353,7 +386,7 @@ def test_figures_are_relative_times_and_pinned():
 
 
 def test_no_undo_ignores_garps_for_the_final_owner():
-    tl = tl_at(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD)])
+    tl = tl_at(["worker"] * 200, garps=[GarpFrame(FAULT + 0.1, 1, OLD, OLD)])
     assert tl.garp_from_final_owner is None and tl.failback_gap is None
 
 

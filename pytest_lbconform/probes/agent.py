@@ -185,10 +185,12 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     from scapy.sendrecv import AsyncSniffer
 
     garps: list[dict[str, Any]] = []
+    garp_packets: list[Any] = []  #: the frames themselves: the evidence behind the GARP verdicts, as a pcap
 
     def on_arp(pkt: Any) -> None:
         if (rec := _garp_record(pkt, vip)) is not None:
             garps.append(rec)
+            garp_packets.append(pkt)
 
     sniffer = AsyncSniffer(iface=IFACE, filter="arp", store=False, prn=on_arp)
     sniffer.start()
@@ -232,7 +234,8 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     poller.join()
     sniffer.stop()
     return {"vip": vip, "interval": interval, "timeout": timeout, "start": start, "end": time.time(),
-            "samples": samples, "garps": garps, "neighbour": neigh}
+            "samples": samples, "garps": garps, "garp_pcap": _pcap_b64(garp_packets) if garp_packets else "",
+            "neighbour": neigh}
 
 
 def selftest() -> dict[str, Any]:

@@ -161,7 +161,7 @@ class AvailabilityRecorder:
                 garps=tuple(GarpFrame(t=g["t"], op=g["op"], mac=g["mac"], ether_src=g.get("ether_src"))
                             for g in raw["garps"]),
                 neighbour=tuple(NeighbourEntry(t=n["t"], mac=n["mac"]) for n in raw["neighbour"]),
-                events=self.events,
+                events=self.events, garp_pcap=b64decode(raw["garp_pcap"]) if raw.get("garp_pcap") else b"",
             )
         except Exception as exc:
             self._error = exc

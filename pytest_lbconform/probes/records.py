@@ -99,3 +99,4 @@ class AvailabilityTrace:
     garps: tuple[GarpFrame, ...] = ()
     neighbour: tuple[NeighbourEntry, ...] = ()
     events: dict[str, float] = field(default_factory=dict)
+    garp_pcap: bytes = b""  #: the gratuitous ARP frames of ``garps`` as captured (pcap)

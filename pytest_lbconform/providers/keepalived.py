@@ -101,20 +101,24 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
 
 def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str,
                    skew: bool = False, masquerade_local: bool = False, refuse_to: str | None = None,
-                   refuse_only: frozenset[str] | None = None) -> str:
+                   refuse_only: frozenset[str] | None = None, rr_drops_first: bool = False,
+                   affinity_ignored: bool = False) -> str:
     """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``).
 
     Atomic: the file deletes and recreates ``table ip lbconform`` in one transaction.
     Mutants: ``skew`` lists the first backend twice in Cluster maps; ``masquerade_local`` SNATs
     Local services like Cluster ones; ``refuse_to`` (lossy) adds an endpoint at that address, where
     nothing listens, to every service's map, so a share of new connections is refused (a stale endpoint);
-    with ``refuse_only`` (lossy-takeover) only to the maps of those VIPs.
+    with ``refuse_only`` (lossy-takeover) only to the maps of those VIPs; ``rr_drops_first`` (rr-drops-backend)
+    leaves the first backend out of the first Cluster service's map in rr mode; ``affinity_ignored`` schedules a
+    ClientIP service with the mode's scheduler.
     """
     if mode not in ("random", "rr"):
         raise ValueError(f"data-plane mode {mode!r} is not one of random, rr")
     gen = "numgen random" if mode == "random" else "numgen inc"
     port = backends[0].port
     local = [b for b in backends if b.node == node.short]
+    first_plain = next((s for s in services if s.traffic_policy == "Cluster" and s.affinity == "None"), None)
     rules: list[str] = []
     cluster_vips: list[str] = []
     for svc in services:
@@ -132,8 +136,11 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
                 cluster_vips.append(svc.vip)
             continue
         cluster_vips.append(svc.vip)
-        selector = "jhash ip saddr" if svc.affinity == "ClientIP" else gen
+        sticky = svc.affinity == "ClientIP" and not affinity_ignored
+        selector = "jhash ip saddr" if sticky else gen
         targets = [b.ip for b in ([backends[0], *backends] if skew and svc.affinity != "ClientIP" else backends)]
+        if rr_drops_first and mode == "rr" and svc == first_plain:
+            targets = targets[1:]
         if refuse:
             targets.append(refuse)
         mapping = ", ".join(f"{i} : {ip}" for i, ip in enumerate(targets))
@@ -197,6 +204,8 @@ class KeepalivedLab:
             self._drop_garp_on_bridge(only_from_preferred=self.hooks.bridge == "drop-preferred-garp")
         elif self.hooks.bridge == "spoof-arp-source":
             self._rewrite_arp_source_on_bridge()
+        elif self.hooks.bridge == "spoof-garp-source":
+            self._rewrite_arp_source_on_bridge(gratuitous=True)
         self.wait_converged()
 
     def start_node(self, node: Host) -> None:
@@ -308,7 +317,9 @@ class KeepalivedLab:
         not_preferred = frozenset(s.vip for s in self.services if self.preferred_owner(s) != node.short)
         ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self.hooks.skew,
                                  masquerade_local=self.hooks.masquerade_local, refuse_to=refuse_to,
-                                 refuse_only=not_preferred if self.hooks.refuse_new == "not-preferred" else None)
+                                 refuse_only=not_preferred if self.hooks.refuse_new == "not-preferred" else None,
+                                 rr_drops_first=self.hooks.rr_drops_first_backend,
+                                 affinity_ignored=self.hooks.affinity_ignored)
         containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
@@ -401,14 +412,19 @@ class KeepalivedLab:
                    f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
         host_nft.load(ruleset)
 
-    def _rewrite_arp_source_on_bridge(self) -> None:
+    def _rewrite_arp_source_on_bridge(self, gratuitous: bool = False) -> None:
         """ether-spoof: ARP replies for the VIPs leave with another Ethernet source than their ARP sender
-        (OpenELB #359 answered from another node's MAC): switches learn the wrong port."""
-        vips = ", ".join(s.vip for s in self.services)
+        (OpenELB #359 answered from another node's MAC): switches learn the wrong port. garp-spoof
+        (``gratuitous``): the same for gratuitous ARP (sender IP = target IP = VIP), so the owner's own frames never
+        arrive as sent and the client sees frames claiming its MAC from elsewhere."""
+        if gratuitous:
+            rules = "".join(f"    ether type arp arp saddr ip {s.vip} arp daddr ip {s.vip} ether saddr set "
+                            f"{SPOOFED_MAC}\n" for s in self.services)
+        else:
+            vips = ", ".join(s.vip for s in self.services)
+            rules = f"    ether type arp arp operation reply arp saddr ip {{ {vips} }} ether saddr set {SPOOFED_MAC}\n"
         ruleset = (f"table bridge {self._bridge_table} {{\n  chain arp_spoof {{\n"
-                   f"    type filter hook forward priority 0; policy accept;\n"
-                   f"    ether type arp arp operation reply arp saddr ip {{ {vips} }} ether saddr set {SPOOFED_MAC}\n"
-                   f"  }}\n}}\n")
+                   f"    type filter hook forward priority 0; policy accept;\n{rules}  }}\n}}\n")
         host_nft.load(ruleset)
 
     def cleanup(self) -> None:

@@ -22,12 +22,16 @@ class Hooks:
     only_preferred_vrrp: bool = False    #: only each VIP's preferred node runs a VRRP instance for it
     collapse_priorities: bool = False    #: every VIP gets the first VIP's priorities
     vips_on_lo: bool = False             #: every worker holds every VIP on lo with arp_ignore 0
-    bridge: Literal["drop-garp", "drop-preferred-garp", "spoof-arp-source"] | None = None  #: host bridge filter
+    #: host bridge filter: drop GARPs (all, or the preferred owners'), rewrite the Ethernet source of ARP replies,
+    #: or of GARPs (the owner's frames never arrive as sent; frames claiming its MAC from elsewhere do)
+    bridge: Literal["drop-garp", "drop-preferred-garp", "spoof-arp-source", "spoof-garp-source"] | None = None
     refuse_new: Literal["all", "not-preferred"] | None = None  #: a dead endpoint in the DNAT maps (which VIPs)
     skew: bool = False                   #: webpod1 twice in svc1's DNAT map
     masquerade_local: bool = False       #: svc2 (Local) masqueraded
     misreport_owner: bool = False        #: the provider reports the next worker after the real owner
     stale_owner_s: float = 0.0           #: a former holder keeps answering ARP this long after failback
+    rr_drops_first_backend: bool = False  #: in rr modes webpod1 is left out of svc1's map (an IPVS weight 0)
+    affinity_ignored: bool = False       #: svc3 (ClientIP) is scheduled like svc1, not by the client's address
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class Mutant:
     targets: frozenset[str]           #: verdict ids that must fail
     implied: dict[str, str] = field(default_factory=dict)  #: verdict id → why it may fail too
     hooks: Hooks = field(default_factory=Hooks)  #: what it changes in the provider
+    #: the data-plane modes the harness runs it in: each target must fail in every one of them where it is judged
+    #: (``checks.judged_in_mode``); a mode in which no target is judged is there to show the mutant leaves it healthy
+    modes: tuple[str, ...] = ("random",)
+    why_modes: str = ""  #: why more than the random mode is run (the harness pays a whole-suite run per mode)
 
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in (
@@ -72,7 +80,8 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
            frozenset({"balancing-uniform", "balancing-round-robin"}),
            {"failover-degradation": "half of svc1's connections go to webpod1: when its node fails, half fail, not "
                                     "the third the endpoint count predicts"},
-           hooks=Hooks(skew=True)),
+           hooks=Hooks(skew=True), modes=("random", "rr"),
+           why_modes="balancing-uniform is judged in random mode only, balancing-round-robin in rr mode only"),
     Mutant("slow-failover", "the VIP serves again within the failover budget",
            "advert_int 1 s instead of 0.1 s: a backup declares the master down after ≈ 3.6 s",
            frozenset({"failover-budget"}),
@@ -96,12 +105,16 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
            "a fourth endpoint where nothing listens (the control-plane node's address) is in every service's "
            "DNAT map: about a quarter of new connections are refused, as with a stale endpoint",
            frozenset({"snat-cluster", "snat-local", "balancing-local-only", "balancing-uniform",
-                      "balancing-round-robin", "affinity-sticky"}),
-           {"failover-budget": "a quarter of the availability probes fail before, during and after the fault",
+                      "balancing-round-robin"}),
+           {"affinity-sticky": "ClientIP affinity hashes each client to one endpoint: a client whose address hashes "
+                               "to the dead one has every connection refused, the others none (a run-dependent "
+                               "7 in 16 chance with two clients: not a target; affinity-ignored is its mutant)",
+            "failover-budget": "a quarter of the availability probes fail before, during and after the fault",
             "garp-on-takeover": "same reason: the recovery the GARP is timed against is blurred",
             "failover-degradation": "a quarter of the connections fail after the takeover too, above the expectation",
             "failback": "refused probes after the undo can make the longest gap exceed the budget"},
-           hooks=Hooks(refuse_new="all")),
+           hooks=Hooks(refuse_new="all"), modes=("random", "rr"),
+           why_modes="balancing-uniform is judged in random mode only, balancing-round-robin in rr mode only"),
     Mutant("lossy-takeover", "after a takeover only the expected share of connections fails",
            "a node refuses a quarter of new connections for the VIPs it does not prefer (a dead endpoint in those "
            "maps): invisible in steady state, only a node that took a VIP over shows it",
@@ -123,6 +136,25 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
            "a bridge-family nft rule on the host rewrites the Ethernet source of ARP replies for the VIPs",
            frozenset({"arp-ownership"}),
            hooks=Hooks(bridge="spoof-arp-source")),
+    Mutant("garp-spoof", "a node's gratuitous ARP comes from that node (Ethernet source = ARP sender = its MAC)",
+           "a bridge-family nft rule on the host rewrites the Ethernet source of every gratuitous ARP for the VIPs: "
+           "the owner's own frames never arrive as sent, and the client sees frames claiming the owner's MAC as ARP "
+           "sender from another source (another host announcing for it)",
+           frozenset({"garp-on-takeover", "garp-on-announcement", "failback"}),
+           hooks=Hooks(bridge="spoof-garp-source")),
+    Mutant("rr-drops-backend", "round robin schedules every backend in turn",
+           "in rr mode webpod1 is left out of svc1's DNAT map (an IPVS real server at weight 0); random mode is "
+           "healthy",
+           frozenset({"balancing-round-robin"}),
+           {"failover-degradation": "svc1 has two endpoints in rr mode: when the node of one of them fails, half of "
+                                    "the connections fail, not the third the endpoint count predicts"},
+           hooks=Hooks(rr_drops_first_backend=True), modes=("random", "rr"),
+           why_modes="the target is judged in rr mode only; the random-mode half shows a failure in one mode only "
+                     "(its Allure reports are rendered and counted: the two modes must be two results)"),
+    Mutant("affinity-ignored", "sessionAffinity ClientIP keeps each client on one backend",
+           "svc3 is scheduled by the mode's scheduler, not by a hash of the client address",
+           frozenset({"affinity-sticky"}),
+           hooks=Hooks(affinity_ignored=True)),
     Mutant("owner-collapse", "VIPs are spread over the nodes as the provider intends",
            "every VIP gets the first VIP's VRRP priorities, so one node holds all of them",
            frozenset({"owner-spread"}),

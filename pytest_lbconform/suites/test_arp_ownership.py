@@ -8,7 +8,7 @@ from pytest_lbconform.faults import fault
 from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
-from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover, owners_as_intended
+from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, garp_rows, no_takeover, owners_as_intended
 
 pytestmark = pytest.mark.requires("arp", "owner_report")
 
@@ -76,9 +76,10 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
         with allure.step(f"agent back on {first.short}"):
             back = lb.node(lb.provider.wait_converged()[svc.name])
         trace = rec.wait()
-    attach_json("gratuitous ARP frames (t in s after the agent was stopped)",
-                [{"t_s": round(g.t - injected.at, 3), "op": {1: "request", 2: "reply"}.get(g.op, g.op),
-                  "arp_sender_mac": g.mac, "ether_src": g.ether_src} for g in trace.garps])
+    node_macs = {n.short: n.mac for n in lb.topology.nodes}
+    attach_json("gratuitous ARP frames (t in ms after the agent was stopped; credited: ARP sender and Ethernet source "
+                "are the node's MAC)", garp_rows(trace.garps, node_macs, injected.at))
+    attach_pcap("gratuitous ARP frames", trace.garp_pcap, injected.at, "the agent was stopped")
     if moved is None:
         verdict = no_takeover("garp-on-announcement", svc.vip, first.short)
     else:
@@ -86,5 +87,5 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
         # the returning owner may announce before its confirmed start returns (keepalived preempts within a few
         # adverts, the start confirmation polls through docker exec): its GARP counts from the undo's start
         announcers = [(second, injected.at)] + ([(back, injected.undo_started)] if back != second else [])
-        verdict = garp_after(trace.garps, announcers, svc.vip)
+        verdict = garp_after(trace.garps, announcers, svc.vip, node_macs)
     check(request, verdict, mode=lb.mode, moved_to=moved, back_to=back.short)

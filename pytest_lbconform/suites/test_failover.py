@@ -91,6 +91,9 @@ def test_failover(request, lb, kind, service):
                                   f"({svc.traffic_policy}), mode {lb.mode}: outage {figures['outage_ms']} ms, "
                                   f"budget {budget:g} s", timeout_ms=PROBE_TIMEOUT * 1000),
                 csv_rows(points))
+    attach_json("gratuitous ARP frames (t in ms after the fault; credited: ARP sender and Ethernet source are the "
+                "node's MAC)", figures["garp_frames"])
+    attach_pcap("gratuitous ARP frames", trace.garp_pcap, injected.at, "the fault")
     attach_pcap("arp during the fault", during.pcap, injected.at, "the fault")
     attach_pcap("arp after the failback", after.pcap, injected.at, "the fault")
     verdicts = [

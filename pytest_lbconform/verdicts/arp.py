@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..platforms.base import Host
 from ..probes.records import ArpObservation, GarpFrame
@@ -50,29 +52,75 @@ def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_ow
                    f"1 MAC {mac} ({by_mac[mac]}) in {len(obs.replies)} replies to {obs.requests} requests", figures)
 
 
-def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, float]], vip: str) -> Verdict:
-    """Each (node, since) in ``announcers`` sent gratuitous ARP for ``vip`` from its MAC after ``since``."""
-    spoofed = sorted({f"{f.ether_src} carries ARP sender {f.mac}" for f in frames
-                      if f.ether_src is not None and f.ether_src.lower() != f.mac.lower()})
-    seen = {(f.mac, f.t) for f in frames}
-    figures: dict[str, object] = {"vip": vip, "frames": len(frames), "announcers": [n.short for n, _ in announcers]}
-    expected = "gratuitous ARP from " + ", then ".join(f"{n.short} ({n.mac})" for n, _ in announcers)
+def garp_credited(frame: GarpFrame, mac: str | None) -> bool:
+    """Whether ``frame`` counts as gratuitous ARP sent by the node whose MAC is ``mac``: its ARP sender *and*
+    its Ethernet source are that MAC. A frame that only claims the MAC as ARP sender came from elsewhere on
+    the segment (switches learn the Ethernet source), so the node itself never announced with it."""
+    if not mac:
+        return False
+    mac = mac.lower()
+    return frame.mac.lower() == mac and (frame.ether_src or "").lower() == mac
+
+
+def garp_claims(frames: Sequence[GarpFrame], node_macs: Mapping[str, str]) -> tuple[str, ...]:
+    """Frames that claim a node's MAC as ARP sender but came from another Ethernet source (or one not captured),
+    counted per (claimed node, actual source): what a GARP verdict names instead of crediting them."""
+    by_mac = {mac.lower(): node for node, mac in node_macs.items()}
+    counts = Counter((f.mac.lower(), (f.ether_src or "").lower()) for f in frames
+                     if f.mac.lower() in by_mac and not garp_credited(f, f.mac))
+    return tuple(f"{n} frame{'s' if n > 1 else ''} with ARP sender {mac} ({by_mac[mac]}) from Ethernet source "
+                 f"{src or 'not captured'}" for (mac, src), n in sorted(counts.items()))
+
+
+def garp_rows(frames: Sequence[GarpFrame], node_macs: Mapping[str, str], t0: float) -> list[dict[str, Any]]:
+    """Every gratuitous ARP frame for the report, in time order: time after ``t0`` (ms), operation, ARP sender,
+    Ethernet source, the node it is credited to (None: not credited) and why."""
+    by_mac = {mac.lower(): node for node, mac in node_macs.items()}
+    rows = []
+    for f in sorted(frames, key=lambda f: f.t):
+        sender, source = f.mac.lower(), (f.ether_src or "").lower() or None
+        node = by_mac.get(sender)
+        ok = node is not None and garp_credited(f, sender)
+        why = ("ARP sender and Ethernet source are the node's MAC" if ok else
+               "the ARP sender is no node's MAC" if node is None else
+               "the Ethernet source was not captured" if source is None else
+               f"claims {node}'s MAC from another Ethernet source")
+        rows.append({"t_ms": round((f.t - t0) * 1000, 1), "op": {1: "request", 2: "reply"}.get(f.op, str(f.op)),
+                     "arp_sender_mac": sender, "ether_src": source, "node": node if ok else None, "credited": ok,
+                     "why": why})
+    return rows
+
+
+def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, float]], vip: str,
+               node_macs: Mapping[str, str] | None = None) -> Verdict:
+    """Each (node, since) in ``announcers`` sent gratuitous ARP for ``vip`` after ``since``: a frame whose ARP
+    sender and Ethernet source are both its MAC (:func:`garp_credited`). Frames that claim a node's MAC from
+    another source are named, never credited; with every announcer heard, such frames still fail the check
+    (what a switch learns from them points at the wrong port). ``node_macs``: every node's MAC (default: the
+    announcers'), so that a frame claiming any node's MAC is named."""
+    claims = garp_claims(frames, node_macs if node_macs is not None else {n.short: n.mac for n, _ in announcers})
+    figures: dict[str, object] = {"vip": vip, "frames": len(frames), "announcers": [n.short for n, _ in announcers],
+                                  "uncredited_frames": sum(not garp_credited(f, f.mac) for f in frames)}
+    expected = ("gratuitous ARP from " + ", then ".join(f"{n.short} ({n.mac})" for n, _ in announcers) +
+                ", each with its own MAC as ARP sender and Ethernet source")
     parts, missing = [], []
     for node, since in announcers:
-        times = sorted(t for mac, t in seen if mac == node.mac.lower() and t >= since)
+        times = sorted(f.t for f in frames if f.t >= since and garp_credited(f, node.mac))
         first_ms = round((times[0] - since) * 1000, 1) if times else None
         figures[f"{node.short}_first_garp_ms"] = first_ms
         if times:
             parts.append(f"{node.short}: {len(times)} frames, first {first_ms} ms after it took over")
         else:
             missing.append(node.short)
-    if spoofed:
-        return Verdict("garp-on-announcement", False, expected, f"Ethernet source ≠ ARP sender: {'; '.join(spoofed)}",
-                       figures, "ARP source mismatch")
+    named = f"; not credited: {'; '.join(claims)}" if claims else ""
     if missing:
+        senders = ", ".join(sorted({f.mac.lower() for f in frames})) or "none"
         return Verdict("garp-on-announcement", False, expected,
-                       f"no gratuitous ARP from {', '.join(missing)} ({len(frames)} frames seen: "
-                       f"{sorted({f.mac for f in frames})})", figures, "GARP missing")
+                       f"no gratuitous ARP from {', '.join(missing)} ({len(frames)} frames seen, ARP senders: "
+                       f"{senders}){named}", figures, "GARP missing")
+    if claims:
+        return Verdict("garp-on-announcement", False, expected, f"{'; '.join(parts)}{named}", figures,
+                       "ARP source mismatch")
     return Verdict("garp-on-announcement", True, expected, "; ".join(parts), figures)
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..probes.records import AvailabilityTrace, GarpFrame, NeighbourEntry, Sample
+from .arp import garp_claims, garp_credited, garp_rows
 from .result import Verdict
 
 TOLERANCE = 0.05  #: degradation: extra failed share tolerated above the expectation (plus 3σ of the sampling)
@@ -116,10 +117,13 @@ class Timeline:
     neighbour_at_end: str | None = None
     new_owner_mac: str | None = None
     final_owner_mac: str | None = None
-    garp_macs: tuple[str, ...] = ()
+    garp_macs: tuple[str, ...] = ()  #: ARP senders of the frames from the fault to the undo (inclusive)
     first_via_other: float | None = None  #: first answer through any node but the victim (≤ first_via_new)
     first_other: str | None = None  #: that node: the new owner, or one that held the VIP on the way to it
     takeover: float | None = None  #: first_via_other once the new owner has served (None: it never did)
+    #: frames after the fault that claim a node's MAC as ARP sender from another Ethernet source (never credited)
+    garp_claims: tuple[str, ...] = ()
+    garp_frames: tuple[dict[str, Any], ...] = ()  #: every GARP frame of the recording (garp_rows), for the report
 
     def ms(self, t: float | None) -> float | None:
         return None if t is None else round((t - self.fault) * 1000, 1)
@@ -152,14 +156,20 @@ class Timeline:
                 "final_owner": self.final_owner,
                 "old_dataplane_serves": self.old_dataplane_serves, "resolution_ms": round(self.resolution * 1000, 1),
                 "phases": self.phases, "neighbour_at_end": self.neighbour_at_end, "new_owner_mac": self.new_owner_mac,
-                "final_owner_mac": self.final_owner_mac, "garp_macs": list(self.garp_macs)}
+                "final_owner_mac": self.final_owner_mac, "garp_macs": list(self.garp_macs),
+                "garp_claims": list(self.garp_claims), "garp_frames": [dict(row) for row in self.garp_frames]}
 
 
-def _first(items: Sequence[GarpFrame] | Sequence[NeighbourEntry], mac: str | None, since: float,
-           until: float = math.inf) -> float | None:
+def _first(items: Sequence[NeighbourEntry], mac: str | None, since: float, until: float = math.inf) -> float | None:
     if mac is None:
         return None
     return next((x.t for x in items if since <= x.t <= until and (x.mac or "").lower() == mac), None)
+
+
+def _first_garp(frames: Sequence[GarpFrame], mac: str | None, since: float, until: float = math.inf) -> float | None:
+    """The first frame in [since, until] credited to ``mac`` (ARP sender and Ethernet source both ``mac``)."""
+    return next((f.t for f in sorted(frames, key=lambda f: f.t) if since <= f.t <= until and garp_credited(f, mac)),
+                None)
 
 
 def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_kind: str, fault: float,
@@ -192,16 +202,17 @@ def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_k
         last_success_before=next((p.t for p in reversed(before) if p.ok), None),
         last_via_old=next((p.t for p in reversed(during) if p.ok and p.via == victim), None),
         first_via_new=first_new, gap=gap,
-        garp_from_new_owner=_first(trace.garps, new_mac, fault, stop),
+        garp_from_new_owner=_first_garp(trace.garps, new_mac, fault, stop),
         neighbour_to_new_owner=_first(trace.neighbour, new_mac, fault, stop),
         phases=phases, degraded_until=next((p.t for p in reversed(degraded) if not p.ok), None),
         first_via_final=next((p.t for p in after if p.ok and final_owner is not None and p.via == final_owner), None),
-        garp_from_final_owner=_first(trace.garps, final_mac, undo, end) if undo is not None else None,
+        garp_from_final_owner=_first_garp(trace.garps, final_mac, undo, end) if undo is not None else None,
         failback_gap=_longest_gap(probes, undo, end) if undo is not None else None,
         neighbour_at_end=(neighbour_end or "").lower() or None, new_owner_mac=new_mac, final_owner_mac=final_mac,
-        garp_macs=tuple(sorted({g.mac.lower() for g in trace.garps if g.t >= fault})),
+        garp_macs=tuple(sorted({g.mac.lower() for g in trace.garps if fault <= g.t <= stop})),
         first_via_other=other.t if other is not None else None, first_other=other.via if other is not None else None,
-        takeover=taken,
+        takeover=taken, garp_claims=garp_claims([g for g in trace.garps if g.t >= fault], node_macs),
+        garp_frames=tuple(garp_rows(trace.garps, node_macs, fault)),
     )
 
 
@@ -277,19 +288,25 @@ def degradation(timeline: Timeline, expected_share: float, cause: str) -> Verdic
 
 
 def garp_from_new_owner(timeline: Timeline) -> Verdict:
-    """After the fault, gratuitous ARP for the VIP comes from the new owner."""
+    """After the fault, gratuitous ARP for the VIP comes from the new owner: a frame whose ARP sender and
+    Ethernet source are both its MAC. Frames that claim a node's MAC from another source are named, never
+    credited (and fail the check even when the new owner was heard: a switch learns the wrong port)."""
     tl = timeline
     figures = tl.figures()
-    expected = f"gratuitous ARP from the new owner {tl.new_owner} ({tl.new_owner_mac}) after the fault"
+    expected = (f"gratuitous ARP from the new owner {tl.new_owner} ({tl.new_owner_mac}) after the fault, with its MAC "
+                "as ARP sender and Ethernet source")
+    named = f"; not credited: {'; '.join(tl.garp_claims)}" if tl.garp_claims else ""
     if tl.new_owner is None or tl.new_owner_mac is None:
         return Verdict("garp-on-takeover", False, expected, "no new owner was found", figures, "GARP missing")
     if tl.garp_from_new_owner is None:
         others = [m for m in tl.garp_macs if m != tl.new_owner_mac]
-        detail = f"only from {others}" if others else "none seen"
-        return Verdict("garp-on-takeover", False, expected, f"GARP {detail}", figures,
+        detail = f"from other ARP senders only: {', '.join(others)}" if others else "none credited to it"
+        return Verdict("garp-on-takeover", False, expected, f"GARP {detail}{named}", figures,
                        "GARP from wrong MAC" if others else "GARP missing")
-    return Verdict("garp-on-takeover", True, expected,
-                   f"first GARP from {tl.new_owner_mac} at {tl.ms(tl.garp_from_new_owner)} ms", figures)
+    measured = f"first GARP from {tl.new_owner_mac} at {tl.ms(tl.garp_from_new_owner)} ms"
+    if tl.garp_claims:
+        return Verdict("garp-on-takeover", False, expected, measured + named, figures, "ARP source mismatch")
+    return Verdict("garp-on-takeover", True, expected, measured, figures)
 
 
 def failback(timeline: Timeline, budget: float) -> Verdict:
@@ -314,7 +331,8 @@ def failback(timeline: Timeline, budget: float) -> Verdict:
              f"neighbour entry {tl.neighbour_at_end}", f"longest gap {gap_ms:.0f} ms"]
     measured = "; ".join(parts)
     if moved and tl.garp_from_final_owner is None:
-        return Verdict("failback", False, expected, f"the returning owner was silent: {measured}", figures,
+        named = f"; not credited: {'; '.join(tl.garp_claims)}" if tl.garp_claims else ""
+        return Verdict("failback", False, expected, f"the returning owner was silent: {measured}{named}", figures,
                        "failback not announced")
     if tl.first_via_final is None:
         return Verdict("failback", False, expected, f"no probe answered through the final owner after the undo: {measured}",

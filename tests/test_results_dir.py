@@ -1,0 +1,107 @@
+"""A run deletes only what it wrote: the Allure results folder is emptied of earlier runs' files, never of a
+user's; a folder holding foreign files is refused in one line before anything starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from pytest_lbconform.errors import ConfigError
+from pytest_lbconform.paths import SUITES
+from pytest_lbconform.report import results_dir
+
+UUID = "0370fcc5-62cb-4e46-985d-c2714218f155"
+
+
+def test_a_users_file_is_refused_with_its_name_and_nothing_is_removed(tmp_path):
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    (results / "mine.json").write_text("{}")
+    (results / f"{UUID}-result.json").write_text("{}")
+    with pytest.raises(ConfigError, match=r"holds 2 file\(s\) this suite did not write \(.*mine\.json\)"):
+        results_dir.claim(results, "--report-dir=x")
+    assert sorted(p.name for p in results.iterdir()) == sorted([f"{UUID}-result.json", "mine.json"])
+
+
+def test_what_the_last_run_wrote_is_removed_and_the_next_run_is_marked_incomplete(tmp_path):
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    (results / f"{UUID}-result.json").write_text("{}")
+    (results / "history").mkdir()
+    (results / "history" / "history.json").write_text("{}")
+    results_dir.seal(results)
+    assert json.loads((results / results_dir.MANIFEST).read_text())["written"] == [f"{UUID}-result.json", "history"]
+    results_dir.claim(results, "--report-dir=x")
+    assert [p.name for p in results.iterdir()] == [results_dir.MANIFEST]
+    assert json.loads((results / results_dir.MANIFEST).read_text())["complete"] is False
+
+
+def test_a_file_added_after_a_sealed_run_is_foreign(tmp_path):
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    results_dir.seal(results)
+    (results / f"{UUID}-result.json").write_text("{}")  # not listed: someone else's Allure result
+    with pytest.raises(ConfigError, match="did not write"):
+        results_dir.claim(results, "--report-dir=x")
+
+
+def test_after_a_killed_run_its_allure_files_are_recognised_by_name_and_time(tmp_path):
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    old = results / "old-notes.json"
+    old.write_text("{}")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    (results / results_dir.MANIFEST).write_text(json.dumps({"started": time.time() - 60, "complete": False}))
+    (results / f"{UUID}-attachment.png").write_bytes(b"x")
+    (results / "executor.json").write_text("{}")
+    with pytest.raises(ConfigError, match=r"1 file\(s\) .*\(old-notes\.json\)"):  # older than the run, not a known name
+        results_dir.claim(results, "--report-dir=x")
+    old.unlink()
+    results_dir.claim(results, "--report-dir=x")
+    assert [p.name for p in results.iterdir()] == [results_dir.MANIFEST]
+
+
+def test_a_symlinked_results_folder_is_refused_and_its_target_untouched(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / f"{UUID}-result.json").write_text("{}")
+    (tmp_path / "allure-results").symlink_to(target)
+    with pytest.raises(ConfigError, match="not a directory this suite can write"):
+        results_dir.claim(tmp_path / "allure-results", "--report-dir=x")
+    assert (target / f"{UUID}-result.json").exists()
+
+
+def test_a_run_with_a_users_file_in_allure_results_is_one_line_exit_4_before_anything_starts(pytester, tmp_path,
+                                                                                             monkeypatch):
+    """The issue-23 case: an engine that is not reachable, a user's file in allure-results: it was deleted."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    report = tmp_path / "reports"
+    (report / "allure-results").mkdir(parents=True)
+    mine = report / "allure-results" / "mine.json"
+    mine.write_text('{"mine": true}')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lb=keepalived", f"--report-dir={report}",
+                                           str(SUITES / "test_snat.py"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    lines = result.stderr.str().strip().splitlines()
+    assert len(lines) == 1 and "mine.json" in lines[0] and "did not write" in lines[0], lines
+    assert mine.read_text() == '{"mine": true}'
+    assert sorted(p.name for p in report.rglob("*")) == ["allure-results", "mine.json"]
+
+
+def test_a_run_that_cannot_reach_the_engine_keeps_every_users_file(pytester, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    report = tmp_path / "reports"
+    users = {report / "notes.txt": "mine", report / "plots" / "mine.png": "png", report / "evidence" / "mine.txt": "ev",
+             report / "kind-logs" / "mine.log": "log", report / "history.old.csv": "old,history\n",
+             report / "allure-report" / "index.html": "<html>"}
+    for path, text in users.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lb=keepalived", f"--report-dir={report}",
+                                           str(SUITES / "test_snat.py"))
+    assert result.ret == 3, result.stdout.str()[-2000:]  # inconclusive: no engine
+    assert {path: path.read_text() for path in users} == users
+    assert (report / "conformance.json").exists()
