@@ -6,17 +6,19 @@ data plane in that mode (lab: one nft transaction; kind: one cluster per mode).
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import docker
 import docker.errors
 
-from . import labels
+from . import faults, labels
 from .config import RunConfig
 from .errors import ConfigError, InfrastructureError
 from .images import ensure_image
@@ -24,12 +26,19 @@ from .platforms import kind
 from .platforms.base import Host, Topology
 from .platforms.lab import DockerNodeOps, Lab, create_host
 from .probes.driver import ProbeClient
+from .probes.records import ArpObservation, Sample
 from .providers.base import Backend, NodeOps, Provider, Service
 from .providers.keepalived import KeepalivedLab
 from .providers.spec import ProviderSpec
 from .reaper import mark_kind_cluster, reap, removal_command, remove_run, unmark_kind_cluster
+from .verdicts.failover import forwarder
 
 Progress = Callable[[str], None]
+#: the ARP checks' burst: rounds of broadcast who-has for every VIP, each collecting replies for this long. A
+#: kernel (keepalived's VIP, kube-ipvs0) answers within a millisecond on a bridge; 0.3 s leaves room for a busy
+#: machine, and three rounds for a lost frame.
+ARP_WINDOW = 0.3
+ARP_ROUNDS = 3
 
 
 @dataclass
@@ -44,6 +53,8 @@ class LBUnderTest:
     probes: dict[str, ProbeClient]
     infra: NodeOps  #: container access and link control, for faults
     cfg: RunConfig
+    #: client → (fault epoch, every VIP's ARP responders): one burst serves the ARP checks until a fault
+    _arp_seen: dict[str, tuple[int, dict[str, ArpObservation]]] = field(default_factory=dict, repr=False)
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -59,6 +70,17 @@ class LBUnderTest:
     def probe(self, client: str = "mypc") -> ProbeClient:
         return self.probes[client]
 
+    def arp_view(self, client: str) -> dict[str, ArpObservation]:
+        """Every VIP's ARP responders as ``client`` sees them (VIP → observation), asked in one burst for all VIPs
+        (``ARP_ROUNDS`` broadcast rounds of ``ARP_WINDOW`` s). Checks of the same topology share it: it is asked
+        again only after a fault or its undo (``faults.epoch``) changed what the wire may show."""
+        now = faults.epoch()
+        seen = self._arp_seen.get(client)
+        if seen is None or seen[0] != now:
+            seen = (now, self.probe(client).arp_responders_many([s.vip for s in self.services], ARP_WINDOW, ARP_ROUNDS))
+            self._arp_seen[client] = seen
+        return seen[1]
+
     def node(self, short: str) -> Host:
         return self.topology.node(short)
 
@@ -71,6 +93,14 @@ class LBUnderTest:
         provider adds (on kind, each node's pod-network gateway: a local pod sees it under Cluster)."""
         extra: dict[str, str] = getattr(self.provider, "address_owners", {})
         return {n.ip: n.short for n in self.topology.nodes} | extra
+
+    def forwarder(self, service: Service, also: Mapping[str, str] | None = None) -> Callable[[Sample], str | None]:
+        """Who forwarded an answered probe to ``service`` (see ``verdicts.failover.forwarder``), by the addresses
+        the nodes use now and ``also`` (addresses they used before a restart)."""
+        owners = dict(also or {}) | self.address_owners
+        backends = {b.name: b.node for b in self.backends}
+        return functools.partial(forwarder, policy=service.traffic_policy, address_owner=owners,
+                                 backend_node=backends)
 
     @property
     def node_addresses(self) -> frozenset[str]:
@@ -124,12 +154,14 @@ def _reap(client: docker.DockerClient, progress: Progress) -> None:
 
 
 def _install_probes(client: docker.DockerClient, hosts: tuple[Host, ...]) -> dict[str, ProbeClient]:
-    probes = {}
-    for host in hosts:
+    """A probe agent in each client, installed and confirmed side by side."""
+    def install(host: Host) -> ProbeClient:
         probe = ProbeClient(client, host)
         probe.install()
-        probes[host.short] = probe
-    return probes
+        return probe
+
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        return {host.short: probe for host, probe in zip(hosts, pool.map(install, hosts), strict=True)}
 
 
 class LabEnvironment:
@@ -149,9 +181,11 @@ class LabEnvironment:
         self.lab = Lab(self.client, image, self.run_id, progress=self.progress)
         topology = self.lab.up()
         self.provider = KeepalivedLab(self.cfg.spec, self.client, topology, self.progress, mutant=self.cfg.mutant)
-        self.provider.deploy()
-        self.version = self.provider.version()
-        self.probes = _install_probes(self.client, topology.clients)
+        with ThreadPoolExecutor(max_workers=1) as side:  # the clients' agents install while the LB deploys
+            probes = side.submit(_install_probes, self.client, topology.clients)
+            self.provider.deploy()
+            self.version = self.provider.version()
+            self.probes = probes.result()
 
     def for_mode(self, mode: str) -> LBUnderTest:
         assert self.lab is not None and self.lab.topology is not None and self.provider is not None

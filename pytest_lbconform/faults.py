@@ -17,6 +17,7 @@ platform removes them: the degradation the suite reports).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -72,18 +73,37 @@ class Injected:
     undo_started: float = 0.0  #: time.time() just before the undo began
 
 
+_EPOCH = itertools.count(1)
+_epoch = 0
+
+
+def epoch() -> int:
+    """Bumped by every fault and every undo: what was observed in an earlier epoch may no longer hold."""
+    return _epoch
+
+
+def _bump() -> None:
+    global _epoch  # noqa: PLW0603 (one process-wide counter: faults change the one topology of this process)
+    _epoch = next(_EPOCH)
+
+
 def inject(kind: str, node: Host, ops: NodeOps, provider: Provider) -> float:
     """Apply ``kind`` to ``node``; return the time it was applied."""
     if kind not in FAULTS:
         raise ValueError(f"fault {kind!r} is not one of {', '.join(FAULT_KINDS)}")
     t = time.time()
+    _bump()
     FAULTS[kind].apply(node, ops, provider)
     return t
 
 
 def undo(kind: str, node: Host, ops: NodeOps, provider: Provider) -> None:
     """Put ``node`` back as it was before ``kind``."""
-    FAULTS[kind].undo(node, ops, provider)
+    _bump()
+    try:
+        FAULTS[kind].undo(node, ops, provider)
+    finally:
+        _bump()
 
 
 @contextmanager

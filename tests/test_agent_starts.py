@@ -7,6 +7,10 @@ then never returned and the run reported a 15 s convergence timeout.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,26 +33,50 @@ pytestmark = pytest.mark.xdist_group("agent-starts-lab")
 NODE_STOP_CYCLES = 10
 
 
-def test_launcher_detaches_and_logs(tmp_path):
+def launch_state(*args: str) -> dict:
+    out = subprocess.run([sys.executable, launch.__file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_launcher_detaches_logs_and_says_the_daemon_is_up(tmp_path):
     log = tmp_path / "sub" / "d.log"
-    out = subprocess.run([sys.executable, launch.__file__, "--log", str(log), "--", sys.executable, "-c",
-                          "print('hello from the daemon', flush=True)"], capture_output=True, text=True, check=True)
-    pid = int(out.stdout.strip())
-    assert pid > 0
+    state = launch_state("--log", str(log), "--", sys.executable, "-c",
+                         "import time; print('hello from the daemon', flush=True); time.sleep(5)")
+    assert state["pid"] > 0 and state["alive"] and state["missing"] is None
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "hello" not in (log.read_text() if log.exists() else ""):
         time.sleep(0.05)  # polling a condition with a deadline
     assert log.read_text() == "hello from the daemon\n"
+    os.kill(state["pid"], signal.SIGTERM)
 
 
-def test_launcher_logs_a_command_that_cannot_run(tmp_path):
+def test_launcher_logs_a_command_that_cannot_run_and_says_it_exited(tmp_path):
     log = tmp_path / "d.log"
-    subprocess.run([sys.executable, launch.__file__, "--log", str(log), "--", "/nonexistent/daemon"], check=True,
-                   capture_output=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (log.exists() and log.read_text()):
-        time.sleep(0.05)
+    state = launch_state("--log", str(log), "--budget", "5", "--", "/nonexistent/daemon")
+    assert (state["alive"], state["missing"]) == (False, "the process exited")
     assert "cannot run /nonexistent/daemon" in log.read_text()
+
+
+def test_launcher_waits_for_http_200_inside_the_budget(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state = launch_state("--log", str(tmp_path / "h.log"), "--budget", "20", "--ready", f"http=http://127.0.0.1:{port}/",
+                         "--", sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                         "--directory", str(tmp_path))
+    try:
+        assert state["alive"] and state["missing"] is None
+    finally:
+        os.kill(state["pid"], signal.SIGTERM)
+
+
+def test_launcher_names_what_is_missing_when_the_budget_runs_out(tmp_path):
+    state = launch_state("--log", str(tmp_path / "s.log"), "--budget", "0.3", "--ready", "raw-socket=253",
+                         "--ready", "child=nosuch", "--", "sleep", "5")
+    try:
+        assert state["alive"] and state["missing"] == "no raw socket of IP protocol 253 open"
+    finally:
+        os.kill(state["pid"], signal.SIGTERM)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +128,9 @@ def test_a_daemon_that_does_not_start_is_one_clear_error(lab_lb):
 def test_a_daemon_that_runs_but_never_gets_ready_names_what_is_missing(lab_lb):
     c = lab_lb.infra.container(lab_lb.topology.workers[1])
     with pytest.raises(InfrastructureError) as info:
-        containers.start_daemon(c, "sleeper", ["sleep", "30"], ready=lambda pid: "no socket yet", budget=1)
-    assert "sleeper did not start" in str(info.value) and "no socket yet" in str(info.value)
+        containers.start_daemon(c, "sleeper", ["sleep", "30"], ready=["raw-socket=253"], budget=1)
+    assert "sleeper did not start" in str(info.value)
+    assert "no raw socket of IP protocol 253 open (within 1 s)" in str(info.value)
 
 
 def test_node_stop_and_its_undo_converge_every_time(lab_lb):

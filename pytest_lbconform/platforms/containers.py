@@ -4,16 +4,16 @@ daemon in it and confirm that it came up."""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from docker.models.containers import Container
 
 from ..errors import InfrastructureError
-from ..waiting import wait_for
 from . import launch
 
 LAUNCHER_PATH = "/opt/lbconform/launch.py"
@@ -46,47 +46,27 @@ def _text(raw: object) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else ""
 
 
-#: a readiness probe: given the daemon's pid, None when ready, else what is still missing
-Readiness = Callable[[int], "str | None"]
-
-
-@dataclass(frozen=True)
-class _DaemonState:
-    alive: bool
-    missing: str | None  #: None when ready
-
-
-def start_daemon(container: Container, name: str, argv: list[str], *, ready: Readiness | None = None,
+def start_daemon(container: Container, name: str, argv: list[str], *, ready: Sequence[str] = (),
                  budget: float = 10.0) -> int:
     """Start ``argv`` as a daemon in ``container`` and return its pid once it is confirmed up.
 
-    Confirmed means: the process is alive and ``ready(pid)`` (e.g. "holds its VRRP socket",
-    "answers HTTP 200") says nothing is missing, within ``budget`` seconds. Otherwise one
-    :class:`InfrastructureError` names the container, the daemon, what was missing, and the last
-    lines of its log (``LOG_DIR/<name>.log``).
+    Confirmed means: the process is alive and every ``ready`` check holds (``launch.py``: ``http=URL`` answers 200,
+    ``child=NAME`` exists, ``raw-socket=PROTO`` is open), within ``budget`` seconds — checked inside the node by
+    the launcher, one ``docker exec`` per start. Otherwise one :class:`InfrastructureError` names the container,
+    the daemon, what was missing, and the last lines of its log (``LOG_DIR/<name>.log``).
     """
     log = f"{LOG_DIR}/{name}.log"
     put_file(container, LAUNCHER_PATH, Path(launch.__file__).read_text())
-    started = run(container, ["python3", LAUNCHER_PATH, "--log", log, "--", *argv])
+    checks = [arg for spec in ready for arg in ("--ready", spec)]
+    started = run(container, ["python3", LAUNCHER_PATH, "--log", log, "--budget", str(budget), *checks, "--", *argv])
     try:
-        pid = int(started.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError) as exc:
-        raise InfrastructureError(f"starting {name} in {container.name}: the launcher printed no pid "
-                                  f"({started.stderr.strip()[-200:]})") from exc
-
-    def state() -> _DaemonState:
-        if not process_alive(container, pid):
-            return _DaemonState(False, "the process exited")
-        return _DaemonState(True, ready(pid) if ready else None)
-
-    try:
-        final = wait_for(state, lambda s: not s.alive or s.missing is None, budget=budget, interval=0.1,
-                         what=f"{name} in {container.name} up")
-        problem = final.missing
-    except InfrastructureError as exc:
-        problem = str(exc)
+        state = json.loads(started.stdout.strip().splitlines()[-1])
+        pid, problem = int(state["pid"]), state["missing"]
+    except (IndexError, ValueError, KeyError, TypeError) as exc:
+        raise InfrastructureError(f"starting {name} in {container.name}: the launcher printed no state "
+                                  f"({(started.stderr or started.stdout).strip()[-200:]})") from exc
     if problem is not None:
-        raise InfrastructureError(f"{name} did not start in {container.name}: {problem}; "
+        raise InfrastructureError(f"{name} did not start in {container.name}: {problem} (within {budget:g} s); "
                                   f"last log lines ({log}): {log_tail(container, log)}")
     return pid
 
@@ -108,16 +88,20 @@ def log_tail(container: Container, path: str, lines: int = LOG_TAIL) -> str:
 
 
 def put_file(container: Container, path: str, content: str | bytes, mode: int = 0o644) -> None:
-    """Write ``content`` to ``path`` inside ``container`` (parent directory created)."""
-    data = content.encode() if isinstance(content, str) else content
-    directory, _, name = path.rpartition("/")
-    run(container, ["mkdir", "-p", directory or "/"])
+    """Write ``content`` to ``path`` inside ``container``: one archive extracted at ``/``, no ``docker exec`` (the
+    engine creates missing parent directories, 0755, when it unpacks: moby pkg/archive ``Unpack``)."""
+    put_files(container, {path: content}, mode)
+
+
+def put_files(container: Container, contents: dict[str, str | bytes], mode: int = 0o644) -> None:
+    """Write several files into ``container`` in one archive (parent directories created)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        info.mode = mode
-        info.mtime = int(time.time())
-        tar.addfile(info, io.BytesIO(data))
-    if not container.put_archive(directory or "/", buf.getvalue()):
-        raise InfrastructureError(f"could not copy {path} into {container.name}")
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w") as tar:  # no directory entries: they would chmod existing ones (/tmp)
+        for path, content in contents.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(path.strip("/"))
+            info.size, info.mode, info.mtime = len(data), mode, now
+            tar.addfile(info, io.BytesIO(data))
+    if not container.put_archive("/", buf.getvalue()):
+        raise InfrastructureError(f"could not copy {', '.join(contents)} into {container.name}")

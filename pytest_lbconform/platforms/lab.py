@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -144,12 +145,12 @@ class Lab(DockerNodeOps):
         ]
         self.progress(f"lbconform: lab {self.cluster}: network {network} {subnet}, {len(names)} nodes, 2 clients")
         # fixed addresses (.2, .3, …) so that a node stopped and started again keeps its address, as a kind node does
-        nodes = [self._create_host(f"{self.cluster}-{short}", short, role, network, str(subnet.network_address + 2 + i))
-                 for i, (role, short) in enumerate(names)]
-        clients = [
-            self._create_host(f"{self.cluster}-{short}", short, "client", network, str(subnet.network_address + off))
-            for short, off in CLIENT_OFFSETS.items()
-        ]
+        wanted = [(short, role, str(subnet.network_address + 2 + i)) for i, (role, short) in enumerate(names)]
+        wanted += [(short, "client", str(subnet.network_address + off)) for short, off in CLIENT_OFFSETS.items()]
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:  # independent: created side by side
+            hosts = list(pool.map(lambda w: self._create_host(f"{self.cluster}-{w[0]}", w[0], w[1], network, w[2]),
+                                  wanted))
+        nodes, clients = hosts[:len(names)], hosts[len(names):]
         self.topology = Topology(
             cluster=self.cluster, network=network, subnet=subnet, gateway=gateway,
             nodes=tuple(nodes), clients=tuple(clients), vip_pool=vip_pool_from_top(subnet, VIP_POOL_SIZE),

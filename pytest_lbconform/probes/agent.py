@@ -1,6 +1,7 @@
 """Probes that run inside a client container (python3 + scapy there) and print JSON.
 
     python3 agent.py arp          '{"vip": "…", "window": 1.0, "count": 3}'
+    python3 agent.py arp_many     '{"vips": ["…", "…"], "window": 0.3, "count": 3}'
     python3 agent.py garp         '{"vip": "…", "window": 6.0}'
     python3 agent.py neighbour    '{"vip": "…"}'
     python3 agent.py http_burst   '{"vip": "…", "port": 80, "n": 800, "concurrency": 8}'
@@ -9,7 +10,8 @@
 
 Every timestamp is ``time.time()``: containers share the host kernel's clock, so the host can
 place its own events (fault injection) on the same time line. The last line printed is the JSON
-result; ``availability`` prints ``READY <t>`` first, once its instruments are running.
+result; ``availability`` prints ``READY <t>`` first, once its instruments are running, then one line per
+event as it happens (see its docstring).
 This file is copied into the client; it imports nothing from the package.
 """
 
@@ -102,23 +104,32 @@ def _pcap_b64(packets: list[Any]) -> str:
 
 def arp(vip: str, window: float = 1.0, count: int = 3) -> dict[str, Any]:
     """Broadcast who-has ``vip`` ``count`` times and keep every reply (not just the first)."""
+    by_vip: dict[str, dict[str, Any]] = arp_many([vip], window, count)["by_vip"]
+    return by_vip[vip]
+
+
+def arp_many(vips: list[str], window: float = 1.0, count: int = 3) -> dict[str, Any]:
+    """Broadcast who-has for every VIP of ``vips`` at once, ``count`` rounds of ``window`` seconds each, and keep
+    every reply per VIP (not just the first): one burst serves every ARP check of a topology."""
     from scapy.config import conf
     from scapy.layers.l2 import ARP, Ether
     from scapy.sendrecv import srp
 
     conf.verb = 0
-    replies: list[dict[str, Any]] = []
-    packets: list[Any] = []
+    replies: dict[str, list[dict[str, Any]]] = {vip: [] for vip in vips}
+    packets: dict[str, list[Any]] = {vip: [] for vip in vips}
     for attempt in range(count):
-        request = Ether(dst=BROADCAST) / ARP(pdst=vip)
-        answered, _ = srp(request, iface=IFACE, timeout=window, multi=True, retry=0)
-        packets.append(request)
-        for _sent, reply in answered:
-            packets.append(reply)
-            replies.append({"t": float(reply.time), "attempt": attempt, "mac": reply[ARP].hwsrc.lower(),
-                            "ether_src": reply[Ether].src.lower(), "psrc": reply[ARP].psrc})
-    return {"vip": vip, "replies": replies, "macs": sorted({r["mac"] for r in replies}),
-            "requests": count, "pcap": _pcap_b64(packets)}
+        requests = [Ether(dst=BROADCAST) / ARP(pdst=vip) for vip in vips]
+        answered, _ = srp(requests, iface=IFACE, timeout=window, multi=True, retry=0)
+        for request in requests:
+            packets[request[ARP].pdst].append(request)
+        for sent, reply in answered:
+            vip = sent[ARP].pdst
+            packets[vip].append(reply)
+            replies[vip].append({"t": float(reply.time), "attempt": attempt, "mac": reply[ARP].hwsrc.lower(),
+                                 "ether_src": reply[Ether].src.lower(), "psrc": reply[ARP].psrc})
+    return {"by_vip": {vip: {"vip": vip, "replies": replies[vip], "macs": sorted({r["mac"] for r in replies[vip]}),
+                             "requests": count, "pcap": _pcap_b64(packets[vip])} for vip in vips}}
 
 
 def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
@@ -173,47 +184,31 @@ def _stop_time(path: str | None) -> float | None:
         return None
 
 
-def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: float = 0.2, duration: float = 4.0,
-                 neigh_interval: float = 0.02, stop_file: str | None = None) -> dict[str, Any]:
-    """Overlapping probes every ``interval`` s (each with its own ``timeout``) plus the L2 channel.
+def _emit(lock: threading.Lock, line: str) -> None:
+    with lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
-    A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
-    new probe starts on schedule whether or not earlier ones have finished. The recording lasts
-    ``duration`` s, or ends earlier at the time the host writes into ``stop_file``.
-    """
-    import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
-    from scapy.sendrecv import AsyncSniffer
 
-    garps: list[dict[str, Any]] = []
-    garp_packets: list[Any] = []  #: the frames themselves: the evidence behind the GARP verdicts, as a pcap
+def _poll_neighbour(vip: str, interval: float, stop: threading.Event, out: threading.Lock,
+                    neigh: list[dict[str, Any]]) -> None:
+    """Record (and print) every change of the client's neighbour entry for ``vip`` until ``stop``."""
+    last = None
+    while not stop.is_set():
+        entry = _proc_arp(vip)
+        key = (entry or {}).get("mac")
+        if key != last:
+            now = time.time()
+            neigh.append({"t": now, "mac": key, "complete": (entry or {}).get("complete")})
+            _emit(out, f"N {now} {key or '-'}")
+            last = key
+        stop.wait(interval)
 
-    def on_arp(pkt: Any) -> None:
-        if (rec := _garp_record(pkt, vip)) is not None:
-            garps.append(rec)
-            garp_packets.append(pkt)
 
-    sniffer = AsyncSniffer(iface=IFACE, filter="arp", store=False, prn=on_arp)
-    sniffer.start()
-    neigh: list[dict[str, Any]] = []
-    stop = threading.Event()
-
-    def poll_neighbour() -> None:
-        last = None
-        while not stop.is_set():
-            entry = _proc_arp(vip)
-            key = (entry or {}).get("mac")
-            if key != last:
-                neigh.append({"t": time.time(), "mac": key, "complete": (entry or {}).get("complete")})
-                last = key
-            stop.wait(neigh_interval)
-
-    poller = threading.Thread(target=poll_neighbour, daemon=True)
-    poller.start()
-    time.sleep(0.3)  # let the sniffer's socket open before the first probe (scapy has no ready hook)
-    samples: list[dict[str, Any]] = []
-    workers = max(8, int(timeout / interval * 2) + 4)
-    start = time.time()
-    print(f"READY {start}", flush=True)
+def _probe_on_schedule(probe: Callable[[], dict[str, Any]], start: float, interval: float, duration: float,
+                       workers: int, stop_file: str | None) -> list[dict[str, Any]]:
+    """Start ``probe`` every ``interval`` s from ``start`` (not waiting for earlier ones) until ``duration`` or the
+    stop time the host writes into ``stop_file``; return every sample once all have finished."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = []
         tick = 0
@@ -227,9 +222,55 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
             delay = target - time.time()
             if delay > 0:
                 time.sleep(delay)
-            futures.append(pool.submit(http_once, vip, port, timeout))
+            futures.append(pool.submit(probe))
             tick += 1
-        samples = [f.result() for f in futures]
+        return [f.result() for f in futures]
+
+
+def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: float = 0.2, duration: float = 4.0,
+                 neigh_interval: float = 0.02, stop_file: str | None = None) -> dict[str, Any]:
+    """Overlapping probes every ``interval`` s (each with its own ``timeout``) plus the L2 channel.
+
+    A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
+    new probe starts on schedule whether or not earlier ones have finished. The recording lasts
+    ``duration`` s, or ends earlier at the time the host writes into ``stop_file``.
+
+    While it runs, every event is printed as it happens, one line each, so that the host can wait on
+    what it needs to see (a takeover, a failback) instead of a fixed time: ``P <t> <ok> <remote> <backend>``
+    per finished probe (``-`` for none), ``G <t> <op> <arp sender> <ether src>`` per gratuitous ARP frame,
+    ``N <t> <mac>`` per change of the neighbour entry. The last line is the whole record as JSON.
+    """
+    import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
+    from scapy.sendrecv import AsyncSniffer
+
+    out = threading.Lock()
+    garps: list[dict[str, Any]] = []
+    garp_packets: list[Any] = []  #: the frames themselves: the evidence behind the GARP verdicts, as a pcap
+
+    def on_arp(pkt: Any) -> None:
+        if (rec := _garp_record(pkt, vip)) is not None:
+            garps.append(rec)
+            garp_packets.append(pkt)
+            _emit(out, f"G {rec['t']} {rec['op']} {rec['mac']} {rec['ether_src']}")
+
+    def probe_once() -> dict[str, Any]:
+        sample = http_once(vip, port, timeout)
+        _emit(out, f"P {sample['t']} {int(sample['ok'])} {sample['remote'] or '-'} {sample['backend'] or '-'}")
+        return sample
+
+    sniffing = threading.Event()
+    sniffer = AsyncSniffer(iface=IFACE, filter="arp", store=False, prn=on_arp, started_callback=sniffing.set)
+    sniffer.start()
+    neigh: list[dict[str, Any]] = []
+    stop = threading.Event()
+    poller = threading.Thread(target=_poll_neighbour, args=(vip, neigh_interval, stop, out, neigh), daemon=True)
+    poller.start()
+    if not sniffing.wait(10):  # the capture socket is open before the first probe goes out
+        raise RuntimeError("the ARP sniffer did not start within 10 s")
+    start = time.time()
+    _emit(out, f"READY {start}")
+    samples = _probe_on_schedule(probe_once, start, interval, duration, max(8, int(timeout / interval * 2) + 4),
+                                 stop_file)
     stop.set()
     poller.join()
     sniffer.stop()
@@ -248,7 +289,7 @@ def selftest() -> dict[str, Any]:
 
 
 COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
-    "selftest": selftest, "arp": arp, "garp": garp, "neighbour": neighbour, "http_burst": http_burst,
+    "selftest": selftest, "arp": arp, "arp_many": arp_many, "garp": garp, "neighbour": neighbour, "http_burst": http_burst,
     "availability": availability,
 }
 

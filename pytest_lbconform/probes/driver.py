@@ -8,8 +8,9 @@ import threading
 import time
 import uuid
 from base64 import b64decode
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,12 @@ class ProbeClient:
 
     def arp_responders(self, vip: str, window: float = 1.0, count: int = 3) -> ArpObservation:
         """Every MAC that answers a broadcast who-has for ``vip``, over ``count`` requests."""
-        raw = self._call("arp", vip=vip, window=window, count=count)
-        replies = tuple(ArpReply(t=r["t"], mac=r["mac"], attempt=r["attempt"], ether_src=r.get("ether_src"))
-                        for r in raw["replies"])
-        return ArpObservation(vip=vip, replies=replies, requests=raw["requests"], pcap=b64decode(raw["pcap"]))
+        return _observation(self._call("arp", vip=vip, window=window, count=count))
+
+    def arp_responders_many(self, vips: list[str], window: float = 0.3, count: int = 3) -> dict[str, ArpObservation]:
+        """:meth:`arp_responders` for several VIPs in one burst: each round asks for every VIP at once."""
+        raw = self._call("arp_many", vips=vips, window=window, count=count)
+        return {vip: _observation(obs) for vip, obs in raw["by_vip"].items()}
 
     def garp_capture(self, vip: str, window: float) -> tuple[tuple[GarpFrame, ...], bytes]:
         """Gratuitous ARP frames for ``vip`` seen during ``window`` seconds, and their pcap."""
@@ -95,8 +98,40 @@ class ProbeClient:
             recorder.join(duration + ready_timeout)
 
 
+def _observation(raw: dict[str, Any]) -> ArpObservation:
+    replies = tuple(ArpReply(t=r["t"], mac=r["mac"], attempt=r["attempt"], ether_src=r.get("ether_src"))
+                    for r in raw["replies"])
+    return ArpObservation(vip=raw["vip"], replies=replies, requests=raw["requests"], pcap=b64decode(raw["pcap"]))
+
+
+@dataclass
+class Live:
+    """What a running recording has seen so far (the agent prints each event as it happens): finished probes,
+    gratuitous ARP frames, changes of the client's neighbour entry. Conditions read it under the recorder's lock."""
+
+    samples: list[Sample] = field(default_factory=list)
+    garps: list[GarpFrame] = field(default_factory=list)
+    neighbour: list[NeighbourEntry] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        kind, _, rest = line.partition(" ")
+        fields = rest.split()
+        if kind == "P" and len(fields) == 4:
+            self.samples.append(Sample(t=float(fields[0]), ok=fields[1] == "1", remote=_none(fields[2]),
+                                       backend=_none(fields[3])))
+        elif kind == "G" and len(fields) == 4:
+            self.garps.append(GarpFrame(t=float(fields[0]), op=int(fields[1]), mac=fields[2], ether_src=fields[3]))
+        elif kind == "N" and len(fields) == 2:
+            self.neighbour.append(NeighbourEntry(t=float(fields[0]), mac=_none(fields[1])))
+
+
+def _none(field_: str) -> str | None:
+    return None if field_ == "-" else field_
+
+
 class AvailabilityRecorder:
-    """A running ``availability`` probe; ``trace`` is filled when it has finished."""
+    """A running ``availability`` probe; ``trace`` is filled when it has finished. While it runs, :meth:`wait_until`
+    waits on a condition over what it has seen so far (:class:`Live`)."""
 
     def __init__(self, probe: ProbeClient, vip: str, args: dict[str, Any]) -> None:
         self.probe, self.vip, self.args = probe, vip, args
@@ -104,9 +139,20 @@ class AvailabilityRecorder:
         self.started_at = 0.0
         self.trace: AvailabilityTrace | None = None
         self.events: dict[str, float] = {}
+        self.live = Live()
+        self._seen = threading.Condition()  #: guards ``live``; notified whenever events arrive or the recording ends
+        self._finished = False
+        self._record = ""  #: the final JSON line
         self._error: BaseException | None = None
         self._held = threading.Event()  #: never set: hold_until waits on it with a timeout
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def wait_until(self, condition: Callable[[Live], bool], budget: float) -> bool:
+        """Wait until ``condition`` holds over what the recording has seen, at most ``budget`` seconds; False when
+        the budget ran out or the recording ended first (the verdicts then judge what was recorded)."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self._finished or condition(self.live), timeout=max(0.0, budget)) \
+                and condition(self.live)
 
     def wait(self) -> AvailabilityTrace:
         """Block until the recording has finished (e.g. while a fault is still applied)."""
@@ -149,12 +195,12 @@ class AvailabilityRecorder:
                 if not out:
                     continue
                 buffer += out
-                while b"\n" in buffer and not self.ready.is_set():
-                    line, buffer = buffer.split(b"\n", 1)
-                    if line.startswith(b"READY "):
-                        self.started_at = float(line.split()[1])
-                        self.ready.set()
-            raw = json.loads(buffer.strip().splitlines()[-1])
+                *lines, buffer = buffer.split(b"\n")
+                with self._seen:
+                    for line in lines:
+                        self._on_line(line.decode(errors="replace"))
+                    self._seen.notify_all()
+            raw = json.loads(self._record or buffer.strip().splitlines()[-1])
             self.trace = AvailabilityTrace(
                 vip=self.vip, interval=raw["interval"], timeout=raw["timeout"], start=raw["start"], end=raw["end"],
                 samples=tuple(Sample.from_json(s) for s in raw["samples"]),
@@ -167,3 +213,15 @@ class AvailabilityRecorder:
             self._error = exc
         finally:
             self.ready.set()
+            with self._seen:
+                self._finished = True
+                self._seen.notify_all()
+
+    def _on_line(self, line: str) -> None:
+        if line.startswith("READY "):
+            self.started_at = float(line.split()[1])
+            self.ready.set()
+        elif line.startswith("{"):  # the final record (the last line)
+            self._record = line
+        else:
+            self.live.add(line)

@@ -17,6 +17,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,11 @@ CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each afte
 #: CPU hog and two other lab runs beside it (mutant bench run, 2026-11-28): an inconclusive check, not an LB
 #: failure, but a false one. 30 s leaves that margin.
 AGENT_START_BUDGET = 30.0
+AGENT_STOP_BUDGET = 10.0  #: seconds for a SIGTERMed keepalived to finish its shutdown before it is started again
 BACKEND_START_BUDGET = 30.0
 SPOOFED_MAC = "02:00:00:00:be:ef"  #: the ether-spoof mutant's Ethernet source (locally administered, no node's)
-VRRP_PROTO_HEX = f"{112:04X}"  #: IPPROTO_VRRP as /proc/net/raw prints it in local_address
+VRRP_PROTO = 112  #: IPPROTO_VRRP: keepalived is up once it has a raw socket of it (and its VRRP child)
+RELEASE_BATCH = "/etc/lbconform/release-vips.ip"  #: `ip -batch`: remove the VIPs a SIGKILLed keepalived left
 
 
 def lab_services(topology: Topology) -> tuple[Service, ...]:
@@ -193,13 +196,14 @@ class KeepalivedLab:
         self._version = ""
         self._runs_vrrp: dict[str, bool] = {}  #: node → its keepalived.conf has a vrrp_instance
         self._timers: list[threading.Timer] = []  #: stale-owner: pending removals of stale addresses
+        self._stopping: dict[str, bool] = {}  #: node → its keepalived was sent SIGTERM and may still be shutting down
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
         """Start the backends and keepalived on every worker; wait for one owner per VIP."""
         self.progress(f"lbconform: deploying keepalived + {len(self.backends)} whoami backends on {self.topology.cluster}")
-        for node in self.topology.workers:
-            self.start_node(node)
+        with ThreadPoolExecutor(max_workers=len(self.topology.workers)) as pool:  # nodes are independent
+            list(pool.map(self.start_node, self.topology.workers))
         if self.hooks.bridge in ("drop-garp", "drop-preferred-garp"):
             self._drop_garp_on_bridge(only_from_preferred=self.hooks.bridge == "drop-preferred-garp")
         elif self.hooks.bridge == "spoof-arp-source":
@@ -216,14 +220,15 @@ class KeepalivedLab:
         """
         c = self.docker.containers.get(node.name)
         backend = next(b for b in self.backends if b.node == node.short)
-        containers.put_file(c, WHOAMI_PATH, Path(whoami.__file__).read_text())
-        containers.start_daemon(c, "whoami", ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
-                                ready=lambda pid: self._backend_missing(c), budget=BACKEND_START_BUDGET)
         index = self.topology.workers.index(node)
         conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
                                  only_preferred=self.hooks.only_preferred_vrrp,
                                  collapse=self.hooks.collapse_priorities)
-        containers.put_file(c, KEEPALIVED_CONF, conf)
+        release = "".join(f"address del {svc.vip}/32 dev eth0\n" for svc in self.services)
+        containers.put_files(c, {WHOAMI_PATH: Path(whoami.__file__).read_text(), KEEPALIVED_CONF: conf,
+                                 RELEASE_BATCH: release})
+        containers.start_daemon(c, "whoami", ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
+                                ready=[f"http=http://127.0.0.1:{self.port}/"], budget=BACKEND_START_BUDGET)
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
         if self.hooks.vips_on_lo:  # multi-responder: what kube-ipvs0 does to every node without strictARP
             for svc in self.services:
@@ -255,13 +260,16 @@ class KeepalivedLab:
         """
         c = self.docker.containers.get(node.name)
         stale = self._former_holders(node) if self.hooks.stale_owner_s else {}
+        if self._stopping.pop(node.short, False):  # a SIGTERMed keepalived finishes its shutdown first
+            wait_for(lambda: containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code,
+                     lambda code: code == 1, budget=AGENT_STOP_BUDGET, what=f"keepalived on {node.name} exiting "
+                     "after SIGTERM")
         if containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 1:
             containers.run(c, ["rm", "-f", *PID_FILES[1::2]])
-            for svc in self.services:
-                containers.run(c, ["ip", "addr", "del", f"{svc.vip}/32", "dev", "eth0"], check=False)
+            containers.run(c, ["ip", "-force", "-batch", RELEASE_BATCH], check=False)  # exit 1: none was there
+        ready = ["child=keepalived"] + ([f"raw-socket={VRRP_PROTO}"] if self._runs_vrrp.get(node.short, True) else [])
         containers.start_daemon(c, "keepalived", ["keepalived", "-n", "-l", "-D", *PID_FILES, "-f", KEEPALIVED_CONF],
-                                ready=lambda pid: _vrrp_missing(c, pid, self._runs_vrrp.get(node.short, True)),
-                                budget=AGENT_START_BUDGET)
+                                ready=ready, budget=AGENT_START_BUDGET)
         if stale:
             self._keep_answering_after_failback(node, stale)
 
@@ -285,15 +293,15 @@ class KeepalivedLab:
                 self._timers.append(timer)
 
     def kill_agent(self, node: Host) -> None:
-        """Stop keepalived on ``node`` as Kubernetes deletes an agent pod (SIGTERM).
+        """Stop keepalived on ``node`` as Kubernetes deletes an agent pod (SIGTERM), and return: like a pod in
+        Terminating, it shuts down on its own time (measured ≈ 1 s here); :meth:`start_agent` waits for it to be gone.
 
-        keepalived then withdraws its VIPs and sends a priority-0 advert, so a backup takes over at
+        keepalived withdraws its VIPs and sends a priority-0 advert at once, so a backup takes over at
         once. (SIGKILL would leave the VIPs on eth0: the node would keep answering ARP.)
         """
         c = self.docker.containers.get(node.name)
         containers.run(c, ["pkill", "-TERM", "-x", "keepalived"], check=False)
-        wait_for(lambda: containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code,
-                 lambda code: code == 1, budget=10, what=f"keepalived on {node.name} exiting after SIGTERM")
+        self._stopping[node.short] = True
 
     def crash_agent(self, node: Host) -> None:
         """SIGKILL keepalived on ``node``: it cannot withdraw its VIPs, which stay on eth0, so the node keeps
@@ -304,11 +312,11 @@ class KeepalivedLab:
                  lambda code: code == 1, budget=10, what=f"keepalived on {node.name} gone after SIGKILL")
 
     def set_mode(self, mode: str) -> None:
-        """Switch every node's data plane to ``mode`` (cheap: one atomic nft transaction per node)."""
+        """Switch every node's data plane to ``mode`` (cheap: one atomic nft transaction per node, side by side)."""
         if mode == self.mode:
             return
-        for node in self.topology.workers:
-            self._load_rules(node, mode)
+        with ThreadPoolExecutor(max_workers=len(self.topology.workers)) as pool:
+            list(pool.map(lambda node: self._load_rules(node, mode), self.topology.workers))
         self.mode = mode
 
     def _load_rules(self, node: Host, mode: str) -> None:
@@ -323,28 +331,31 @@ class KeepalivedLab:
         containers.put_file(c, NFT_PATH, ruleset)
         containers.run(c, ["nft", "-f", NFT_PATH])
 
-    def _backend_missing(self, c: Container) -> str | None:
-        argv = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", f"http://127.0.0.1:{self.port}/"]
-        code = containers.run(c, argv, check=False).stdout.strip()
-        return None if code == "200" else f"HTTP {code or 'no answer'} from 127.0.0.1:{self.port}"
-
     # -- what the LB reports -------------------------------------------------------------------
     def holders(self, service: Service) -> list[str]:
         """Short names of the nodes that hold ``service``'s VIP on eth0 right now."""
-        found = []
-        for node in self.topology.workers:
+        return [node for node, vips in self._addresses().items() if service.vip in vips]
+
+    def _addresses(self) -> dict[str, set[str]]:
+        """Each running worker's IPv4 addresses on eth0, read from all workers side by side."""
+        def read(node: Host) -> set[str] | None:
             c = self.docker.containers.get(node.name)
             if c.status != "running":
-                c.reload()
-                if c.status != "running":
-                    continue
+                return None
             res = containers.run(c, ["ip", "-j", "-4", "addr", "show", "dev", "eth0"], check=False)
             if res.exit_code != 0:
-                continue
-            addrs = {a["local"] for link in json.loads(res.stdout or "[]") for a in link.get("addr_info", [])}
-            if service.vip in addrs:
-                found.append(node.short)
-        return found
+                return None
+            return {a["local"] for link in json.loads(res.stdout or "[]") for a in link.get("addr_info", [])}
+
+        with ThreadPoolExecutor(max_workers=len(self.topology.workers)) as pool:
+            found = dict(zip((n.short for n in self.topology.workers), pool.map(read, self.topology.workers),
+                             strict=True))
+        return {node: addrs for node, addrs in found.items() if addrs is not None}
+
+    def _holders_of_all(self) -> dict[str, list[str]]:
+        """service → the nodes holding its VIP, from one read of every worker's addresses."""
+        addresses = self._addresses()
+        return {s.name: [n for n, vips in addresses.items() if s.vip in vips] for s in self.services}
 
     def owner(self, service: Service) -> str | None:
         """The node the LB says announces ``service`` (keepalived: the one holding the VIP)."""
@@ -379,7 +390,7 @@ class KeepalivedLab:
         measure that late move instead of its own fault.
         """
         want = {s.name: [self.preferred_owner(s)] for s in self.services}
-        snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services}, lambda snap: snap == want,
+        snap = wait_for(self._holders_of_all, lambda snap: snap == want,
                         budget=budget, what=f"every VIP held by its preferred node only ({want})")
         return {name: holders[0] for name, holders in snap.items()}
 
@@ -466,16 +477,3 @@ def _forget_stale(c: Container, vip: str) -> None:
     """stale-owner: the former holder finally drops the VIP it kept on lo (the node may be gone by then)."""
     with contextlib.suppress(Exception):
         containers.run(c, ["ip", "addr", "del", f"{vip}/32", "dev", "lo"], check=False)
-
-
-def _vrrp_missing(c: Container, pid: int, needs_socket: bool = True) -> str | None:
-    """None once keepalived (``pid``) has its VRRP child and (when the node runs a VRRP instance)
-    a raw IPPROTO_VRRP socket is open."""
-    if containers.run(c, ["pgrep", "-P", str(pid), "-x", "keepalived"], check=False).exit_code != 0:
-        return "no VRRP child process yet"
-    if not needs_socket:
-        return None
-    raw = containers.run(c, ["cat", "/proc/net/raw"], check=False).stdout.splitlines()[1:]
-    if not any(line.split()[1].endswith(f":{VRRP_PROTO_HEX}") for line in raw if len(line.split()) > 1):
-        return "no raw VRRP (IP protocol 112) socket open"
-    return None

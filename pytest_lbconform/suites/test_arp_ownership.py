@@ -1,6 +1,8 @@
 """ARP ownership: seen from a client on the segment, exactly one node answers ARP for each VIP,
 and it is the node the LB says announces it."""
 
+import time
+
 import allure
 import pytest
 
@@ -8,9 +10,11 @@ from pytest_lbconform.faults import fault
 from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
+from pytest_lbconform.settle import announced, baseline
 from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, garp_rows, no_takeover, owners_as_intended
 
 pytestmark = pytest.mark.requires("arp", "owner_report")
+GARP_WAIT = 3.0  #: past the budget: the recording's ceiling for the GARPs of the move and the move back
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
@@ -23,8 +27,8 @@ def test_exactly_one_node_answers_arp(request, lb, service):
     with allure.step(f"ask {lb.spec.name} which node announces {svc.vip}"):
         owner = lb.reported_owner(svc)
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
-    with allure.step(f"broadcast who-has {svc.vip} from mypc and collect every reply"):
-        observed = lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=3)
+    with allure.step(f"broadcast who-has for every VIP from mypc and collect every reply for {svc.vip}"):
+        observed = lb.arp_view("mypc")[svc.vip]
         attach_pcap(f"arp who-has {svc.vip}", observed.pcap)
     check(request, arp_ownership(observed, node_macs, owner), service=service, mode=lb.mode)
 
@@ -36,9 +40,10 @@ def test_every_service_has_its_own_single_owner(request, lb):
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     expected = {svc.name: lb.reported_owner(svc) for svc in lb.services}
     verdicts = []
+    seen = lb.arp_view("mypc2")
     for svc in lb.services:
-        observed = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2)
-        verdicts.append(arp_ownership(observed, node_macs, expected[svc.name]))
+        attach_pcap(f"arp who-has {svc.vip} from mypc2", seen[svc.vip].pcap)
+        verdicts.append(arp_ownership(seen[svc.vip], node_macs, expected[svc.name]))
     check_all(request, verdicts, owners=expected, mode=lb.mode)
 
 
@@ -53,8 +58,9 @@ def test_vips_are_spread_over_nodes_as_the_provider_intends(request, lb):
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     by_mac = {mac.lower(): node for node, mac in node_macs.items()}
     on_wire = {}
+    seen = lb.arp_view("mypc2")
     for svc in lb.services:
-        macs = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2).macs
+        macs = seen[svc.vip].macs
         on_wire[svc.name] = by_mac.get(macs[0], macs[0]) if len(macs) == 1 else None
     reported = {svc.name: lb.reported_owner(svc) for svc in lb.services}
     check(request, owners_as_intended(reported, on_wire, intended), mode=lb.mode)
@@ -69,12 +75,19 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
     label(request, "ARP ownership", "gratuitous ARP on (re)announcement", provider=lb.spec.name, platform=lb.platform,
           mode=lb.mode, vip=svc.vip)
     first = lb.node(lb.reported_owner(svc))
-    with lb.probe("mypc").availability(svc.vip, interval=0.05, timeout=0.2, duration=lb.budget("agent-kill") + 3) as rec:
+    budget = lb.budget("agent-kill")
+    with lb.probe("mypc").availability(svc.vip, interval=0.05, timeout=0.2, duration=budget + GARP_WAIT) as rec:
+        rec.wait_until(baseline(3), budget)  # recording (and sniffing) before the agent stops
         with (allure.step(f"stop the agent on {first.short}; the announcement moves"),
               fault("agent-kill", first, lb.infra, lb.provider) as injected):
-            moved = wait_new_owner(lb.provider, svc, not_on=first.short, budget=lb.budget("agent-kill") + 2)
+            moved = wait_new_owner(lb.provider, svc, not_on=first.short, budget=budget + 2)
+            if moved is not None:  # its GARP before the agent comes back (the verdict counts it from the fault)
+                rec.wait_until(announced([(lb.node(moved).mac, injected.at)]), injected.at + budget + 2 - time.time())
         with allure.step(f"agent back on {first.short}"):
             back = lb.node(lb.provider.wait_converged()[svc.name])
+            if moved is not None and back.short != moved:  # the returning owner's GARP, counted from the undo's start
+                rec.wait_until(announced([(back.mac, injected.undo_started)]), budget + 2)
+        rec.end_at(time.time())
         trace = rec.wait()
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     attach_json("gratuitous ARP frames (t in ms after the agent was stopped; credited: ARP sender and Ethernet source "

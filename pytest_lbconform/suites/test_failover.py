@@ -3,14 +3,21 @@ policies, another node takes the VIP over and announces it, the VIP serves throu
 budget, only the expected share of connections fails afterwards, exactly one node answers ARP during
 the fault, and after the undo the final owner announces itself, clients follow, one node answers ARP.
 
-The recording runs from before the fault, through the undo, to the end of the failback window; every
-probe is attributed to the node that forwarded it (``verdicts/failover.py`` says how and why)."""
+The recording runs from a baseline before the fault, through the undo, to the end of the failback; every
+probe is attributed to the node that forwarded it (``verdicts/failover.py`` says how and why). It ends when
+what is judged has been seen (``settle.py``): the fault is held until the takeover is seen in the data plane
+plus the probes the degradation bound needs, and the failback ends once the final owner announced itself, the
+client follows it and it answered a run of probes — each wait with a budget, after which what was recorded is
+judged (an over-budget LB is judged "over budget" with its figures)."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import allure
 import pytest
 
+from pytest_lbconform import settle
+from pytest_lbconform.environment import ARP_WINDOW
 from pytest_lbconform.faults import FAULT_KINDS, FAULTS, fault, undo_now
 from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import attach_json, attach_pcap, attach_plot, check_all, label
@@ -27,13 +34,14 @@ from pytest_lbconform.verdicts.failover import (
 )
 
 pytestmark = pytest.mark.requires("owner_report", "failover:{kind}")
-SETTLE = 1.0  #: seconds the fault is held past the budget, to see the service hold (and the degradation)
-#: how long past the fault a takeover is still waited for: an over-budget takeover (a slow LB, or a busy
+#: how long past the budget a takeover is still waited for: an over-budget takeover (a slow LB, or a busy
 #: machine) is then judged as "over budget" with its figures, never as "no owner" by accident
 TAKEOVER_GRACE = 10.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
-FAILBACK_WINDOW = 0.5  #: seconds recorded after the topology settled again, past the budget
+FAILBACK_WINDOW = 0.5  #: past the budget after the topology settled again: the failback wait's ceiling
 PROBE_TIMEOUT = 0.2  #: seconds a probe waits for its answer
+BASELINE_BUDGET = 5.0  #: seconds for the baseline probes to finish before the fault
+FAULT_ARP_ROUNDS = 2  #: who-has rounds for the ARP owners during the fault and after the failback
 #: the moments marked on the plot → the timeline figure (ms after the fault) that holds each
 TIMELINE_MARKS = {"GARP from the new owner": "garp_from_new_owner_ms", "neighbour entry flips":
                   "neighbour_to_new_owner_ms", "first answer via the new owner": "first_via_new_ms",
@@ -57,25 +65,34 @@ def test_failover(request, lb, kind, service):
              "node-monitor grace period)" if unreachable and svc.traffic_policy == "Cluster" else
              "every endpoint stays reachable" if svc.traffic_policy == "Cluster" else "Local: the new owner's own endpoints")
     probe = lb.probe("mypc")
-    hold = budget + SETTLE
-    recording = hold + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
-    with probe.availability(svc.vip, interval=0.01, timeout=PROBE_TIMEOUT, duration=recording) as rec:
+    via = lb.forwarder(svc)
+    ceiling = budget + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
+    side = ThreadPoolExecutor(max_workers=1)  # ARP probes beside the recording (during the fault, after it)
+    request.addfinalizer(side.shutdown)
+    with probe.availability(svc.vip, interval=0.01, timeout=PROBE_TIMEOUT, duration=ceiling) as rec:
+        rec.wait_until(settle.baseline(), BASELINE_BUDGET)
         with (allure.step(f"{kind} on the owner {victim.short}"),
               fault(kind, victim, lb.infra, lb.provider) as injected):
-            new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=hold + TAKEOVER_GRACE)
-            during = probe.arp_responders(svc.vip, window=0.5, count=2)
-            rec.hold_until(injected.at + hold)
+            new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + TAKEOVER_GRACE)
+            during_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the fault holds
+            if new_owner is not None:  # hold until the takeover is seen in the data plane + the degradation probes
+                rec.wait_until(settle.takeover_seen(via, new_owner, injected.at),
+                               injected.at + budget + TAKEOVER_GRACE - time.time())
+            during = during_arp.result()
             with allure.step(f"undo {kind} on {victim.short}"):
                 undo_now(injected, victim, lb.infra, lb.provider)
-        with allure.step("failback: the topology settles on one owner"):
+        with allure.step("failback: the topology settles on one owner, which announces itself and serves"):
             final_owner = lb.provider.wait_converged()[svc.name]
             # a node started again may come back with another MAC (and on kind another address): judge the
             # failback by what it uses now, attribute probes by what each node used at the time
             owners_before = lb.address_owners
             node_macs = lb.refresh_nodes()
-        rec.end_at(time.time() + budget + FAILBACK_WINDOW)
+            via = lb.forwarder(svc, also=owners_before)
+            rec.wait_until(settle.failback_settled(via, final_owner, node_macs[final_owner], injected.undo_started,
+                                                   moved=final_owner != new_owner), budget + FAILBACK_WINDOW)
+        rec.end_at(time.time())
+        after_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the report is made
         trace = rec.wait()
-    after = probe.arp_responders(svc.vip, window=0.5, count=2)
     probes = attribute(trace.samples, svc.traffic_policy, owners_before | lb.address_owners,
                        {b.name: b.node for b in lb.backends})
     timeline = build_timeline(trace, probes, fault_kind=kind, fault=injected.at, undo=injected.undo_started,
@@ -95,6 +112,7 @@ def test_failover(request, lb, kind, service):
                 "node's MAC)", figures["garp_frames"])
     attach_pcap("gratuitous ARP frames", trace.garp_pcap, injected.at, "the fault")
     attach_pcap("arp during the fault", during.pcap, injected.at, "the fault")
+    after = after_arp.result()
     attach_pcap("arp after the failback", after.pcap, injected.at, "the fault")
     verdicts = [
         within_budget(timeline, budget),

@@ -50,20 +50,23 @@ class Probe:
     error: str | None = None
 
 
-def attribute(samples: Sequence[Sample], policy: str, address_owner: Mapping[str, str],
-              backend_node: Mapping[str, str]) -> tuple[Probe, ...]:
-    """Attribute every sample to its forwarding node, in time order.
+def forwarder(sample: Sample, policy: str, address_owner: Mapping[str, str],
+              backend_node: Mapping[str, str]) -> str | None:
+    """The node that forwarded an answered ``sample`` (None: failed, or not attributable).
 
     Cluster: the source address the backend saw, looked up in ``address_owner`` (node addresses and
     what the platform adds, e.g. kind's pod-network gateways). Local: the backend's node.
     """
-    probes = []
-    for s in sorted(samples, key=lambda s: s.t):
-        via = None
-        if s.ok:
-            via = backend_node.get(s.backend or "") if policy == "Local" else address_owner.get(s.remote or "")
-        probes.append(Probe(s.t, s.ok, via, s.error))
-    return tuple(probes)
+    if not sample.ok:
+        return None
+    return backend_node.get(sample.backend or "") if policy == "Local" else address_owner.get(sample.remote or "")
+
+
+def attribute(samples: Sequence[Sample], policy: str, address_owner: Mapping[str, str],
+              backend_node: Mapping[str, str]) -> tuple[Probe, ...]:
+    """Attribute every sample to its forwarding node (:func:`forwarder`), in time order."""
+    return tuple(Probe(s.t, s.ok, forwarder(s, policy, address_owner, backend_node), s.error)
+                 for s in sorted(samples, key=lambda s: s.t))
 
 
 def _phase(probes: Sequence[Probe]) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""What a recording must have seen before a check moves on: conditions over a running availability probe.
+
+A failover check holds its fault until the takeover has been seen *in the data plane* plus the probes the
+degradation bound needs, and ends its failback window once the final owner has announced itself, the
+client follows it and it has served a run of probes in a row; each wait has a budget, after which the
+verdicts judge what was recorded (an over-budget or silent LB is judged, never waited for forever).
+
+Numbers, and why:
+- ``BASELINE_PROBES`` (30 = 0.3 s at 10 ms): a baseline before the fault, shown on the plot and in the
+  "before" phase, so a failing data plane is told apart from a failover.
+- ``DEGRADATION_PROBES`` (100 = 1 s at 10 ms) after the first answer through the new owner: the degradation
+  bound is the expected failed share + 5 points + 3σ of these probes (``verdicts/failover.py``); with 100 probes
+  3σ ≤ 15 points (p = 1/3; 0 for an expectation of 0), so a share 20 points above expectation fails, and a
+  healthy LB exceeds the bound with probability < 0.2 % (one-sided 3σ).
+- ``FAILBACK_RUN`` (20 = 200 ms): answers through the final owner in a row after the undo; with its GARP (when
+  the owner moved) and the client's neighbour entry on it, the failback has happened and been seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .probes.driver import Live
+from .probes.records import Sample
+from .verdicts.arp import garp_credited
+
+BASELINE_PROBES = 30
+DEGRADATION_PROBES = 100
+FAILBACK_RUN = 20
+
+Condition = Callable[[Live], bool]
+Forwarder = Callable[[Sample], "str | None"]  #: the node that forwarded an answered probe (None: not attributable)
+
+
+def baseline(probes: int = BASELINE_PROBES) -> Condition:
+    """At least ``probes`` probes have finished."""
+    return lambda live: len(live.samples) >= probes
+
+
+def takeover_seen(via: Forwarder, new_owner: str, since: float, probes_after: int = DEGRADATION_PROBES) -> Condition:
+    """A probe sent at or after ``since`` was answered through ``new_owner``, and ``probes_after`` probes were sent
+    from that one on (whatever their outcome: the degradation verdict counts the failed ones)."""
+    def seen(live: Live) -> bool:
+        first = min((s.t for s in live.samples if s.t >= since and s.ok and via(s) == new_owner), default=None)
+        return first is not None and sum(s.t >= first for s in live.samples) >= probes_after
+    return seen
+
+
+def failback_settled(via: Forwarder, final_owner: str, final_mac: str, since: float, moved: bool,
+                     run: int = FAILBACK_RUN) -> Condition:
+    """After ``since`` (the undo): the last ``run`` probes (by send time) were all answered through ``final_owner``,
+    the client's neighbour entry names ``final_mac``, and, when the owner moved, its own gratuitous ARP was seen."""
+    mac = final_mac.lower()
+
+    def settled(live: Live) -> bool:
+        if not live.neighbour or (live.neighbour[-1].mac or "").lower() != mac:
+            return False
+        if moved and not any(g.t >= since and garp_credited(g, mac) for g in live.garps):
+            return False
+        recent = sorted((s for s in live.samples if s.t >= since), key=lambda s: s.t)[-run:]
+        return len(recent) == run and all(s.ok and via(s) == final_owner for s in recent)
+    return settled
+
+
+def announced(announcers: list[tuple[str, float]]) -> Condition:
+    """For each (MAC, since): a gratuitous ARP credited to that MAC was seen at or after ``since``."""
+    return lambda live: all(any(g.t >= since and garp_credited(g, mac) for g in live.garps) for mac, since in announcers)
