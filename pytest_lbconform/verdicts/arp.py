@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from ..platforms.base import Host
 from ..probes.records import ArpObservation, GarpFrame
 from .result import Verdict
+from .text import readable
 
 
 def arp_ownership(obs: ArpObservation, node_macs: Mapping[str, str], reported_owner: str | None) -> Verdict:
@@ -72,7 +73,7 @@ def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, flo
     if missing:
         return Verdict("garp-on-announcement", False, expected,
                        f"no gratuitous ARP from {', '.join(missing)} ({len(frames)} frames seen: "
-                       f"{sorted({f.mac for f in frames})})", figures, "GARP missing")
+                       f"{readable(sorted({f.mac for f in frames}))})", figures, "GARP missing")
     return Verdict("garp-on-announcement", True, expected, "; ".join(parts), figures)
 
 
