@@ -6,7 +6,7 @@ import pytest
 
 from pytest_lbconform.faults import fault
 from pytest_lbconform.providers.base import wait_new_owner
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
+from pytest_lbconform.report.evidence import attach_file, attach_pcap, check, check_all, json_text, label
 from pytest_lbconform.scenarios import SERVICE_NAMES
 from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, no_takeover, owners_as_intended
 
@@ -25,7 +25,7 @@ def test_exactly_one_node_answers_arp(request, lb, service):
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     with allure.step(f"broadcast who-has {svc.vip} from mypc and collect every reply"):
         observed = lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=3)
-        attach_pcap(f"arp who-has {svc.vip}", observed.pcap)
+        attach_pcap(request, lb.cfg.report_dir, f"arp who-has {svc.vip}", observed.pcap)
     check(request, arp_ownership(observed, node_macs, owner), service=service, mode=lb.mode)
 
 
@@ -38,6 +38,7 @@ def test_every_service_has_its_own_single_owner(request, lb):
     verdicts = []
     for svc in lb.services:
         observed = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2)
+        attach_pcap(request, lb.cfg.report_dir, f"arp who-has {svc.vip} ({svc.name})", observed.pcap)
         verdicts.append(arp_ownership(observed, node_macs, expected[svc.name]))
     check_all(request, verdicts, owners=expected, mode=lb.mode)
 
@@ -54,9 +55,14 @@ def test_vips_are_spread_over_nodes_as_the_provider_intends(request, lb):
     by_mac = {mac.lower(): node for node, mac in node_macs.items()}
     on_wire = {}
     for svc in lb.services:
-        macs = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2).macs
+        observed = lb.probe("mypc2").arp_responders(svc.vip, window=0.5, count=2)
+        attach_pcap(request, lb.cfg.report_dir, f"arp who-has {svc.vip} ({svc.name})", observed.pcap)
+        macs = observed.macs
         on_wire[svc.name] = by_mac.get(macs[0], macs[0]) if len(macs) == 1 else None
     reported = {svc.name: lb.reported_owner(svc) for svc in lb.services}
+    attach_file(request, lb.cfg.report_dir, "owners: intended, reported, on the wire.json", json_text(
+        {svc.name: {"vip": svc.vip, "intended": intended.get(svc.name), "reported": reported[svc.name],
+                    "on the wire": on_wire[svc.name]} for svc in lb.services}))
     check(request, owners_as_intended(reported, on_wire, intended), mode=lb.mode)
 
 
@@ -76,9 +82,9 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
         with allure.step(f"agent back on {first.short}"):
             back = lb.node(lb.provider.wait_converged()[svc.name])
         trace = rec.wait()
-    attach_json("gratuitous ARP frames (t in s after the agent was stopped)",
-                [{"t_s": round(g.t - injected.at, 3), "op": {1: "request", 2: "reply"}.get(g.op, g.op),
-                  "arp_sender_mac": g.mac, "ether_src": g.ether_src} for g in trace.garps])
+    attach_file(request, lb.cfg.report_dir, "gratuitous ARP frames (t in s after the agent was stopped).json", json_text(
+        [{"t_s": round(g.t - injected.at, 3), "op": {1: "request", 2: "reply"}.get(g.op, g.op),
+          "arp_sender_mac": g.mac, "ether_src": g.ether_src} for g in trace.garps]))
     if moved is None:
         verdict = no_takeover("garp-on-announcement", svc.vip, first.short)
     else:

@@ -13,7 +13,15 @@ import pytest
 
 from pytest_lbconform.faults import FAULT_KINDS, FAULTS, fault, undo_now
 from pytest_lbconform.providers.base import wait_new_owner
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, attach_plot, check_all, label
+from pytest_lbconform.report.evidence import (
+    attach_file,
+    attach_pcap,
+    attach_plot,
+    check_all,
+    json_text,
+    label,
+    record_timeline,
+)
 from pytest_lbconform.report.plots import ProbePoint, csv_rows, failover_timeline
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import (
@@ -34,6 +42,7 @@ TAKEOVER_GRACE = 10.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
 FAILBACK_WINDOW = 0.5  #: seconds recorded after the topology settled again, past the budget
 PROBE_TIMEOUT = 0.2  #: seconds a probe waits for its answer
+BASELINE = 0.5  #: seconds recorded before the fault: the service as it was (the plot's and the timeline's baseline)
 #: the moments marked on the plot → the timeline figure (ms after the fault) that holds each
 TIMELINE_MARKS = {"GARP from the new owner": "garp_from_new_owner_ms", "neighbour entry flips":
                   "neighbour_to_new_owner_ms", "first answer via the new owner": "first_via_new_ms",
@@ -58,8 +67,9 @@ def test_failover(request, lb, kind, service):
              "every endpoint stays reachable" if svc.traffic_policy == "Cluster" else "Local: the new owner's own endpoints")
     probe = lb.probe("mypc")
     hold = budget + SETTLE
-    recording = hold + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
+    recording = BASELINE + hold + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
     with probe.availability(svc.vip, interval=0.01, timeout=PROBE_TIMEOUT, duration=recording) as rec:
+        rec.hold_until(rec.started_at + BASELINE)  # a baseline of answers before the fault
         with (allure.step(f"{kind} on the owner {victim.short}"),
               fault(kind, victim, lb.infra, lb.provider) as injected):
             new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=hold + TAKEOVER_GRACE)
@@ -82,7 +92,8 @@ def test_failover(request, lb, kind, service):
                               victim=victim.short, new_owner=new_owner, final_owner=final_owner, node_macs=node_macs,
                               old_dataplane_serves=spec.old_dataplane_serves)
     figures = timeline.figures()
-    attach_json("failover timeline (ms relative to the fault)", figures)
+    record_timeline(request, figures, "failover timeline (ms relative to the fault)")
+    attach_file(request, lb.cfg.report_dir, "failover timeline (ms relative to the fault).json", json_text(figures))
     points = [ProbePoint(round(p.t - injected.at, 4), p.ok, p.via, None if s.latency is None else s.latency * 1000,
                          p.error) for p, s in zip(probes, sorted(trace.samples, key=lambda s: s.t), strict=True)]
     marks = {label_: None if figures[key] is None else figures[key] / 1000 for label_, key in TIMELINE_MARKS.items()}
@@ -91,8 +102,8 @@ def test_failover(request, lb, kind, service):
                                   f"({svc.traffic_policy}), mode {lb.mode}: outage {figures['outage_ms']} ms, "
                                   f"budget {budget:g} s", timeout_ms=PROBE_TIMEOUT * 1000),
                 csv_rows(points))
-    attach_pcap("arp during the fault", during.pcap, injected.at, "the fault")
-    attach_pcap("arp after the failback", after.pcap, injected.at, "the fault")
+    attach_pcap(request, lb.cfg.report_dir, "arp during the fault", during.pcap, injected.at, "the fault")
+    attach_pcap(request, lb.cfg.report_dir, "arp after the failback", after.pcap, injected.at, "the fault")
     verdicts = [
         within_budget(timeline, budget),
         degradation(timeline, expected_share, cause),
