@@ -27,8 +27,11 @@ th{background:#f4f4f4}
 .passed,.success{background:#dfd}.failed,.failure{background:#fdd}.inconclusive{background:#ffd}
 .skipped,.not-applicable,.not-supported,.not-tested,.partial{background:#eee}
 tr.check>th{background:#e8eef7}
-.label{color:#666;font-size:85%;margin-right:.3em}
-.evidence a{margin-right:.8em;white-space:nowrap}
+.label{color:#666;font-size:85%}
+.evidence a{margin-right:.8em;display:inline-block}
+table.checks{width:100%;table-layout:fixed}
+td,th{overflow-wrap:anywhere}
+p.lb{font-size:120%;font-weight:bold}
 img.plot{max-width:100%;border:1px solid #ddd}
 code{background:#f4f4f4;padding:0 3px}
 """
@@ -76,12 +79,15 @@ def _header(report: dict[str, Any]) -> str:
     rows = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in facts)
     inconclusive = (f"<p class='inconclusive'>Inconclusive run: {esc(report['inconclusive_reason'])}</p>"
                     if report.get("inconclusive_reason") else "")
-    return (f"<h1>LB conformance report</h1><p class='lb' id='lb'>LB: {esc(impl.get('project', ''))} "
-            f"{esc(impl.get('version', ''))}</p>{inconclusive}<table class='facts' id='facts'>{rows}</table>")
+    version = f" · {esc(impl['version'])}" if impl.get("version") else ""
+    return (f"<h1>LB conformance report</h1><p class='lb' id='lb'>LB: {esc(impl.get('project', ''))}{version}</p>"
+            f"{inconclusive}<table class='facts' id='facts'>{rows}</table>")
 
 
 def _tier_cell(prof: dict[str, Any], tier: str) -> str:
     t = prof[tier]
+    if not any(c.profile == prof["name"] and c.tier == tier for c in checks.CHECKS.values()):
+        return f"<td>—<br><small>no {tier} checks in this profile</small></td>"
     return (f"<td class='{esc(t['result'])}'>{esc(t['result'])}"
             f"<br><small>{esc(counts_text({k: t.get(k, 0) for k in OUTCOMES}))}</small></td>")
 
@@ -165,9 +171,9 @@ def evidence_links(chk: dict[str, Any]) -> str:
     return f"<span class='evidence'>{links}</span>"
 
 
-def garp_table(frames: Iterable[dict[str, Any]]) -> str:
+def garp_table(frames: Iterable[dict[str, Any]], since: str = "the fault") -> str:
     """The gratuitous ARP frames of a check as a table (time, op, MACs, node, credited and why)."""
-    rows = ["<tr><th>t (ms after the fault)</th><th>op</th><th>ARP sender MAC</th><th>Ethernet source</th>"
+    rows = [f"<tr><th>t (ms after {esc(since)})</th><th>op</th><th>ARP sender MAC</th><th>Ethernet source</th>"
             "<th>node</th><th>credited</th><th>why</th></tr>"]
     for f in frames:
         credited = f.get("credited")
@@ -181,23 +187,25 @@ def _check_block(chk: dict[str, Any]) -> list[str]:
     """A check's header row (id, registry checks, tier, outcome, evidence) and one labelled row per verdict."""
     ids = chk.get("checks") or sorted({v["check"] for v in chk["verdicts"]})
     rows = [f"<tr class='check' id='{esc(short_id(chk['id']))}'><th colspan='4'><span title='{esc(chk['id'])}'>"
-            f"{esc(short_id(chk['id']))}</span> <span class='label'>checks</span>{esc(', '.join(ids))} "
-            f"<span class='label'>tier</span>{esc(chk['tier'])} <span class='label'>outcome</span>"
+            f"{esc(short_id(chk['id']))}</span> <span class='label'>checks</span> {esc(', '.join(ids))} "
+            f"<span class='label'>tier</span> {esc(chk['tier'])} <span class='label'>outcome</span> "
             f"<span class='{esc(chk['outcome'])}'>{esc(chk['outcome'])}</span><br>"
-            f"<span class='label'>evidence</span>{evidence_links(chk)}</th></tr>"]
+            f"<span class='label'>evidence</span> {evidence_links(chk)}</th></tr>"]
     if not chk["verdicts"]:
         reason = chk["message"] or "no verdict was recorded"
-        rows.append(f"<tr class='{esc(chk['outcome'])}'><td colspan='4'><span class='label'>reason</span>"
+        rows.append(f"<tr class='{esc(chk['outcome'])}'><td colspan='4'><span class='label'>reason</span> "
                     f"{esc(reason)}</td></tr>")
     for v in chk["verdicts"]:
         state = "passed" if v.get("passed") else "failed"
-        category = f" <span class='label'>category</span>{esc(v['category'])}" if v.get("category") else ""
+        category = f" <span class='label'>category</span> {esc(v['category'])}" if v.get("category") else ""
         rows.append(f"<tr class='verdict'><td>{esc(v['check'])}</td><td class='{state}'>{state}{category}</td>"
-                    f"<td><span class='label'>expected</span>{esc(v.get('expected', ''))}</td>"
-                    f"<td><span class='label'>measured</span>{esc(v.get('measured', ''))}</td></tr>")
-    frames = (chk.get("timeline") or {}).get("garp_frames")
-    if frames is not None:
-        rows.append(f"<tr><td colspan='4'><span class='label'>gratuitous ARP frames</span>{garp_table(frames)}</td></tr>")
+                    f"<td><span class='label'>expected</span> {esc(v.get('expected', ''))}</td>"
+                    f"<td><span class='label'>measured</span> {esc(v.get('measured', ''))}</td></tr>")
+    timeline = chk.get("timeline") or {}
+    if timeline.get("garp_frames") is not None:
+        since = "the fault" if "fault" in timeline else timeline.get("t0", "the start")
+        rows.append(f"<tr><td colspan='4'><span class='label'>gratuitous ARP frames</span> "
+                    f"{garp_table(timeline['garp_frames'], since)}</td></tr>")
     for plot in chk.get("plots", []):
         rows.append(f"<tr class='plot'><td colspan='4'><img class='plot' src='{html.escape(urllib.parse.quote(plot))}' "
                     f"alt='plot of {esc(chk['id'])}'></td></tr>")
@@ -220,7 +228,9 @@ def _profile(prof: dict[str, Any]) -> list[str]:
         counts = {k: sum(c["outcome"] == k for c in members) for k in OUTCOMES}
         out.append(f"<h3 class='family'>{esc(checks.FAMILIES.get(family, family))} "
                    f"<small>({esc(counts_text(counts))})</small></h3>")
-        out.append("<table class='checks'><tr><th>check</th><th>result</th><th>expected</th><th>measured</th></tr>")
+        out.append("<table class='checks'><colgroup><col style='width:15%'><col style='width:8%'>"
+                   "<col style='width:38%'><col style='width:39%'></colgroup>"
+                   "<tr><th>check</th><th>result</th><th>expected</th><th>measured</th></tr>")
         for chk in members:
             out.extend(_check_block(chk))
         out.append("</table>")
