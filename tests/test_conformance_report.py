@@ -173,8 +173,8 @@ def test_a_vendor_can_submit_it_json_yaml_and_a_page_that_says_who_what_and_why(
     assert yaml.safe_load((tmp_path / "conformance.yaml").read_text()) == json.loads(
         (tmp_path / "conformance.json").read_text())
     page = (tmp_path / "conformance.html").read_text()
-    for shown in ("Acme", "https://mylb.example/", "@acme/lb-maintainers", "arp, garp", "LB: MyLB 1.2",
-                  "<span class='label'>expected</span>", "class='legend'",
+    for shown in ("Acme", "https://mylb.example/", "@acme/lb-maintainers", "arp, garp", "LB: MyLB · 1.2",
+                  "<span class='label'>expected</span> ", "class='legend'",
                   "<img class='plot' src='evidence/f_stop/failover_timeline.png'", "<small>2 passed</small>"):
         assert shown in page, shown
 
