@@ -80,9 +80,11 @@ def attach_file(request: pytest.FixtureRequest, report_dir: Path, name: str, dat
     return relative
 
 
-def record_timeline(request: pytest.FixtureRequest, timeline: dict[str, Any], name: str = "timeline") -> None:
-    """Keep the check's timeline once (not in each verdict) for the certification report; also in Allure.
-    A second call in one test merges its keys into the first (e.g. ``garp_frames`` added to a failover timeline)."""
+def record_timeline(request: pytest.FixtureRequest, timeline: dict[str, Any], name: str = "") -> None:
+    """Keep the check's timeline once (not in each verdict) for the certification report (``CheckResult.timeline``,
+    ``timeline`` of the check in conformance.json); with ``name`` also as an Allure JSON attachment (or attach it as
+    evidence with :func:`attach_file`). A second call in one test merges its keys into the first (e.g.
+    ``garp_frames`` added to a failover timeline)."""
     clean = json.loads(json_text(timeline))
     for key, value in request.node.user_properties:
         if key == TIMELINE:
@@ -90,7 +92,8 @@ def record_timeline(request: pytest.FixtureRequest, timeline: dict[str, Any], na
             break
     else:
         request.node.user_properties.append((TIMELINE, clean))
-    attach_json(name, clean)
+    if name:
+        attach_json(name, clean)
 
 
 def burst_summary(samples: Any) -> dict[str, Any]:
