@@ -46,7 +46,7 @@ def failover_result() -> CheckResult:
 
 def affinity_result() -> CheckResult:
     verdict = {"check": "affinity-sticky", "passed": True, "expected": "e", "measured": "m", "category": "", "mode": "rr",
-               "figures": {"clients": 2, "answers": 200, "connections": 200, "max_backends_per_client": 1,
+               "figures": {"clients": 2, "answers": 200, "max_backends_per_client": 1,
                            "backends_over_all_clients": 1, "backends_by_client": {"mypc": {"webpod1": 100}}}}
     return CheckResult("pytest_lbconform/suites/test_balancing.py::test_clientip_affinity_sticks_per_client[lab-rr]",
                        "balancing", "passed", "", [verdict], profile="BALANCING", tier=checks.EXTENDED,
@@ -140,7 +140,7 @@ def test_history_is_one_row_per_figure_per_check_with_commit_and_profile():
         figures_per_check.setdefault(r["check"], set()).add(r["figure"])
     assert "outage_ms" in figures_per_check["failover-budget"]
     assert "outage_ms" not in figures_per_check["failover-degradation"]  # no timeline copied into every verdict
-    assert figures_per_check["affinity-sticky"] == {"clients", "answers", "connections", "max_backends_per_client",
+    assert figures_per_check["affinity-sticky"] == {"clients", "answers", "max_backends_per_client",
                                                      "backends_over_all_clients"}
     assert len(rows) < 40
 

@@ -98,7 +98,6 @@ def sticky(by_client: Mapping[str, Sequence[Sample]]) -> Verdict:
     per_client = {c: judge_failures("affinity-sticky", seq, expected) for c, seq in by_client.items()}
     figures: dict[str, object] = {
         "clients": len(seen), "answers": sum(sum(s.values()) for s in seen.values()),
-        "connections": sum(len(seq) for seq in by_client.values()),
         "max_backends_per_client": max((len(s) for s in seen.values()), default=0),
         "backends_over_all_clients": len({b for s in seen.values() for b in s}),
         "backends_by_client": seen, "failures_by_client": {c: f for c, (f, _) in per_client.items()}}
