@@ -178,6 +178,8 @@ def test_the_certification_page_in_chromium(built: tuple[Path, dict[str, Any]], 
         assert render.remote_requests(driver) == []
         text = render.body_text(driver)
         assert "LB: keepalived (VRRPv3) + nftables — pytest-lbconform reference LB · Keepalived v2.2.7" in text
+        failover_row = str(driver.find_element(By.CSS_SELECTOR, "#summary tr:nth-child(3)").text)
+        assert failover_row.split() == ["L2-FAILOVER", "success", "success", "1", "passed", "not-supported", "6", "skipped"]
         not_tested = str(driver.find_element(By.ID, "not-tested").text)
         assert "failover:node-freeze" in not_tested and "SERVICE-API" in not_tested and "no Kubernetes API" in not_tested
         where = screenshots(tmp_path)
