@@ -450,6 +450,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities), inconclusive_reason=setup_error,
     )
     path = conformance.write(cfg.report_dir, report)
+    version = str(report["implementation"]["version"])  # one clean line (the raw banner stays in the report)
     allure_dir = getattr(config.option, "allure_report_dir", None)
     if allure_dir:
         report_name = f"pytest-lbconform: {cfg.lb} on {cfg.platform} ({','.join(cfg.modes)})"

@@ -152,13 +152,13 @@ def test_node_stop_selected_alone_passes(docker_client, tmp_path):
                              "-k", "node-stop")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout, result.stdout[-1500:]  # svc1 (Cluster) and svc2 (Local)
-    # each failover check has its timeline plot: in its allure result, in reports/plots/, on the certification page
+    # each failover check has its timeline plot: in its allure result, in reports/evidence/<test>/, on the page
     pngs = list((tmp_path / "allure-results").glob("*-attachment.png"))
     assert len(pngs) == 2 and all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
     assert len(list((tmp_path / "allure-results").glob("*-attachment.csv"))) == 2
-    assert len(list((tmp_path / "plots").glob("test_failover*.png"))) == 2
+    assert len(list((tmp_path / "evidence").glob("test_failover*/*.png"))) == 2
     page = (tmp_path / "conformance.html").read_text()
-    assert page.count("<img src='plots/test_failover") == 2
+    assert page.count("<img class='plot' src='evidence/test_failover") == 2
 
 
 def _answers(lab_lb, source, target_ip: str) -> bool:

@@ -30,7 +30,9 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
             "set-up random: worker keepalived.conf"} <= shown, shown  # the set-up evidence of the mode
     texts = [p.read_text() for p in (tmp_path / "allure-results").glob("*-attachment.txt")]
     frames = [t for t in texts if t.startswith("# ") and " frames; times in seconds after " in t]
-    assert len(frames) == 3 and all(" is-at " in t for t in frames)  # each who-has capture also as text
+    who_has = [t for t in frames if " is-at " in t]  # each who-has capture also as text: 3 VIPs × 3 checks
+    assert len(who_has) == 9, frames  # (one owner each, every service's own owner, owners spread as intended)
+    assert len(list((tmp_path / "evidence").glob("*/*.pcap"))) >= 9  # and beside the certification page
     categories = json.loads((tmp_path / "allure-results" / "categories.json").read_text())
     assert "multiple ARP owners" in {c["name"] for c in categories}
     assert "lb=keepalived" in (tmp_path / "allure-results" / "environment.properties").read_text()

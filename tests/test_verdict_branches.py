@@ -200,13 +200,13 @@ def test_uniform_answers_without_a_backend_name():
 
 def test_uniform_unknown_backend():
     v = uniform(counts(webpod1=10, webpod2=10, webpod3=10, intruder=1), B)
-    assert (v.passed, v.category, v.measured) == (False, "balancing skew", "answers from unexpected backends ['intruder']")
+    assert (v.passed, v.category, v.measured) == (False, "balancing skew", "answers from unexpected backends intruder")
 
 
 def test_uniform_unseen_backend_text():
     v = uniform(counts(webpod1=1, webpod2=1), B)
     assert (v.passed, v.category) == (False, "balancing skew")
-    assert v.measured == "backend(s) ['webpod3'] never answered (webpod1=1, webpod2=1, webpod3=0)"
+    assert v.measured == "backend(s) webpod3 never answered (webpod1=1, webpod2=1, webpod3=0)"
 
 
 def test_uniform_p_equal_to_alpha_passes_and_just_below_fails():
@@ -234,7 +234,7 @@ def test_round_robin_exactly_two_cycles_is_enough_and_one_less_is_not():
 
 def test_round_robin_first_k_not_one_of_each():
     v = round_robin(seq("webpod1", "webpod1", "webpod2", *B, *B), B)
-    assert not v.passed and v.measured.startswith("the first 3 answers ['webpod1', 'webpod1', 'webpod2']")
+    assert not v.passed and v.measured.startswith("the first 3 answers (webpod1, webpod1, webpod2)")
 
 
 def test_round_robin_slips_at_and_over_the_declared_number():
@@ -256,8 +256,8 @@ def test_round_robin_pass_text_and_figures():
     v = round_robin(seq(*B * 4), B)
     assert v.passed and v.figures["n"] == 12 and v.figures["head"] == B * 2
     assert v.figures["p_random_scheduler_cycles"] == pytest.approx((1 / 3) ** 9)
-    assert v.measured.startswith("cycle ['webpod1', 'webpod2', 'webpod3'] held for 12 connections, 0 slips")
-    assert v.expected == "a cycle of period 3 over ['webpod1', 'webpod2', 'webpod3'] (≤ 0 phase slips, counts within 1)"
+    assert v.measured.startswith("cycle webpod1 → webpod2 → webpod3 held for 12 connections, 0 slips")
+    assert v.expected == "a cycle of period 3 over webpod1, webpod2, webpod3 (≤ 0 phase slips, counts within 1)"
 
 
 def test_round_robin_all_failed():
@@ -274,7 +274,7 @@ def test_sticky_no_client():
 def test_sticky_loose_text():
     v = sticky({"mypc": seq("webpod1", "webpod2")})
     assert (v.passed, v.category) == (False, "affinity broken")
-    assert v.measured == "clients reached several backends: {'mypc': {'webpod1': 1, 'webpod2': 1}}"
+    assert v.measured == "clients reached several backends: mypc: (webpod1: 1, webpod2: 1)"
 
 
 def test_sticky_pass_text():
@@ -292,9 +292,9 @@ def test_only_backends_no_allowed_backend():
 def test_only_backends_all_failed_and_text():
     assert only_backends([bad()] * 3, ["webpod1"]).category == "connection failures"
     v = only_backends(seq("webpod1", "webpod2"), ["webpod1"])
-    assert v.measured == "answers from {'webpod2': 1}"
+    assert v.measured == "answers from webpod2: 1"
     p = only_backends(seq("webpod1", "webpod1"), ["webpod1"])
-    assert p.passed and p.measured == "all from ['webpod1']; 2/2 answered"
+    assert p.passed and p.measured == "all from webpod1; 2/2 answered"
     assert p.figures["counts"] == {"webpod1": 2} and p.figures["allowed"] == ["webpod1"]
 
 
@@ -313,12 +313,12 @@ def test_cluster_all_failed():
 
 def test_cluster_missing_remote_is_a_mismatch():
     v = cluster_snat([ok(remote=None)], CLIENT, NODE_IPS)
-    assert (v.passed, v.category) == (False, "SNAT mismatch") and "{'missing': 1}" in v.measured
+    assert (v.passed, v.category) == (False, "SNAT mismatch") and "(1 missing: not a node address)" in v.measured
 
 
 def test_cluster_pass_text():
     v = cluster_snat([ok(remote="172.18.0.3")] * 2, CLIENT, NODE_IPS)
-    assert v.passed and v.measured == "sources {'172.18.0.3': 2}; 2/2 answered"
+    assert v.passed and v.measured == "sources 172.18.0.3: 2; 2/2 answered"
     assert v.figures["seen"] == {"node": 2} and v.figures["node_addresses"] == sorted(NODE_IPS)
 
 
@@ -328,11 +328,11 @@ def test_local_branches():
     v = local_preserves_client([ok("webpod2", CLIENT)], CLIENT, NODE_IPS, set())
     assert (v.category, v.measured) == ("SNAT mismatch", "the announcing node has no local backend")
     v = local_preserves_client([ok("webpod2", "172.18.0.3")], CLIENT, NODE_IPS, owner)
-    assert (v.category, v.measured) == ("SNAT mismatch", "sources {'172.18.0.3': 1}: client address lost")
+    assert (v.category, v.measured) == ("SNAT mismatch", "client address lost (sources 172.18.0.3: 1)")
     v = local_preserves_client([ok("webpod1", CLIENT)], CLIENT, NODE_IPS, owner)
-    assert (v.category, v.measured) == ("SNAT mismatch", "answers from other nodes' backends {'webpod1': 1}")
+    assert (v.category, v.measured) == ("SNAT mismatch", "answers from other nodes' backends webpod1: 1")
     v = local_preserves_client([ok("webpod2", CLIENT)] * 3, CLIENT, NODE_IPS, owner)
-    assert v.passed and v.measured == f"from {{'webpod2': 3}}, source {CLIENT} kept; 3/3 answered"
+    assert v.passed and v.measured == f"from webpod2: 3, source {CLIENT} kept; 3/3 answered"
     assert v.figures["owner_backends"] == ["webpod2"] and v.figures["backends"] == {"webpod2": 3}
 
 
@@ -346,7 +346,7 @@ A = alloc.Allocation
 def test_from_pool_branches():
     v = alloc.from_pool([A("a", "10.0.0.10"), A("b", None), A("c", "10.0.0.99")], "10.0.0.10", "10.0.0.20")
     assert (v.passed, v.category) == (False, "allocation")
-    assert v.measured == "pending ['b'], outside the pool ['c=10.0.0.99']"
+    assert v.measured == "pending b, outside the pool c=10.0.0.99"
     edges = alloc.from_pool([A("a", "10.0.0.10"), A("b", "10.0.0.20")], "10.0.0.10", "10.0.0.20")
     assert edges.passed and edges.measured == "a=10.0.0.10, b=10.0.0.20"  # both ends of the pool are in it
     assert not alloc.from_pool([A("a", "10.0.0.9")], "10.0.0.10", "10.0.0.20").passed
@@ -355,7 +355,7 @@ def test_from_pool_branches():
 
 def test_distinct_branches():
     v = alloc.distinct([A("a", "10.0.0.1"), A("b", "10.0.0.1"), A("c", None)])
-    assert (v.passed, v.measured) == (False, "shared ['10.0.0.1'], pending 1")
+    assert (v.passed, v.measured) == (False, "shared 10.0.0.1, pending 1")
     assert not alloc.distinct([A("a", None)]).passed
     ok_ = alloc.distinct([A("a", "10.0.0.1"), A("b", "10.0.0.2")])
     assert ok_.passed and ok_.measured == "2 services, 2 addresses"
@@ -408,7 +408,7 @@ def test_uniform_chi2_figure_and_round_robin_counts_are_pinned():
 
 def test_cluster_names_a_leaked_client_address_as_the_client():
     v = cluster_snat([ok(remote=CLIENT)], CLIENT, NODE_IPS)
-    assert v.measured == f"sources {{'{CLIENT}': 1}} ({{'client': 1}} not a node address)"
+    assert v.measured == f"sources {CLIENT}: 1 (1 client: not a node address)"
     assert v.figures["seen"] == {"client": 1}
 
 
@@ -417,3 +417,12 @@ def test_round_robin_counts_unseen_backends_as_zero_and_local_names_the_client()
     assert v.figures["counts"] == {"webpod1": 5, "webpod2": 5, "webpod3": 0}
     local = local_preserves_client([ok("webpod2", CLIENT)], CLIENT, NODE_IPS, {"webpod2"})
     assert local.figures["seen"] == {"client": 1}
+
+
+def test_sticky_has_numeric_figures_for_the_history():
+    """history.csv takes numbers only: the affinity check names how many clients, answers and backends it saw."""
+    v = sticky({"mypc": seq("webpod1", "webpod1"), "mypc2": seq("webpod2", "webpod2", "webpod2")})
+    assert v.passed
+    assert {k: v.figures[k] for k in ("clients", "answers", "max_backends_per_client", "backends_over_all_clients")} == {
+        "clients": 2, "answers": 5, "max_backends_per_client": 1, "backends_over_all_clients": 2}
+    assert "connections" not in v.figures  # per client in failures_by_client (bench_false_failures reads both)

@@ -287,7 +287,7 @@ def test_degradation_exactly_at_the_bound_passes():
     tl = tl_at(pattern)
     v = degradation(tl, 0.0, "every endpoint stays reachable")
     assert v.figures["bound_failed_share"] == 0.05 and v.figures["failed_share_after_takeover"] == 0.05
-    assert v.passed and v.measured == "1 of 20 probes failed (5%) until 290.0 ms, answered via {'worker2': 19}"
+    assert v.passed and v.measured == "1 of 20 probes failed (5%) until 290.0 ms, answered via worker2: 19"
     assert tl.ms(tl.degraded_until) == pytest.approx(290)
 
 
@@ -295,7 +295,7 @@ def test_degradation_bound_includes_three_sigma_and_the_no_failure_text():
     tl = tl_at(["worker"] * 100 + [None] * 10 + ["worker2"] * 90)
     v = degradation(tl, 1 / 3, "x")
     assert v.figures["bound_failed_share"] == pytest.approx(1 / 3 + 0.05 + 3 * (2 / 9 / 90) ** 0.5, abs=1e-4)
-    assert v.measured == "0 of 90 probes failed (0%), answered via {'worker2': 90}"
+    assert v.measured == "0 of 90 probes failed (0%), answered via worker2: 90"
 
 
 def test_phase_counts_unattributed_answers():

@@ -31,7 +31,8 @@ def test_the_wheel_runs_the_suites_from_an_empty_directory(docker_client, tmp_pa
     wheel = build_wheel(tmp_path / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in ("pytest_lbconform/suites/test_failover.py", "pytest_lbconform/fixtures/lab/Dockerfile",
-                    "pytest_lbconform/fixtures/providers/keepalived.yaml", "pytest_lbconform/fixtures/kind/cluster.yaml"):
+                    "pytest_lbconform/fixtures/providers/keepalived.yaml", "pytest_lbconform/fixtures/kind/cluster.yaml",
+                    "pytest_lbconform/fixtures/schema/conformance-v1alpha1.schema.json"):
         assert shipped in names, f"{shipped} is not in {wheel.name}"
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)

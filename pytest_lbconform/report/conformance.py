@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
 import json
 import platform as host_platform
+import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ import yaml
 
 from .. import __version__, checks, hostcmd
 from ..errors import LbconformError
-from ..paths import ROOT
-from . import files
-from .evidence import META, PLOT, PROPERTY
+from ..paths import FIXTURES, ROOT
+from . import files, page
+from .evidence import EVIDENCE, META, PROPERTY, TIMELINE
 
 
 @dataclass
@@ -34,10 +35,17 @@ class CheckResult:
     tier: str = checks.CORE
     checks: list[str] = field(default_factory=list)
     capabilities: list[str] = field(default_factory=list)
-    plots: list[str] = field(default_factory=list)  #: PNGs relative to the report directory
+    evidence: list[dict[str, str]] = field(default_factory=list)  #: {"name", "path" (relative to the report dir), "kind"}
+    timeline: dict[str, Any] | None = None  #: the check's timeline, once (failover: Timeline.figures(), garp_frames)
+
+    @property
+    def plots(self) -> list[str]:
+        """The check's PNGs, relative to the report directory."""
+        return [e["path"] for e in self.evidence if e.get("kind") == "png"]
 
 
 OUTCOMES = ("passed", "failed", "inconclusive", "skipped")  #: a check's outcomes the report counts
+ALL_OUTCOMES = (*OUTCOMES, "not-applicable")  #: every outcome a check can have
 
 
 def family_of(nodeid: str) -> str:
@@ -66,8 +74,13 @@ def from_report(report: Any) -> CheckResult | None:
         return None
     if report.when != "call" and not (report.failed or report.skipped):
         return None
-    verdicts = [value for name, value in report.user_properties if name == PROPERTY]
-    meta: dict[str, Any] = next((value for name, value in report.user_properties if name == META), {})
+    props = list(report.user_properties)
+    verdicts = [value for name, value in props if name == PROPERTY]
+    meta: dict[str, Any] = next((value for name, value in props if name == META), {})
+    timeline: dict[str, Any] | None = None
+    for name, value in props:
+        if name == TIMELINE:
+            timeline = {**(timeline or {}), **value}
     message = ""
     if report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
@@ -77,7 +90,7 @@ def from_report(report: Any) -> CheckResult | None:
     return CheckResult(report.nodeid, family_of(report.nodeid), outcome_of(report, verdicts, meta), message, verdicts,
                        report.duration, profile=meta.get("profile", ""), tier=meta.get("tier", checks.CORE),
                        checks=list(meta.get("checks", [])), capabilities=list(meta.get("capabilities", [])),
-                       plots=[value for name, value in report.user_properties if name == PLOT])
+                       evidence=[value for name, value in props if name == EVIDENCE], timeline=timeline)
 
 
 def tier_result(results: list[CheckResult]) -> str:
@@ -133,11 +146,24 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
                                           if checks.capability_tier(c) == checks.EXTENDED}),
                      "unsupported": [{"id": r.nodeid, "reason": r.message} for r in extended
                                      if r.outcome == "skipped"]},
-        "checks": [{"id": r.nodeid, "family": r.family, "tier": r.tier, "outcome": r.outcome, "message": r.message,
-                    "verdicts": r.verdicts, "duration_s": round(r.duration, 3), "plots": r.plots} for r in mine],
+        "checks": [check_entry(r) for r in mine],
         "inconclusive": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "inconclusive"],
         "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome in ("skipped", "not-applicable")],
     }
+
+
+def check_entry(r: CheckResult) -> dict[str, Any]:
+    """One check (a test) in the report: its registry check ids, tier, outcome, verdicts, evidence and timeline."""
+    return {"id": r.nodeid, "family": r.family, "checks": r.checks or sorted({v["check"] for v in r.verdicts}),
+            "tier": r.tier, "outcome": r.outcome, "message": r.message, "verdicts": r.verdicts,
+            "duration_s": round(r.duration, 3), "evidence": r.evidence, "plots": r.plots, "timeline": r.timeline}
+
+
+def clean_version(banner: str) -> str:
+    """An implementation's version in one clean line: ``keepalived --version``'s banner
+    ``Keepalived v2.2.7 (01/16,2022)\\n\\nCopyright …`` → ``Keepalived v2.2.7``; ``v0.16.1`` stays."""
+    first = next((line.strip() for line in banner.splitlines() if line.strip()), "")
+    return " ".join(re.sub(r"\s*\([^()]*\)\s*$", "", first).split())
 
 
 def build(results: list[CheckResult], implementation: dict[str, Any], environment: dict[str, str],
@@ -150,7 +176,11 @@ def build(results: list[CheckResult], implementation: dict[str, Any], environmen
     """
     budgets = budgets or {}
     platform = environment.get("platform", "")
+    banner = str(implementation.get("version", ""))
+    if clean_version(banner) != banner:
+        implementation = {**implementation, "version": clean_version(banner), "version_banner": banner}
     return {
+        "$schema": SCHEMA_FILE,
         "apiVersion": "lbconform.io/v1alpha1", "kind": "ConformanceReport",
         "run_id": uuid.uuid4().hex[:12],
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -177,20 +207,42 @@ def suite_info() -> dict[str, Any]:
     return {"name": "pytest-lbconform", "version": __version__, "commit": commit, "modified": dirty}
 
 
+SCHEMA_FILE = "conformance-v1alpha1.schema.json"  #: ``$schema`` of a report: the file written beside it
+SCHEMA_PATH = FIXTURES / "schema" / SCHEMA_FILE  #: the schema as the package ships it
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of ``conformance.json`` (draft 2020-12), as shipped in the package."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+class _NoAliases(yaml.SafeDumper):
+    """YAML without ``&id001`` anchors and ``*id001`` aliases: an object referenced twice is written twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(report: dict[str, Any]) -> str:
+    return yaml.dump(report, Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
+
+
 def write(report_dir: Path, report: dict[str, Any]) -> Path:
-    """Write conformance.json, .yaml (as Gateway API publishes its reports), .html and a history row;
-    never through a symlink."""
-    report_dir.mkdir(parents=True, exist_ok=True)
+    """Write conformance.json, .yaml (as Gateway API publishes its reports), .html, the schema they follow and
+    a history row per figure; never through a symlink."""
+    files.make_dir(report_dir)
     path = report_dir / "conformance.json"
     files.replace_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    files.replace_text(report_dir / "conformance.yaml", yaml.safe_dump(report, sort_keys=False, allow_unicode=True))
-    files.replace_text(report_dir / "conformance.html", render_html(report))
+    files.replace_text(report_dir / "conformance.yaml", to_yaml(report))
+    files.replace_text(report_dir / SCHEMA_FILE, SCHEMA_PATH.read_text(encoding="utf-8"))
+    files.replace_text(report_dir / "conformance.html", page.render(report))
     _append_history(report_dir / "history.csv", report)
     return path
 
 
-HISTORY_HEADER = ["run_id", "date", "suite_version", "lb", "lb_version", "platform", "mode", "test", "check",
-                  "verdict", "figure", "value", "unit"]
+HISTORY_HEADER = ["run_id", "date", "suite_version", "suite_commit", "lb", "lb_version", "platform", "profile", "mode",
+                  "test", "check", "nth", "verdict", "figure", "value", "unit"]
 
 
 def unit_of(figure: str) -> str:
@@ -201,19 +253,35 @@ def unit_of(figure: str) -> str:
     return ""
 
 
+def is_figure(value: Any) -> bool:
+    """A history figure: a number, or None (not measured); never a boolean, a text or a container."""
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
 def history_rows(report: dict[str, Any]) -> list[list[object]]:
-    """One row per numeric (or null) figure of every verdict of this run; lists and texts are left out."""
-    impl, env = report["implementation"], report["environment"]
+    """One row per (test, check, nth judgement of that check in the test, figure) of this run.
+
+    Only numbers (and None: not measured) are figures. A figure several verdicts of one test share (same
+    name, same value, e.g. the budget of failover-budget and failback) is written once, under the first.
+    """
+    impl, env, suite = report["implementation"], report["environment"], report.get("suite", {})
+    head = [report.get("run_id", ""), report["date"], suite.get("version", ""), suite.get("commit", ""),
+            impl.get("provider", ""), impl.get("version", ""), env.get("platform", "")]
     rows: list[list[object]] = []
     for prof in report["profiles"]:
         for chk in prof["checks"]:
+            nth: Counter[str] = Counter()
+            written: dict[str, tuple[str, object]] = {}  #: figure → (check that wrote it, value)
             for verdict in chk["verdicts"]:
+                check_id = verdict.get("check", "")
+                nth[check_id] += 1
                 for key, value in verdict.get("figures", {}).items():
-                    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    if not is_figure(value):
                         continue
-                    rows.append([report.get("run_id", ""), report["date"], report.get("suite", {}).get("version", ""),
-                                 impl.get("provider", ""), impl.get("version", ""), env.get("platform", ""),
-                                 verdict.get("mode", ""), chk["id"], verdict.get("check", ""),
+                    first = written.setdefault(key, (check_id, value))
+                    if first != (check_id, value) and first[1] == value:
+                        continue  # shared with an earlier verdict of another check
+                    rows.append([*head, prof["name"], verdict.get("mode", ""), chk["id"], check_id, nth[check_id],
                                  "passed" if verdict.get("passed") else "failed", key,
                                  "" if value is None else value, unit_of(key)])
     return rows
@@ -235,87 +303,6 @@ def _append_history(path: Path, report: dict[str, Any]) -> None:
     files.append_text(path, buffer.getvalue())
 
 
-LEGEND = ("<p class='legend'>outcomes: <span class='passed'>passed</span> the LB did what the check expects; "
-          "<span class='failed'>failed</span> a verdict on the LB failed; <span class='inconclusive'>inconclusive"
-          "</span> the environment failed (engine, cluster, probe), no verdict on the LB; <span class='skipped'>"
-          "skipped</span> an extended feature the provider does not declare, or a profile that does not apply. "
-          "A core check cannot be skipped: a missing core capability is a failure.</p>")
-
-
-def _check_rows(checks_: list[dict[str, Any]]) -> list[str]:
-    esc = html.escape
-    rows = ["<table><tr><th>check</th><th>tier</th><th>outcome</th><th>expected</th>"
-            "<th>measured / reason</th><th>evidence</th></tr>"]
-    for chk in checks_:
-        expected = "; ".join(str(v.get("expected", "")) for v in chk["verdicts"])
-        measured = "; ".join(v["measured"] for v in chk["verdicts"]) or chk["message"]
-        links = " ".join(f"<a href='{esc(p)}'>plot {i}</a>" for i, p in enumerate(chk.get("plots", []), 1))
-        rows.append(f"<tr class='{esc(chk['outcome'])}'><td title='{esc(chk['id'])}'>{esc(chk['id'].split('::')[-1])}"
-                    f"</td><td>{esc(chk['tier'])}</td>"
-                    f"<td>{esc(chk['outcome'])}</td><td>{esc(expected)}</td>"
-                    f"<td>{esc(measured)}</td><td>{links}</td></tr>")
-        for plot in chk.get("plots", []):
-            rows.append(f"<tr class='plot'><td colspan='6'><img src='{esc(plot)}' alt='plot of {esc(chk['id'])}' "
-                        "style='max-width:100%'></td></tr>")
-    rows.append("</table>")
-    return rows
-
-
-def _budgets_html(budgets: dict[str, Any]) -> str:
-    esc = html.escape
-    used = budgets.get("used", {})
-    if not used:
-        return ""
-    unit = budgets.get("unit", "s")
-    overridden, spec = budgets.get("overridden", {}), budgets.get("spec", {})
-
-    def source(fault: str) -> str:
-        return f"overridden (the spec says {spec.get(fault, '?')} {unit})" if fault in overridden else "the spec"
-
-    cells = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))} {esc(unit)}</td><td>{esc(source(k))}</td></tr>"
-                    for k, v in sorted(used.items()))
-    return f"<h3>failover budgets</h3><table><tr><th>fault</th><th>budget</th><th>source</th></tr>{cells}</table>"
-
-
 def render_html(report: dict[str, Any]) -> str:
-    """The certification page: per profile its result and counts, the checks grouped by family with counts,
-    expected and measured per check, the plots and links to them, the budgets used, and a legend."""
-    esc = html.escape
-    rows = []
-    for prof in report["profiles"]:
-        tally = ", ".join(f"{sum(prof[t][k] for t in ('core', 'extended'))} {k}" for k in OUTCOMES)
-        rows.append(f"<h2>{esc(prof['name'])}: {esc(prof['result'])}</h2><p>{esc(prof['description'])} "
-                    f"<small>({esc(tally)})</small></p>")
-        if prof["not_applicable_reason"]:
-            rows.append(f"<p>Not applicable: {esc(prof['not_applicable_reason'])}</p>")
-        if prof.get("inconclusive_reason"):
-            rows.append(f"<p>Inconclusive: {esc(prof['inconclusive_reason'])}</p>")
-        if prof["core"]["checks_not_run"]:
-            rows.append(f"<p>Core checks not run: {esc(', '.join(prof['core']['checks_not_run']))}</p>")
-        families: dict[str, list[dict[str, Any]]] = {}
-        for chk in prof["checks"]:
-            families.setdefault(chk.get("family", ""), []).append(chk)
-        for family, members in families.items():
-            counts = ", ".join(f"{n} {k}" for k in OUTCOMES if (n := sum(c["outcome"] == k for c in members)))
-            rows.append(f"<h3 class='family'>{esc(checks.FAMILIES.get(family, family))} <small>({esc(counts)})</small>"
-                        "</h3>")
-            rows.extend(_check_rows(members))
-    budgets = _budgets_html(report.get("budgets", {}))
-    impl = report["implementation"]
-    env = ", ".join(f"{k}={v}" for k, v in report["environment"].items())
-    suite = report.get("suite", {})
-    contact = ", ".join(impl.get("contact", []))
-    about = (f"<p>{esc(impl.get('organization', ''))} <a href='{esc(impl.get('url', ''))}'>{esc(impl.get('url', ''))}"
-             f"</a>{' — contact: ' + esc(contact) if contact else ''}</p>"
-             f"<p>certified with {esc(suite.get('name', ''))} {esc(suite.get('version', ''))}"
-             f"{' commit ' + esc(suite.get('commit', '')[:12]) if suite.get('commit') else ''}"
-             f"{' (modified)' if suite.get('modified') else ''}; capabilities declared: "
-             f"{esc(', '.join(report.get('capabilities', [])))}</p>")
-    return (
-        "<!doctype html><meta charset='utf-8'><title>LB conformance report</title>"
-        "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
-        ".failed{background:#fdd}.inconclusive{background:#ffd}.skipped{background:#eee}.passed{background:#dfd}</style>"
-        f"<h1>{esc(impl.get('project', ''))} {esc(impl.get('version', ''))}</h1><p>{esc(env)}</p>"
-        f"<p>provider spec: {esc(impl.get('spec', 'built-in'))}</p>" + about +
-        f"<p>{esc(report['date'])}</p>" + LEGEND + budgets + "".join(rows)
-    )
+    """The certification page (``report/page.py``)."""
+    return page.render(report)

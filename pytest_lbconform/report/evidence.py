@@ -19,8 +19,14 @@ from . import files
 from .frames import pcap_text
 
 PROPERTY = "lbconform"        #: a verdict (check id, passed, expected, measured, category, figures)
-PLOT = "lbconform_plot"       #: a plot of the check, relative to the report directory
+EVIDENCE = "lbconform_evidence"  #: an evidence file of the check: {"name", "path" (relative to the report dir), "kind"}
+TIMELINE = "lbconform_timeline"  #: the check's timeline (failover: ``Timeline.figures()``), once per check
 META = "lbconform_meta"       #: what the plugin decided at collection: checks, profile, tier, capabilities
+EVIDENCE_DIR = "evidence"     #: ``<report dir>/evidence/<test slug>/<file>``
+
+#: evidence kinds (the file name's extension) and how Allure shows them
+KINDS = {"pcap": allure.attachment_type.PCAP, "csv": allure.attachment_type.CSV, "json": allure.attachment_type.JSON,
+         "png": allure.attachment_type.PNG, "txt": allure.attachment_type.TEXT}
 
 
 #: parameters that name *which* result this is (part of Allure's test identity): two results that differ in one of
@@ -48,49 +54,105 @@ def label(request: pytest.FixtureRequest, feature: str, story: str, severity: st
         allure.dynamic.parameter(name, value, excluded=name not in IDENTITY_PARAMS)
 
 
+def json_text(data: Any) -> str:
+    """JSON as UTF-8 (χ² stays χ², not \\u03c7), indented."""
+    return json.dumps(data, indent=1, default=str, ensure_ascii=False)
+
+
 def attach_json(name: str, data: Any) -> None:
-    """JSON as UTF-8 (χ² stays χ², not \\u03c7)."""
-    allure.attach(json.dumps(data, indent=1, default=str, ensure_ascii=False), name=name,
-                  attachment_type=allure.attachment_type.JSON)
+    """JSON in Allure only (set-up facts, a verdict's record); evidence a reader needs goes through attach_file."""
+    allure.attach(json_text(data), name=name, attachment_type=allure.attachment_type.JSON)
 
 
-def attach_burst(name: str, samples: Any) -> None:
-    """A burst of connections as a person reads it: a summary (answers per source address the backends saw,
-    per backend, failures per error) and every sample as CSV (time from the first, latency in ms)."""
+def slug_of(nodeid: str) -> str:
+    """``suites/test_failover.py::test_failover[lab-rr-node-stop-svc1]`` → ``test_failover_lab-rr-node-stop-svc1``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", nodeid.split("::", 1)[-1]).strip("_")[:150] or "test"
+
+
+def file_name(name: str) -> str:
+    """A human evidence name as a file name: ``arp who-has 172.28.0.243.pcap`` → ``arp_who-has_172.28.0.243.pcap``."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_.")[:120] or "evidence"
+
+
+def attach_file(request: pytest.FixtureRequest, report_dir: Path, name: str, data: bytes | str,
+                kind: str | None = None) -> str:
+    """Evidence of the check: ``data`` attached to Allure as ``name`` and written to
+    ``<report_dir>/evidence/<test slug>/<name as a file name>``, recorded for the certification page.
+
+    ``kind`` (pcap, csv, json, png, txt) defaults to ``name``'s extension. Returns the path relative to
+    ``report_dir``.
+    """
+    kind = kind or name.rsplit(".", 1)[-1].lower()
+    if kind not in KINDS:
+        raise ValueError(f"evidence {name!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    allure.attach(body, name=name, attachment_type=KINDS[kind])
+    folder = files.make_dir(report_dir / EVIDENCE_DIR / slug_of(request.node.nodeid))
+    target = folder / file_name(name)
+    files.replace_bytes(target, body)
+    relative = target.relative_to(report_dir).as_posix()
+    request.node.user_properties.append((EVIDENCE, {"name": name, "path": relative, "kind": kind}))
+    return relative
+
+
+def record_timeline(request: pytest.FixtureRequest, timeline: dict[str, Any], name: str = "") -> None:
+    """Keep the check's timeline once (not in each verdict) for the certification report (``CheckResult.timeline``,
+    ``timeline`` of the check in conformance.json); with ``name`` also as an Allure JSON attachment (or attach it as
+    evidence with :func:`attach_file`). A second call in one test merges its keys into the first (e.g.
+    ``garp_frames`` added to a failover timeline)."""
+    clean = json.loads(json_text(timeline))
+    for key, value in request.node.user_properties:
+        if key == TIMELINE:
+            value.update(clean)
+            break
+    else:
+        request.node.user_properties.append((TIMELINE, clean))
+    if name:
+        attach_json(name, clean)
+
+
+def burst_summary(samples: Any) -> dict[str, Any]:
+    """A burst as a person reads it: answers per source address the backends saw, per backend, failures per error."""
+    samples = list(samples)
+    return {"connections": len(samples), "ok": sum(s.ok for s in samples),
+            "failed": dict(Counter(s.error or "failed" for s in samples if not s.ok)),
+            "source addresses seen by the backends": dict(Counter(s.remote for s in samples if s.ok)),
+            "answers per backend": dict(Counter(s.backend for s in samples if s.ok))}
+
+
+def burst_csv(samples: Any) -> str:
+    """Every sample of a burst (time from the first, latency in ms), one row each."""
     samples = list(samples)
     t0 = min((s.t for s in samples), default=0.0)
-    attach_json(f"{name}: summary", {
-        "connections": len(samples), "ok": sum(s.ok for s in samples),
-        "failed": dict(Counter(s.error or "failed" for s in samples if not s.ok)),
-        "source addresses seen by the backends": dict(Counter(s.remote for s in samples if s.ok)),
-        "answers per backend": dict(Counter(s.backend for s in samples if s.ok))})
     rows = ["t_s,ok,backend,source_seen,latency_ms,client_port,error"]
     for s in sorted(samples, key=lambda s: s.t):
         latency = "" if s.latency is None else f"{s.latency * 1000:.2f}"
         error = (s.error or "").replace(",", ";").replace("\n", " ")
         rows.append(f"{s.t - t0:.4f},{int(s.ok)},{s.backend or ''},{s.remote or ''},{latency},{s.sport or ''},{error}")
-    allure.attach("\n".join(rows) + "\n", name=f"{name} (t in s from the first).csv",
-                  attachment_type=allure.attachment_type.CSV)
+    return "\n".join(rows) + "\n"
+
+
+def attach_burst(request: pytest.FixtureRequest, report_dir: Path, name: str, samples: Any) -> None:
+    """A burst of connections as evidence: ``<name> summary.json`` and ``<name> (t in s from the first).csv``."""
+    samples = list(samples)
+    attach_file(request, report_dir, f"{name} summary.json", json_text(burst_summary(samples)))
+    attach_file(request, report_dir, f"{name} (t in s from the first).csv", burst_csv(samples))
 
 
 def attach_plot(request: pytest.FixtureRequest, report_dir: Path, name: str, png: bytes, csv: str | None = None) -> None:
-    """A plot (PNG) in allure and in ``<report_dir>/plots/`` for the certification page; its samples as CSV."""
-    allure.attach(png, name=f"{name}.png", attachment_type=allure.attachment_type.PNG)
+    """A plot as evidence (``<name>.png``, shown on the certification page) and its samples (``<name> samples.csv``)."""
+    attach_file(request, report_dir, f"{name}.png", png)
     if csv is not None:
-        allure.attach(csv, name=f"{name} samples.csv", attachment_type=allure.attachment_type.CSV)
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", request.node.nodeid.split("::", 1)[-1]).strip("_")[:150]
-    target = report_dir / "plots"
-    target.mkdir(parents=True, exist_ok=True)
-    files.replace_bytes(target / f"{slug}.png", png)
-    request.node.user_properties.append((PLOT, f"plots/{slug}.png"))
+        attach_file(request, report_dir, f"{name} samples.csv", csv)
 
 
-def attach_pcap(name: str, pcap: bytes, t0: float | None = None, t0_name: str = "the first frame") -> None:
-    """The capture as pcap (for Wireshark) and as text (one line per frame, times after ``t0``)."""
+def attach_pcap(request: pytest.FixtureRequest, report_dir: Path, name: str, pcap: bytes, t0: float | None = None,
+                t0_name: str = "the first frame") -> None:
+    """A capture as evidence: ``<name>.pcap`` (for Wireshark) and ``<name> (frames).txt`` (one line per frame,
+    times after ``t0``); nothing when nothing was captured."""
     if pcap:
-        allure.attach(pcap, name=f"{name}.pcap", attachment_type=allure.attachment_type.PCAP)
-        allure.attach(pcap_text(pcap, t0, t0_name), name=f"{name} (frames).txt",
-                      attachment_type=allure.attachment_type.TEXT)
+        attach_file(request, report_dir, f"{name}.pcap", pcap)
+        attach_file(request, report_dir, f"{name} (frames).txt", pcap_text(pcap, t0, t0_name))
 
 
 def attach_setup(lb: Any) -> None:

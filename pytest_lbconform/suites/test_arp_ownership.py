@@ -8,7 +8,15 @@ import pytest
 
 from pytest_lbconform.faults import fault
 from pytest_lbconform.providers.base import wait_new_owner
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, check, check_all, label
+from pytest_lbconform.report.evidence import (
+    attach_file,
+    attach_pcap,
+    check,
+    check_all,
+    json_text,
+    label,
+    record_timeline,
+)
 from pytest_lbconform.scenarios import SERVICE_NAMES
 from pytest_lbconform.settle import announced, baseline
 from pytest_lbconform.verdicts.arp import arp_ownership, garp_after, garp_rows, no_takeover, owners_as_intended
@@ -29,7 +37,7 @@ def test_exactly_one_node_answers_arp(request, lb, service):
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     with allure.step(f"broadcast who-has for every VIP from mypc and collect every reply for {svc.vip}"):
         observed = lb.arp_view("mypc")[svc.vip]
-        attach_pcap(f"arp who-has {svc.vip}", observed.pcap)
+        attach_pcap(request, lb.cfg.report_dir, f"arp who-has {svc.vip}", observed.pcap)
     check(request, arp_ownership(observed, node_macs, owner), service=service, mode=lb.mode)
 
 
@@ -42,7 +50,7 @@ def test_every_service_has_its_own_single_owner(request, lb):
     verdicts = []
     seen = lb.arp_view("mypc2")
     for svc in lb.services:
-        attach_pcap(f"arp who-has {svc.vip} from mypc2", seen[svc.vip].pcap)
+        attach_pcap(request, lb.cfg.report_dir, f"arp who-has {svc.vip} ({svc.name})", seen[svc.vip].pcap)
         verdicts.append(arp_ownership(seen[svc.vip], node_macs, expected[svc.name]))
     check_all(request, verdicts, owners=expected, mode=lb.mode)
 
@@ -60,9 +68,13 @@ def test_vips_are_spread_over_nodes_as_the_provider_intends(request, lb):
     on_wire = {}
     seen = lb.arp_view("mypc2")
     for svc in lb.services:
+        attach_pcap(request, lb.cfg.report_dir, f"arp who-has {svc.vip} ({svc.name})", seen[svc.vip].pcap)
         macs = seen[svc.vip].macs
         on_wire[svc.name] = by_mac.get(macs[0], macs[0]) if len(macs) == 1 else None
     reported = {svc.name: lb.reported_owner(svc) for svc in lb.services}
+    attach_file(request, lb.cfg.report_dir, "owners: intended, reported, on the wire.json", json_text(
+        {svc.name: {"vip": svc.vip, "intended": intended.get(svc.name), "reported": reported[svc.name],
+                    "on the wire": on_wire[svc.name]} for svc in lb.services}))
     check(request, owners_as_intended(reported, on_wire, intended), mode=lb.mode)
 
 
@@ -90,9 +102,11 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
         rec.end_at(time.time())
         trace = rec.wait()
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
-    attach_json("gratuitous ARP frames (t in ms after the agent was stopped; credited: ARP sender and Ethernet source "
-                "are the node's MAC)", garp_rows(trace.garps, node_macs, injected.at))
-    attach_pcap("gratuitous ARP frames", trace.garp_pcap, injected.at, "the agent was stopped")
+    frames = garp_rows(trace.garps, node_macs, injected.at)
+    record_timeline(request, {"t0": "the agent was stopped", "garp_frames": frames})  # the page's frames table
+    attach_file(request, lb.cfg.report_dir, "gratuitous ARP frames (t in ms after the agent was stopped; credited: ARP "
+                "sender and Ethernet source are the node's MAC).json", json_text(frames))
+    attach_pcap(request, lb.cfg.report_dir, "gratuitous ARP frames", trace.garp_pcap, injected.at, "the agent was stopped")
     if moved is None:
         verdict = no_takeover("garp-on-announcement", svc.vip, first.short)
     else:

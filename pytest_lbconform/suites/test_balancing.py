@@ -4,8 +4,8 @@ answers only from local backends, ClientIP affinity sticks per client."""
 import pytest
 
 from pytest_lbconform.checks import MODES
-from pytest_lbconform.report.evidence import attach_json, attach_plot, check, label
-from pytest_lbconform.report.plots import balancing_histogram
+from pytest_lbconform.report.evidence import attach_burst, attach_plot, check, label
+from pytest_lbconform.report.plots import affinity_chart, balancing_histogram
 from pytest_lbconform.verdicts.balancing import only_backends, round_robin, sticky, uniform
 
 UNIFORM_SAMPLES = 900   # ≥ 784: detects a 10-point skew over 3 backends at α=0.001 with power 0.99
@@ -25,7 +25,7 @@ def test_scheduler_spreads_fresh_connections(request, lb):
     else:  # one client, strictly sequential fresh connections, nothing else talking to the VIP
         burst = lb.probe("mypc").http_burst(svc.vip, n=CYCLE_SAMPLES, concurrency=1)
         verdict = round_robin(burst.samples, backends)
-    attach_json("backend counts", dict(burst.counts))
+    attach_burst(request, lb.cfg.report_dir, f"{len(burst.samples)} connections from mypc", burst.samples)
     figures = verdict.figures
     statistic = (f"χ² = {figures['chi2']}, df = {figures['df']}, p = {figures['p_value']:.3g} (α = {figures['alpha']})"
                  if "chi2" in figures else verdict.measured)
@@ -45,6 +45,7 @@ def test_local_policy_answers_only_from_local_backends(request, lb):
     local = [b.name for b in lb.backends if b.node == owner]
     burst = lb.probe("mypc").http_burst(svc.vip, n=200, concurrency=4)
     verdict = only_backends(burst.samples, local)
+    attach_burst(request, lb.cfg.report_dir, f"{len(burst.samples)} connections from mypc", burst.samples)
     attach_plot(request, lb.cfg.report_dir, f"balancing Local {lb.mode}",
                 balancing_histogram(dict(burst.counts), [b.name for b in lb.backends],
                                     {b: 1 / len(local) for b in local} if local else {},
@@ -60,9 +61,11 @@ def test_clientip_affinity_sticks_per_client(request, lb):
     label(request, "Balancing", "ClientIP affinity", provider=lb.spec.name, mode=lb.mode, eTP="Cluster")
     bursts = {c: lb.probe(c).http_burst(svc.vip, n=100, concurrency=4) for c in ("mypc", "mypc2")}
     verdict = sticky({c: b.samples for c, b in bursts.items()})
-    pairs = {f"{c} → {backend}": n for c, b in bursts.items() for backend, n in b.counts.items()}
+    for client, burst in bursts.items():
+        attach_burst(request, lb.cfg.report_dir, f"{len(burst.samples)} connections from {client}", burst.samples)
+    failed = sum(len(b.errors) for b in bursts.values())
     attach_plot(request, lb.cfg.report_dir, f"affinity ClientIP {lb.mode}",
-                balancing_histogram(pairs, sorted(pairs), {},
-                                    f"ClientIP affinity, mode {lb.mode}: backends each client reached",
-                                    verdict.measured, failed=sum(len(b.errors) for b in bursts.values())))
+                affinity_chart({c: dict(b.counts) for c, b in bursts.items()}, [b.name for b in lb.backends],
+                               f"ClientIP affinity, mode {lb.mode}: connections per client and backend"
+                               + (f" ({failed} failed)" if failed else "")))
     check(request, verdict, mode=lb.mode)

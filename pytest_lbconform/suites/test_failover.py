@@ -20,7 +20,15 @@ from pytest_lbconform import settle
 from pytest_lbconform.environment import ARP_WINDOW
 from pytest_lbconform.faults import FAULT_KINDS, FAULTS, fault, undo_now
 from pytest_lbconform.providers.base import wait_new_owner
-from pytest_lbconform.report.evidence import attach_json, attach_pcap, attach_plot, check_all, label
+from pytest_lbconform.report.evidence import (
+    attach_file,
+    attach_pcap,
+    attach_plot,
+    check_all,
+    json_text,
+    label,
+    record_timeline,
+)
 from pytest_lbconform.report.plots import ProbePoint, csv_rows, failover_timeline
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import (
@@ -40,7 +48,7 @@ TAKEOVER_GRACE = 10.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
 FAILBACK_WINDOW = 0.5  #: past the budget after the topology settled again: the failback wait's ceiling
 PROBE_TIMEOUT = 0.2  #: seconds a probe waits for its answer
-BASELINE_BUDGET = 5.0  #: seconds for the baseline probes to finish before the fault
+BASELINE_BUDGET = 5.0  #: seconds for the baseline probes (settle.BASELINE_PROBES) to finish before the fault
 FAULT_ARP_ROUNDS = 2  #: who-has rounds for the ARP owners during the fault and after the failback
 #: the moments marked on the plot → the timeline figure (ms after the fault) that holds each
 TIMELINE_MARKS = {"GARP from the new owner": "garp_from_new_owner_ms", "neighbour entry flips":
@@ -66,11 +74,11 @@ def test_failover(request, lb, kind, service):
              "every endpoint stays reachable" if svc.traffic_policy == "Cluster" else "Local: the new owner's own endpoints")
     probe = lb.probe("mypc")
     via = lb.forwarder(svc)
-    ceiling = budget + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
+    ceiling = BASELINE_BUDGET + budget + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
     side = ThreadPoolExecutor(max_workers=1)  # ARP probes beside the recording (during the fault, after it)
     request.addfinalizer(side.shutdown)
     with probe.availability(svc.vip, interval=0.01, timeout=PROBE_TIMEOUT, duration=ceiling) as rec:
-        rec.wait_until(settle.baseline(), BASELINE_BUDGET)
+        rec.wait_until(settle.baseline(), BASELINE_BUDGET)  # the service as it was: the plot's baseline
         with (allure.step(f"{kind} on the owner {victim.short}"),
               fault(kind, victim, lb.infra, lb.provider) as injected):
             new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + TAKEOVER_GRACE)
@@ -99,7 +107,8 @@ def test_failover(request, lb, kind, service):
                               victim=victim.short, new_owner=new_owner, final_owner=final_owner, node_macs=node_macs,
                               old_dataplane_serves=spec.old_dataplane_serves)
     figures = timeline.figures()
-    attach_json("failover timeline (ms relative to the fault)", figures)
+    record_timeline(request, figures)  # once per check, in conformance.json; the file below is its evidence
+    attach_file(request, lb.cfg.report_dir, "failover timeline (ms relative to the fault).json", json_text(figures))
     points = [ProbePoint(round(p.t - injected.at, 4), p.ok, p.via, None if s.latency is None else s.latency * 1000,
                          p.error) for p, s in zip(probes, sorted(trace.samples, key=lambda s: s.t), strict=True)]
     marks = {label_: None if figures[key] is None else figures[key] / 1000 for label_, key in TIMELINE_MARKS.items()}
@@ -108,12 +117,10 @@ def test_failover(request, lb, kind, service):
                                   f"({svc.traffic_policy}), mode {lb.mode}: outage {figures['outage_ms']} ms, "
                                   f"budget {budget:g} s", timeout_ms=PROBE_TIMEOUT * 1000),
                 csv_rows(points))
-    attach_json("gratuitous ARP frames (t in ms after the fault; credited: ARP sender and Ethernet source are the "
-                "node's MAC)", figures["garp_frames"])
-    attach_pcap("gratuitous ARP frames", trace.garp_pcap, injected.at, "the fault")
-    attach_pcap("arp during the fault", during.pcap, injected.at, "the fault")
+    attach_pcap(request, lb.cfg.report_dir, "gratuitous ARP frames", trace.garp_pcap, injected.at, "the fault")
+    attach_pcap(request, lb.cfg.report_dir, "arp during the fault", during.pcap, injected.at, "the fault")
     after = after_arp.result()
-    attach_pcap("arp after the failback", after.pcap, injected.at, "the fault")
+    attach_pcap(request, lb.cfg.report_dir, "arp after the failback", after.pcap, injected.at, "the fault")
     verdicts = [
         within_budget(timeline, budget),
         degradation(timeline, expected_share, cause),

@@ -18,7 +18,7 @@ def test_cluster_policy_snats_to_a_node_address(request, lb, client):
           client=client)
     client_ip, nodes = lb.topology.client(client).ip, lb.node_addresses
     burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
-    attach_burst(f"{len(burst.samples)} connections from {client}", burst.samples)
+    attach_burst(request, lb.cfg.report_dir, f"{len(burst.samples)} connections from {client}", burst.samples)
     check(request, cluster_snat(burst.samples, client_ip, nodes), client=client, mode=lb.mode)
 
 
@@ -31,7 +31,7 @@ def test_local_policy_keeps_the_client_address(request, lb, client):
     owner = lb.reported_owner(svc)
     owner_backends = {b.name for b in lb.backends if b.node == owner}
     burst = lb.probe(client).http_burst(svc.vip, n=120, concurrency=4)
-    attach_burst(f"{len(burst.samples)} connections from {client}", burst.samples)
+    attach_burst(request, lb.cfg.report_dir, f"{len(burst.samples)} connections from {client}", burst.samples)
     verdict = local_preserves_client(burst.samples, lb.topology.client(client).ip, lb.node_addresses,
                                      owner_backends)
     check(request, verdict, client=client, mode=lb.mode, owner=owner)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .result import Verdict
+from .text import readable
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ def from_pool(allocations: Sequence[Allocation], first: str, last: str) -> Verdi
     pending = [a.service for a in allocations if a.ip is None]
     outside = [f"{a.service}={a.ip}" for a in allocations if a.ip and not _in(a.ip, first, last)]
     if pending or outside:
-        return Verdict("vip-from-pool", False, expected, f"pending {pending}, outside the pool {outside}", figures,
-                       "allocation")
+        return Verdict("vip-from-pool", False, expected,
+                       f"pending {readable(pending)}, outside the pool {readable(outside)}", figures, "allocation")
     return Verdict("vip-from-pool", True, expected, ", ".join(f"{a.service}={a.ip}" for a in allocations), figures)
 
 
@@ -39,7 +40,8 @@ def distinct(allocations: Sequence[Allocation]) -> Verdict:
     expected = "distinct services (no sharing key) get distinct addresses"
     figures = {"allocated": {a.service: a.ip for a in allocations}}
     if dupes or None in ips:
-        return Verdict("vip-distinct", False, expected, f"shared {dupes}, pending {ips.count(None)}", figures, "allocation")
+        return Verdict("vip-distinct", False, expected, f"shared {readable(dupes)}, pending {ips.count(None)}", figures,
+                       "allocation")
     return Verdict("vip-distinct", True, expected, f"{len(ips)} services, {len(set(ips))} addresses", figures)
 
 

@@ -15,6 +15,7 @@ from scipy import stats
 from ..probes.records import Sample
 from .connections import answered_text, judge_failures
 from .result import Verdict
+from .text import readable
 
 DEFAULT_ALPHA = 0.001
 
@@ -36,14 +37,14 @@ def uniform(samples: Sequence[Sample], backends: Sequence[str], alpha: float = D
     if n == 0:
         return Verdict("balancing-uniform", False, expected, "no answer named a backend", figures, "balancing skew")
     if unknown:
-        return Verdict("balancing-uniform", False, expected, f"answers from unexpected backends {unknown}", figures,
-                       "balancing skew")
+        return Verdict("balancing-uniform", False, expected, f"answers from unexpected backends {readable(unknown)}",
+                       figures, "balancing skew")
     chi2, p = stats.chisquare(observed)
     figures.update(chi2=round(float(chi2), 3), p_value=float(p), df=len(backends) - 1)
     unseen = [b for b, c in zip(backends, observed, strict=True) if c == 0]
     counts_text = ", ".join(f"{b}={c}" for b, c in zip(backends, observed, strict=True))
     if unseen:
-        return Verdict("balancing-uniform", False, expected, f"backend(s) {unseen} never answered ({counts_text})",
+        return Verdict("balancing-uniform", False, expected, f"backend(s) {readable(unseen)} never answered ({counts_text})",
                        figures, "balancing skew")
     if p < alpha:
         return Verdict("balancing-uniform", False, expected, f"{counts_text}: χ²={chi2:.1f}, p={p:.2g} < {alpha}",
@@ -66,7 +67,7 @@ def round_robin(samples: Sequence[Sample], backends: Sequence[str], shifts_allow
     slips = sum(1 for i in range(1, len(sequence)) if sequence[i] != successor.get(sequence[i - 1]))
     spread = (max(counts.values()) - min((counts.get(b, 0) for b in backends), default=0)) if sequence else 0
     p_random = (1 / k) ** max(len(sequence) - k, 0) if k else 1.0
-    expected = (f"a cycle of period {k} over {list(backends)} "
+    expected = (f"a cycle of period {k} over {readable(list(backends))} "
                 f"(≤ {shifts_allowed} phase slips, counts within {shifts_allowed + 1})")
     failures, failed = judge_failures("balancing-round-robin", samples, expected)
     figures = {**failures, "n": len(sequence), "k": k, "counts": {b: counts.get(b, 0) for b in backends},
@@ -79,13 +80,13 @@ def round_robin(samples: Sequence[Sample], backends: Sequence[str], shifts_allow
                        "balancing skew")
     first = list(sequence[:k])
     if sorted(first) != sorted(backends):
-        return Verdict("balancing-round-robin", False, expected, f"the first {k} answers {first} are not one of each",
-                       figures, "balancing skew")
+        return Verdict("balancing-round-robin", False, expected,
+                       f"the first {k} answers ({readable(first)}) are not one of each", figures, "balancing skew")
     if slips > shifts_allowed or spread > shifts_allowed + 1:
         return Verdict("balancing-round-robin", False, expected,
-                       f"{slips} phase slips, counts {figures['counts']} (random-like)", figures, "balancing skew")
+                       f"{slips} phase slips, counts {readable(figures['counts'])} (random-like)", figures, "balancing skew")
     return Verdict("balancing-round-robin", True, expected,
-                   f"cycle {first} held for {len(sequence)} connections, {slips} slips "
+                   f"cycle {' → '.join(first)} held for {len(sequence)} connections, {slips} slips "
                    f"(a random scheduler would do this with p={p_random:.1g}); {answered_text(figures)}", figures)
 
 
@@ -95,8 +96,11 @@ def sticky(by_client: Mapping[str, Sequence[Sample]]) -> Verdict:
     seen = {client: dict(Counter(s.backend for s in seq if s.ok)) for client, seq in by_client.items()}
     expected = "each client sticks to one backend across all its fresh connections"
     per_client = {c: judge_failures("affinity-sticky", seq, expected) for c, seq in by_client.items()}
-    figures: dict[str, object] = {"backends_by_client": seen,
-                                  "failures_by_client": {c: f for c, (f, _) in per_client.items()}}
+    figures: dict[str, object] = {
+        "clients": len(seen), "answers": sum(sum(s.values()) for s in seen.values()),
+        "max_backends_per_client": max((len(s) for s in seen.values()), default=0),
+        "backends_over_all_clients": len({b for s in seen.values() for b in s}),
+        "backends_by_client": seen, "failures_by_client": {c: f for c, (f, _) in per_client.items()}}
     if not by_client:
         return Verdict("affinity-sticky", False, expected, "no client was probed", figures, "affinity broken")
     lossy = {c: v.measured for c, (_, v) in per_client.items() if v is not None}
@@ -105,7 +109,7 @@ def sticky(by_client: Mapping[str, Sequence[Sample]]) -> Verdict:
                        "; ".join(f"{c}: {text}" for c, text in lossy.items()), figures, "connection failures")
     loose = {c: s for c, s in seen.items() if len(s) != 1}
     if loose:
-        return Verdict("affinity-sticky", False, expected, f"clients reached several backends: {loose}", figures,
+        return Verdict("affinity-sticky", False, expected, f"clients reached several backends: {readable(loose)}", figures,
                        "affinity broken")
     pairs = ", ".join(f"{c}→{next(iter(s))} ({sum(s.values())}×)" for c, s in seen.items())
     return Verdict("affinity-sticky", True, expected, pairs, figures)
@@ -116,7 +120,7 @@ def only_backends(samples: Sequence[Sample], allowed: Sequence[str], check: str 
     connections count against the error bound."""
     counts = Counter(s.backend for s in samples if s.ok)
     outside = {str(b): c for b, c in counts.items() if b not in allowed}
-    expected = f"answers only from {list(allowed)}"
+    expected = f"answers only from {readable(list(allowed))}"
     failures, failed = judge_failures(check, samples, expected)
     figures = {**failures, "counts": {str(b): c for b, c in counts.items()}, "allowed": list(allowed)}
     if failed is not None:
@@ -125,5 +129,6 @@ def only_backends(samples: Sequence[Sample], allowed: Sequence[str], check: str 
         return Verdict(check, False, expected, "no backend is allowed (the announcing node has none)", figures,
                        "balancing skew")
     if outside:
-        return Verdict(check, False, expected, f"answers from {outside}", figures, "balancing skew")
-    return Verdict(check, True, expected, f"all from {sorted(map(str, counts))}; {answered_text(figures)}", figures)
+        return Verdict(check, False, expected, f"answers from {readable(outside)}", figures, "balancing skew")
+    return Verdict(check, True, expected, f"all from {readable(sorted(map(str, counts)))}; {answered_text(figures)}",
+                   figures)

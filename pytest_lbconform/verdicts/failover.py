@@ -36,6 +36,7 @@ from typing import Any
 from ..probes.records import AvailabilityTrace, GarpFrame, NeighbourEntry, Sample
 from .arp import garp_claims, garp_credited, garp_rows
 from .result import Verdict
+from .text import readable
 
 TOLERANCE = 0.05  #: degradation: extra failed share tolerated above the expectation (plus 3σ of the sampling)
 
@@ -146,6 +147,12 @@ class Timeline:
     def gap_ms(self) -> float:
         return round((self.gap[1] - self.gap[0]) * 1000, 1)
 
+    def key_figures(self, *names: str) -> dict[str, Any]:
+        """The timeline figures ``names`` (a verdict's own key figures; the whole timeline is recorded once
+        per check, not in every verdict)."""
+        every = self.figures()
+        return {name: every[name] for name in names}
+
     def figures(self) -> dict[str, Any]:
         rel = {f"{name}_ms": self.ms(getattr(self, name)) for name in
                ("undo", "end", "last_success_before", "last_via_old", "first_via_new", "first_via_other",
@@ -223,10 +230,12 @@ def within_budget(timeline: Timeline, budget: float) -> Verdict:
     """The VIP serves again through the new owner, and within ``budget`` seconds of the fault (see the
     module docstring for what "serves again" means per kind of fault)."""
     tl = timeline
-    figures = {**tl.figures(), "budget_ms": budget * 1000}
+    figures = {**tl.key_figures("fault", "outage_ms", "first_via_new_ms", "first_via_other_ms", "last_via_old_ms",
+                                "garp_from_new_owner_ms", "longest_gap_ms", "longest_gap_from_ms", "resolution_ms",
+                                "victim", "new_owner", "first_other"), "budget_ms": budget * 1000}
     expected = (f"another node takes {tl.fault_kind} of {tl.victim} over and the VIP serves through it within "
                 f"{budget * 1000:.0f} ms")
-    served = (f"answered via {tl.phases['fault_to_takeover']['answered_via'] or 'nobody'} before the takeover"
+    served = (f"answered via {readable(tl.phases['fault_to_takeover']['answered_via'] or 'nobody')} before the takeover"
               if tl.phases else "")
     if tl.new_owner is None:
         return Verdict("failover-budget", False, expected, f"no other node took the VIP over; {served}", figures,
@@ -274,8 +283,9 @@ def degradation(timeline: Timeline, expected_share: float, cause: str) -> Verdic
     n = int(phase.get("probes") or 0)
     share = float(phase.get("failed_share") or 0.0)
     bound = expected_share + TOLERANCE + (3 * math.sqrt(expected_share * (1 - expected_share) / n) if n else 0)
-    figures = {**tl.figures(), "expected_failed_share": round(expected_share, 4), "bound_failed_share": round(bound, 4),
-               "failed_share_after_takeover": share, "cause": cause}
+    figures = {**tl.key_figures("degraded_until_ms"), "probes_after_takeover": n,
+               "failed_after_takeover": int(phase.get("failed") or 0), "expected_failed_share": round(expected_share, 4),
+               "bound_failed_share": round(bound, 4), "failed_share_after_takeover": share, "cause": cause}
     expected = (f"after the takeover at most {bound:.0%} of probes fail until the undo "
                 f"(expected {expected_share:.0%}: {cause})")
     if tl.first_via_new is None or n == 0:
@@ -284,7 +294,7 @@ def degradation(timeline: Timeline, expected_share: float, cause: str) -> Verdic
     until = ("to the undo" if tl.degraded_until is not None and tl.undo is not None
              and tl.undo - tl.degraded_until < 0.25 else f"until {tl.ms(tl.degraded_until)} ms")
     measured = (f"{phase['failed']} of {n} probes failed ({share:.0%})" +
-                (f" {until}" if phase["failed"] else "") + f", answered via {phase['answered_via']}")
+                (f" {until}" if phase["failed"] else "") + f", answered via {readable(phase['answered_via'])}")
     if share > bound:
         return Verdict("failover-degradation", False, expected, measured, figures, "degraded after takeover")
     return Verdict("failover-degradation", True, expected, measured, figures)
@@ -295,7 +305,7 @@ def garp_from_new_owner(timeline: Timeline) -> Verdict:
     Ethernet source are both its MAC. Frames that claim a node's MAC from another source are named, never
     credited (and fail the check even when the new owner was heard: a switch learns the wrong port)."""
     tl = timeline
-    figures = tl.figures()
+    figures = tl.key_figures("garp_from_new_owner_ms", "new_owner", "new_owner_mac", "garp_macs", "garp_claims")
     expected = (f"gratuitous ARP from the new owner {tl.new_owner} ({tl.new_owner_mac}) after the fault, with its MAC "
                 "as ARP sender and Ethernet source")
     named = f"; not credited: {'; '.join(tl.garp_claims)}" if tl.garp_claims else ""
@@ -316,7 +326,8 @@ def failback(timeline: Timeline, budget: float) -> Verdict:
     """After the undo: the final owner serves, clients were told (its GARP, and the client's neighbour
     entry points at it at the end), and no gap without answers longer than the budget."""
     tl = timeline
-    figures = {**tl.figures(), "budget_ms": budget * 1000}
+    figures = {**tl.key_figures("undo_ms", "first_via_final_ms", "garp_from_final_owner_ms", "failback_longest_gap_ms",
+                                "final_owner", "final_owner_mac", "neighbour_at_end"), "budget_ms": budget * 1000}
     expected = (f"after the undo the final owner {tl.final_owner} announces itself (GARP when it is not the node "
                 f"that took over), serves, the client's neighbour entry points at it, and no gap over "
                 f"{budget * 1000:.0f} ms")

@@ -9,6 +9,7 @@ from typing import Literal
 from ..probes.records import Sample
 from .connections import answered_text, judge_failures
 from .result import Verdict
+from .text import readable
 
 Seen = Literal["client", "node", "other", "missing"]
 
@@ -40,16 +41,19 @@ def cluster_snat(samples: Sequence[Sample], client_ip: str, node_addresses: Coll
     seen: dict[str, int] = figures["seen"]
     bad = {k: v for k, v in seen.items() if k != "node"}
     if bad:
-        return Verdict("snat-cluster", False, expected, f"sources {figures['sources']} ({bad} not a node address)",
-                       figures, "SNAT mismatch")
-    return Verdict("snat-cluster", True, expected, f"sources {figures['sources']}; {answered_text(figures)}", figures)
+        kinds = ", ".join(f"{n} {k}" for k, n in bad.items())
+        return Verdict("snat-cluster", False, expected,
+                       f"sources {readable(figures['sources'])} ({kinds}: not a node address)", figures, "SNAT mismatch")
+    return Verdict("snat-cluster", True, expected, f"sources {readable(figures['sources'])}; {answered_text(figures)}",
+                   figures)
 
 
 def local_preserves_client(samples: Sequence[Sample], client_ip: str, node_addresses: Collection[str],
                            owner_backends: Collection[str]) -> Verdict:
     """externalTrafficPolicy Local: every connection answered (within the error bound), the source is
     the client and every answer comes from the announcer's backends."""
-    expected = f"source = client {client_ip}; answers only from the announcing node's backends {sorted(owner_backends)}"
+    expected = (f"source = client {client_ip}; answers only from the announcing node's backends "
+                f"{readable(sorted(owner_backends))}")
     failures, failed = judge_failures("snat-local", samples, expected)
     figures = {**failures, **_summary(samples, client_ip, node_addresses)}
     ok = [s for s in samples if s.ok]
@@ -61,11 +65,11 @@ def local_preserves_client(samples: Sequence[Sample], client_ip: str, node_addre
     if not owner_backends:
         return Verdict("snat-local", False, expected, "the announcing node has no local backend", figures, "SNAT mismatch")
     if any(s.remote != client_ip for s in ok):
-        return Verdict("snat-local", False, expected, f"sources {figures['sources']}: client address lost", figures,
-                       "SNAT mismatch")
+        return Verdict("snat-local", False, expected, f"client address lost (sources {readable(figures['sources'])})",
+                       figures, "SNAT mismatch")
     foreign = {b: c for b, c in backends.items() if b not in owner_backends}
     if foreign:
-        return Verdict("snat-local", False, expected, f"answers from other nodes' backends {foreign}", figures,
+        return Verdict("snat-local", False, expected, f"answers from other nodes' backends {readable(foreign)}", figures,
                        "SNAT mismatch")
     return Verdict("snat-local", True, expected,
-                   f"from {dict(backends)}, source {client_ip} kept; {answered_text(figures)}", figures)
+                   f"from {readable(dict(backends))}, source {client_ip} kept; {answered_text(figures)}", figures)
