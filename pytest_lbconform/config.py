@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, shown
 from .images import IMAGE_SOURCES
 from .providers.spec import PLATFORMS, ProviderSpec, builtin_specs, load_spec
 
 DEFAULT_LB = "keepalived"
 #: a failover budget above this is no failover (and the availability probe would record for minutes)
 MAX_BUDGET_S = 120.0
+#: seconds as a user types them: ASCII digits only (float() also reads "３", "1_0" and " 3 "), an optional
+#: fraction and exponent; the range is checked apart
+SECONDS = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 #: option name → (environment variable, ini key); command line wins, then env, then ini
 FALLBACKS = {
@@ -116,26 +120,33 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                               f"{specs[custom.name].implementation}), or pass --lb-spec-replaces-builtin to replace it")
         specs[custom.name] = custom
     if option("lb") == "":
-        raise ConfigError(f"--lb='' is empty; accepted: {', '.join(sorted(specs))} (or leave it out: {DEFAULT_LB})")
+        raise ConfigError(f"--lb='' is empty; accepted: {', '.join(sorted(specs))} "
+                          f"(or leave it out: {_without_option('lb', DEFAULT_LB, ini)})")
     lb = value("lb") or DEFAULT_LB
     if lb not in specs:
-        raise ConfigError(f"{origin('lb')}={lb!r} is not a known provider; accepted: {', '.join(sorted(specs))} "
+        raise ConfigError(f"{origin('lb')}={_short(lb)} is not a known provider; accepted: {', '.join(sorted(specs))} "
                           "(or describe yours with --lb-spec FILE.yaml)")
     spec = specs[lb]
     platform = value("platform") or spec.default_platform
     if platform not in PLATFORMS:
-        raise ConfigError(f"{origin('platform')}={platform!r} is not one of {', '.join(PLATFORMS)}")
+        raise ConfigError(f"{origin('platform')}={_short(platform)} is not one of {', '.join(PLATFORMS)}")
     if platform not in spec.platforms:
-        raise ConfigError(f"{origin('platform')}={platform!r} is not supported by provider {lb}; "
+        raise ConfigError(f"{origin('platform')}={_short(platform)} is not supported by provider {lb}; "
                           f"it runs on: {', '.join(spec.platforms)}")
     _check_implemented(spec, platform, origin("platform") if value("platform") else f"provider {lb}'s default platform")
+    _check_spec_for_implementation(spec, platform)
     modes = _modes(spec, platform, value("proxy_mode"), origin("proxy_mode"))
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
-        raise ConfigError(f"{origin('lab_image_source')}={source!r} is not one of {', '.join(IMAGE_SOURCES)}")
+        raise ConfigError(f"{origin('lab_image_source')}={_short(source)} is not one of {', '.join(IMAGE_SOURCES)}")
     mutant = _check_mutant(value("lab_mutant"), lb, platform, origin("lab_mutant"))
     plan = bool(option("plan"))
     _check_flags(option, platform, lb)
+    kind_image = _kind_image(option("kind_image"))
+    if spec.implementation == "metallb":
+        from .providers import metallb
+
+        metallb.version(spec)  # LBCONFORM_METALLB_VERSION goes into a URL: refused now unless a release tag
     if platform == "kind" and not plan:
         from .platforms.kind import kind_binary
 
@@ -148,8 +159,51 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      require_all=bool(option("require_all")),
                      budget_overrides=budgets,
                      mutant=mutant, plan=plan,
-                     kind_image=str(option("kind_image")) if option("kind_image") else None,
+                     kind_image=kind_image,
                      preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
+
+
+def _without_option(name: str, default: str, ini: Callable[[str], object]) -> str:
+    """What leaving ``--name`` out would give, said with its source: the environment variable's or the ini key's
+    value, else ``default``."""
+    env_name, ini_name = FALLBACKS[name]
+    if os.environ.get(env_name):
+        return f"{env_name}={_short(os.environ[env_name])} is used"
+    raw = ini(ini_name)
+    return f"ini {ini_name}={_short(str(raw))} is used" if raw not in (None, "", []) else default
+
+
+def _kind_image(given: object) -> str | None:
+    """``--kind-image`` as a Docker image reference (``[registry[:port]/]name[:tag][@sha256:…]``), or one line:
+    it becomes an argument of ``kind create cluster``, so nothing else (spaces, ``;``, a leading ``-``) passes."""
+    if given in (None, ""):
+        return None
+    from .platforms.kind import NODE_IMAGE, valid_image
+
+    if not valid_image(str(given)):
+        raise ConfigError(f"--kind-image={_short(str(given))} is not a Docker image reference; give "
+                          f"[REGISTRY[:PORT]/]NAME[:TAG][@sha256:DIGEST] (lower-case name, no spaces), "
+                          f"e.g. {NODE_IMAGE.split('@')[0]}")
+    return str(given)
+
+
+def _check_spec_for_implementation(spec: ProviderSpec, platform: str) -> None:
+    """What the spec's implementation needs from it: modes it can run and the settings it reads without a
+    default (a spec of your own, or one replacing a built-in, may lack them): one line, before anything starts."""
+    from .platforms.kind import KIND_MODES
+    from .providers.keepalived import MODES as LAB_MODES
+
+    runs, needs = {"keepalived": (LAB_MODES, ()), "metallb": (KIND_MODES, ("version", "manifest"))}.get(
+        spec.implementation, ((), ()))
+    where = f"provider spec {spec.source}" if spec.source else f"provider {spec.name}"
+    unknown = [m for m in spec.accepted_modes(platform) if runs and m not in runs]
+    if unknown:
+        raise ConfigError(f"{where}: modes {', '.join(_clip(m) for m in unknown)} on {platform}: implementation "
+                          f"{spec.implementation} cannot run them; it runs: {', '.join(runs)}")
+    missing = [key for key in needs if key not in spec.settings]
+    if missing:
+        raise ConfigError(f"{where}: implementation {spec.implementation} needs settings "
+                          f"{', '.join(missing)}; add them (the built-in {spec.implementation} spec shows them)")
 
 
 def _check_implemented(spec: ProviderSpec, platform: str, where: str) -> None:
@@ -171,10 +225,10 @@ def _modes(spec: ProviderSpec, platform: str, wanted: str | None, where: str) ->
     bad = [m for m in modes if m not in supported]
     twice = sorted({m for m in modes if modes.count(m) > 1})
     if twice and not bad:
-        raise ConfigError(f"{where}={wanted!r}: {', '.join(twice)} given more than once; "
+        raise ConfigError(f"{where}={_short(wanted)}: {', '.join(twice)} given more than once; "
                           f"each mode runs once, list it once (accepted: {', '.join(supported)})")
     if bad or not modes:
-        raise ConfigError(f"{where}={wanted!r}: {', '.join(bad) or 'empty'} not supported by {spec.name} on "
+        raise ConfigError(f"{where}={_short(wanted)}: {_clip(', '.join(bad)) or 'empty'} not supported by {spec.name} on "
                           f"{platform}; accepted: {', '.join(supported)} (comma-separated)")
     return modes
 
@@ -183,6 +237,9 @@ def _check_flags(option: Callable[[str], object], platform: str, lb: str) -> Non
     """Flags that contradict each other or the platform."""
     if option("plan") and option("keep"):
         raise ConfigError("--keep with --plan: --plan creates nothing, so there is nothing to keep; use one of them")
+    if option("plan") and option("collectonly"):
+        raise ConfigError("--collect-only with --plan: --plan prints what a run would create and stops before "
+                          "collecting; use --plan for the plan or --collect-only for the checks, not both")
     kind_only = [f"--{name.replace('_', '-')}" for name in ("kind_image", "preload_images", "reuse_clusters")
                  if option(name)]
     if kind_only and platform != "kind":
@@ -229,8 +286,12 @@ def checked_report_dir(given: str | None, where: str, rootdir: Path, create: boo
 
 
 def _short(text: str | None, limit: int = 80) -> str:
-    value = repr(text)
-    return value if len(value) <= limit else value[:limit] + "…'"
+    return shown(text, limit)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """``text`` unquoted, cut at ``limit`` characters (a part of a value already shown by :func:`_short`)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _check_mutant(mutant: str | None, lb: str, platform: str, where: str = "--lab-mutant") -> str | None:
@@ -239,9 +300,9 @@ def _check_mutant(mutant: str | None, lb: str, platform: str, where: str = "--la
     from .providers.mutants import MUTANTS
 
     if mutant not in MUTANTS:
-        raise ConfigError(f"{where}={mutant!r} is not a known mutant; accepted: {', '.join(MUTANTS)}")
+        raise ConfigError(f"{where}={_short(mutant)} is not a known mutant; accepted: {', '.join(MUTANTS)}")
     if lb != "keepalived" or platform != "lab":
-        raise ConfigError(f"{where}={mutant} breaks the reference LB in the lab; it needs "
+        raise ConfigError(f"{where}={_short(mutant)} breaks the reference LB in the lab; it needs "
                           f"--lb=keepalived --platform=lab, not --lb={lb} --platform={platform}")
     return mutant
 
@@ -264,14 +325,11 @@ def parse_budgets(text: str | None, where: str = "--failover-budget") -> dict[st
     for part in text.split(","):
         kind, sep, seconds = part.strip().rpartition("=")
         kind = kind if sep else "*"
-        try:
-            value = float(seconds)
-        except ValueError:
-            value = math.nan
+        value = float(seconds) if SECONDS.fullmatch(seconds.strip()) else math.nan
         if not valid_budget(value) or (kind != "*" and kind not in FAULT_KINDS) or kind in budgets:
-            raise ConfigError(f"{where}={text!r}: {part.strip()!r} is not accepted; give SECONDS or KIND=SECONDS, "
-                              f"each once, with 0 < SECONDS ≤ {MAX_BUDGET_S:g} (finite) and KIND one of "
-                              f"{', '.join(FAULT_KINDS)}")
+            raise ConfigError(f"{where}={_short(text)}: {_short(part.strip())} is not accepted; give SECONDS or "
+                              f"KIND=SECONDS, each once, with 0 < SECONDS ≤ {MAX_BUDGET_S:g} (finite, ASCII digits, "
+                              f"e.g. 2.5) and KIND one of {', '.join(FAULT_KINDS)}")
         budgets[kind] = value
     return budgets
 

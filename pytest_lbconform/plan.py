@@ -6,8 +6,9 @@ run on the project's own machine).
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import docker
@@ -20,13 +21,24 @@ from .providers import metallb
 WORKDIR = Path("<workdir>")
 
 
-def render(cfg: RunConfig, client: docker.DockerClient | None, run_id: str = "<run>") -> str:
+def render(cfg: RunConfig, client: docker.DockerClient | None, run_id: str = "<run>",
+           tests: Sequence[str] = ()) -> str:
     """The plan of ``cfg`` as text: commands prefixed ``$``, objects as YAML documents. The renderer is
-    picked from :data:`PLANS` by (implementation, platform), as the environment is from ENVIRONMENTS."""
+    picked from :data:`PLANS` by (implementation, platform), as the environment is from ENVIRONMENTS.
+    ``tests``: the paths the run would collect, said after the first line."""
     renderer = PLANS.get((cfg.spec.implementation, cfg.platform))
     if renderer is None:
         return f"# no plan renderer for --lb={cfg.lb} --platform={cfg.platform}\n"
-    return renderer(cfg, client, run_id)
+    first, _, rest = renderer(cfg, client, run_id).partition("\n")
+    return "\n".join([first, *([tests_line(tests)] if tests else [])]) + "\n" + rest
+
+
+def tests_line(tests: Sequence[str]) -> str:
+    """Which tests the run would collect, the shipped suites named as such."""
+    from .paths import SUITES
+
+    named = [f"{t} (the shipped suites)" if Path(t.split("::")[0]).resolve() == SUITES else t for t in tests]
+    return f"# checks collected from: {', '.join(named)}"
 
 
 def _yaml(objects: list[dict[str, object]]) -> str:
@@ -46,7 +58,9 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         config_path = WORKDIR / f"kind-{name}.yaml"
         first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
         out += [f"\n# ===== mode {mode}: cluster {name} =====",
-                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig)),
+                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig,
+                                                      image=cfg.kind_image or kind.NODE_IMAGE))
+                + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
                 f"$ docker pull {metallb.backend_image(cfg.spec)}   # with --preload-images, then:",
                 "$ " + shlex.join(kind.load_image_command("kind", name, metallb.backend_image(cfg.spec))),
@@ -67,27 +81,58 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
 
 
 def _lab(cfg: RunConfig, client: docker.DockerClient | None = None, run_id: str = "<run>") -> str:
+    """The lab and the reference LB as the run would create them: the network and the containers, then per worker
+    what the provider loads (keepalived.conf, the nftables rules per mode, a mutant's extra commands) and a
+    mutant's host bridge table, all rendered by the provider's own methods with the mutant's hooks."""
     import ipaddress
 
+    from .images import image_tag
+    from .platforms import lab
     from .platforms.base import Host, Topology, vip_pool_from_top
-    from .providers.keepalived import lab_backends, lab_services, render_keepalived, render_ruleset
+    from .providers.keepalived import KEEPALIVED_CONF, NFT_PATH, KeepalivedLab
 
     subnet = ipaddress.IPv4Network("172.28.0.0/24")
-    nodes = tuple(Host(f"lbc-<run>-{s}", r, str(subnet.network_address + 2 + i), "?", s)
-                  for i, (r, s) in enumerate([("control-plane", "control-plane"), ("worker", "worker"),
-                                              ("worker", "worker2"), ("worker", "worker3")]))
-    topo = Topology("lbc-<run>", "lbc-<run>", subnet, str(subnet.network_address + 1), nodes, (),
-                    vip_pool_from_top(subnet, 8))
-    services, backends = lab_services(topo), lab_backends(topo, 8080)
-    worker = topo.workers[0]
-    out = [f"# plan: {cfg.label} (the first free /24 from 172.28.0.0/14; shown for {subnet})",
-           f"# nodes {', '.join(n.short + '=' + n.ip for n in nodes)}; mypc .100, mypc2 .200",
-           f"# services {', '.join(f'{s.name}={s.vip} ({s.traffic_policy}, {s.affinity})' for s in services)}",
-           f"# keepalived.conf on {worker.short}:",
-           render_keepalived(worker, 0, services, 3, float(cfg.spec.settings.get("advert_int", 0.1))).rstrip()]
-    for mode in cfg.modes:
-        out += [f"# nftables on {worker.short}, mode {mode}:", render_ruleset(worker, services, backends, mode).rstrip()]
+    cluster = f"lbc-{run_id}"
+    layout = lab.host_layout(cluster, subnet)
+    hosts = tuple(Host(name, role, ip, f"<{short} MAC>", short) for name, short, role, ip in layout)
+    topo = Topology(cluster, cluster, subnet, str(subnet.network_address + 1),
+                    tuple(h for h in hosts if h.role != "client"), tuple(h for h in hosts if h.role == "client"),
+                    vip_pool_from_top(subnet, lab.VIP_POOL_SIZE))
+    provider = KeepalivedLab.planned(cfg.spec, topo, cfg.mutant)
+    dynamic = next(subnet.subnets(new_prefix=lab.DYNAMIC_RANGE_PREFIX))
+    out = [f"# plan: {cfg.label}", *_mutant_lines(cfg.mutant),
+           f"# lab image {image_tag()} (built when missing, --lab-image-source={cfg.lab_image_source})",
+           f"# network {topo.network}: bridge, the first free /24 of {lab.SUBNET_SPACE} (shown for {subnet}), "
+           f"Docker assigns from {dynamic}, gateway {topo.gateway}, label io.lbconform.run={run_id}",
+           f"# containers (caps {' '.join(lab.CAPS)}, tmpfs /run, init; nodes with "
+           f"{', '.join(f'{k}={v}' for k, v in lab.NODE_SYSCTLS.items())}; label io.lbconform.run={run_id}):",
+           *(f"#   {h.name} ({h.role}) {h.ip}" for h in hosts),
+           f"# services {', '.join(f'{s.name}={s.vip} ({s.traffic_policy}, {s.affinity})' for s in provider.services)}, "
+           f"backends {', '.join(f'{b.name} on {b.node}:{b.port}' for b in provider.backends)}"]
+    for worker in topo.workers:
+        out += [f"\n# ===== {worker.short} ({worker.ip}) =====",
+                *(f"$ docker exec {worker.name} {shlex.join(argv)}" for argv in provider.lo_commands()),
+                f"# {KEEPALIVED_CONF}:", provider.keepalived_conf(worker).rstrip()]
+        for mode in cfg.modes:
+            out += [f"# {NFT_PATH}, mode {mode}:", provider.ruleset(worker, mode).rstrip()]
+    bridge = provider.bridge_ruleset()
+    if bridge is not None:
+        out += [f"\n# ===== the host's bridge (mutant {cfg.mutant}), removed at the end =====",
+                "$ nft -f -   # on the host, as root", bridge.rstrip()]
     return "\n".join(out) + "\n"
+
+
+def _mutant_lines(name: str | None) -> list[str]:
+    """What a mutant breaks and which provider hooks it changes (none for the healthy LB)."""
+    if name is None:
+        return []
+    from .providers.mutants import MUTANTS, Hooks
+
+    mutant = MUTANTS[name]
+    changed = [f"{f.name}={getattr(mutant.hooks, f.name)!r}" for f in dataclasses.fields(Hooks)
+               if getattr(mutant.hooks, f.name) != f.default]
+    return [f"# mutant {name}: breaks \"{mutant.promise}\": {mutant.how}",
+            f"# hooks changed: {', '.join(changed)}"]
 
 
 #: (implementation, platform) → the plan renderer; the same keys as ``environment.ENVIRONMENTS``

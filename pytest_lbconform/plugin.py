@@ -15,7 +15,7 @@ from . import checks, infrastructure, ownership
 from . import config as run_config
 from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest, make_environment
-from .errors import ConfigError, InfrastructureError, LbconformError, RestoreError
+from .errors import ConfigError, EngineUnavailable, InfrastructureError, LbconformError, RestoreError
 from .paths import SUITES
 from .reaper import remove_session
 from .report import allure_files, conformance, evidence, results_dir
@@ -26,6 +26,7 @@ RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
 CLAIMED = pytest.StashKey[Path]()  #: the Allure results folder this run emptied of its earlier runs' files
+ENGINE_DOWN = pytest.StashKey[bool]()  #: the set-up found no engine answering: nothing was created, none to sweep
 TAINTED = pytest.StashKey[dict[str, str]]()  #: data-plane mode → why its environment is no longer as set up
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_KEY = "lbconform_session"  #: in an xdist worker's workerinput: the controller's ownership token
@@ -117,6 +118,35 @@ OPTION_DESTS = ("lb", "lb_spec", "lb_spec_replaces_builtin", "platform", "proxy_
                 "require_all", "failover_budget")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``pytest --lb=…`` from any directory runs the shipped suites, as the design card's usage promises.
+
+    Only when one of the plugin's options is on the command line, no file, directory or node id is named, no ini
+    sets ``testpaths``, and the invocation directory holds no tests of its own (a test module or conftest.py there
+    or one directory down): a project with tests or testpaths of its own collects those, as pytest does."""
+    namespace = early_config.known_args_namespace
+    if (namespace.file_or_dir
+            or not any(getattr(namespace, dest, None) not in (None, False) for dest in OPTION_DESTS)
+            or early_config.getini("testpaths") or _has_own_tests(Path(str(early_config.invocation_params.dir)))):
+        return
+    args.append(str(SUITES))
+    namespace.file_or_dir.append(str(SUITES))  # what the initial conftests are found from
+
+
+#: test module names pytest collects by default (``python_files``)
+TEST_FILES = ("test_*.py", "*_test.py", "conftest.py")
+
+
+def _has_own_tests(directory: Path) -> bool:
+    """``directory`` or one of its subdirectories (not hidden) holds a test module or a conftest.py."""
+    try:
+        subdirs = [d for d in directory.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    except OSError:
+        return False
+    return any(any(d.glob(pattern)) for d in (directory, *subdirs) for pattern in TEST_FILES)
+
+
 def _active(config: pytest.Config) -> bool:
     """The plugin works when the suites are run or one of its options is given on the command line;
     otherwise it stays out of the way of unrelated test suites in the same environment (its
@@ -166,7 +196,11 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         client = connect(timeout=5)
     except LbconformError:
         client = None
-    sys.stdout.write(plan.render(cfg, client))
+    try:  # the spec is checked at build; a renderer meeting what it cannot render still says so in one line
+        text = plan.render(cfg, client, tests=[str(a) for a in config.args])
+    except LbconformError as exc:
+        raise pytest.UsageError(printable(str(exc))) from None
+    sys.stdout.write(text)
     return 0
 
 
@@ -309,6 +343,7 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
             _teardown_or_say(env, lbconform_config, progress)
         message = f"lbconform: cannot set up {lbconform_config.label}: {infrastructure.one_line(exc)}"
         pytestconfig.stash[SETUP_ERROR] = message
+        pytestconfig.stash[ENGINE_DOWN] = isinstance(exc, EngineUnavailable) and env is None
         pytest.exit(message, returncode=3)
     except BaseException:  # Ctrl-C or a bug half-way through: remove what was created, then re-raise
         if env is not None:
@@ -432,7 +467,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or CFG not in config.stash:
         return
-    if _runs_suites(config) and not config.stash[CFG].keep:
+    if _runs_suites(config) and not config.stash[CFG].keep and not config.stash.get(ENGINE_DOWN, False):
         _remove_leftovers(config)
     results = config.stash.get(RESULTS, [])
     setup_error = config.stash.get(SETUP_ERROR, "")

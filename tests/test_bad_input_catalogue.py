@@ -3,22 +3,30 @@ environment variables, ini, spec files, report directories, flag combinations) a
 line that names where the value came from, exit 4 (usage error), no traceback, and leave nothing behind:
 no container or network, no report directory, no file in the working directory.
 
-The runs are in-process (pytester) to keep 90 entries fast; the same path in a child process is covered by
-tests/test_plugin.py. README ("Bad input") shows the count per class; ``test_the_catalogue_is_complete``
-keeps that table honest.
+The runs are in-process (pytester) to keep 128 entries fast; the same path in a child process is covered by
+tests/test_plugin.py. README ("Bad input, counted") shows the count per class and the total; ``test_readme_counts_
+what_the_catalogue_replays`` reads that table, so it cannot drift from the catalogue.
+
+No entry needs a Docker engine: one is used only to check that nothing was created. Without an engine that part
+is left out and the rest still runs; under CI=true an engine is required, as for every Docker test.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import pytest
 
+from pytest_lbconform.config import is_ci
+from pytest_lbconform.docker_engine import connect
+from pytest_lbconform.errors import EngineUnavailable
 from pytest_lbconform.paths import SUITES
-from tests.conftest import created_by
+from tests.conftest import ROOT, created_by
 from tests.test_spec_model import BAD_TEXT, GOOD
 
 
@@ -39,6 +47,9 @@ def _spec_override(override: str) -> str:
 
 
 LONG = "x" * 5000
+METALLB_SPEC = ("name: metallb\nplatforms: [kind]\nmodes: {kind: [iptables]}\ncapabilities: [arp]\n"
+                "settings: {version: v0.16.1, manifest: 'https://raw.githubusercontent.com/metallb/metallb/{version}/"
+                "config/manifests/metallb-native.yaml'}\n")
 CATALOGUE: list[Bad] = [
     # -- options ---------------------------------------------------------------------------------------
     Bad("option", "lb-unknown", ("--lb=nosuch",), fragment="--lb='nosuch' is not a known provider"),
@@ -64,10 +75,17 @@ CATALOGUE: list[Bad] = [
     Bad("option", "reuse-on-lab", ("--reuse-clusters",), fragment="--reuse-clusters only apply"),
     Bad("option", "kind-flags-on-lab", ("--preload-images", "--reuse-clusters"), fragment="leave them out"),
     Bad("option", "replaces-builtin-alone", ("--lb-spec-replaces-builtin",), fragment="only applies with --lb-spec"),
+    Bad("option", "lb-100k", ("--lb=" + "y" * 100_000,), fragment="…' (100000 characters) is not a known provider"),
+    Bad("option", "plan-collect-only", ("--plan", "--collect-only"),
+        fragment="--collect-only with --plan: --plan prints what a run"),
+    Bad("option", "kind-image-shell", ("--lb=metallb", "--plan", "--kind-image=--help; touch x"),
+        fragment="--kind-image='--help; touch x' is not a Docker image reference"),
+    Bad("option", "kind-image-upper-case", ("--lb=metallb", "--kind-image=Kindest/Node:v1.31.0"),
+        fragment="--kind-image='Kindest/Node:v1.31.0' is not a Docker image reference"),
     # -- failover budgets -------------------------------------------------------------------------------
     *[Bad("budget", f"budget-{text}", (f"--failover-budget={text}",), fragment="--failover-budget")
       for text in ("nan", "inf", "-inf", "1e308", "-1", "0", "fast", "node-stop=NaN", "node-stop=1,node-stop=2",
-                   "node-stop=abc", "bogus=3", "node-stop=", "=3", "3,4", "0x10", "1_000")],
+                   "node-stop=abc", "bogus=3", "node-stop=", "=3", "3,4", "0x10", "1_000", "３", "1_0")],
     # -- environment variables (each error names the variable) ------------------------------------------
     Bad("env", "env-lb", env={"LBCONFORM_LB": "nosuch"}, fragment="LBCONFORM_LB='nosuch'"),
     Bad("env", "env-platform", env={"LBCONFORM_PLATFORM": "moon"}, fragment="LBCONFORM_PLATFORM='moon'"),
@@ -79,6 +97,10 @@ CATALOGUE: list[Bad] = [
     Bad("env", "env-mutant", env={"LBCONFORM_LAB_MUTANT": "nosuch"}, fragment="LBCONFORM_LAB_MUTANT"),
     Bad("env", "env-report-proc", env={"LBCONFORM_REPORT_DIR": "/proc/lbc"}, fragment="LBCONFORM_REPORT_DIR="),
     Bad("env", "env-report-file", env={"LBCONFORM_REPORT_DIR": "/etc/hostname"}, fragment="LBCONFORM_REPORT_DIR="),
+    Bad("env", "env-metallb-version", ("--lb=metallb",), env={"LBCONFORM_METALLB_VERSION": "../../x;id"},
+        fragment="LBCONFORM_METALLB_VERSION='../../x;id' is not a MetalLB release tag"),
+    Bad("env", "env-lb-empty-option-hint", ("--lb=",), env={"LBCONFORM_LB": "metallb"},
+        fragment="(or leave it out: LBCONFORM_LB='metallb' is used)"),
     # -- ini (each error names the ini key) ---------------------------------------------------------------
     Bad("ini", "ini-lb", ini="lbconform_lb = nosuch", fragment="ini lbconform_lb='nosuch'"),
     Bad("ini", "ini-platform", ini="lbconform_platform = moon", fragment="ini lbconform_platform='moon'"),
@@ -86,6 +108,8 @@ CATALOGUE: list[Bad] = [
     Bad("ini", "ini-budget", ini="lbconform_failover_budget = inf", fragment="ini lbconform_failover_budget"),
     Bad("ini", "ini-mutant", ini="lbconform_lab_mutant = nosuch", fragment="ini lbconform_lab_mutant"),
     Bad("ini", "ini-report", ini="lbconform_report_dir = /sys/lbc", fragment="ini lbconform_report_dir="),
+    Bad("ini", "ini-lb-empty-option-hint", ("--lb=",), ini="lbconform_lb = metallb",
+        fragment="(or leave it out: ini lbconform_lb='metallb' is used)"),
     # -- report directories -------------------------------------------------------------------------------
     Bad("report-dir", "report-is-file", ("--report-dir=/etc/hostname",), fragment="exists and is not a directory"),
     Bad("report-dir", "report-in-proc", ("--report-dir=/proc/self/lbc",), fragment="kernel interface"),
@@ -124,21 +148,60 @@ CATALOGUE: list[Bad] = [
         fragment="--proxy-mode='rr': rr not supported"),
     Bad("spec-value", "spec-no-implementation", spec=GOOD, fragment="provider mine (implementation mine) is not "
         "implemented there"),
+    Bad("spec-value", "spec-misspelt-key-replacing-one", spec=GOOD.replace("capabilities:", "capabilites:"),
+        fragment="unknown key 'capabilites'; did you mean 'capabilities'?"),
+    Bad("spec-value", "spec-mode-the-lab-cannot-run", spec=GOOD.replace("[random]", "[ipvs]") + "provider: keepalived\n",
+        fragment="modes ipvs on lab: implementation keepalived cannot run them"),
+    Bad("spec-value", "replaces-builtin-bad-mode-plan", ("--lb=metallb", "--lb-spec-replaces-builtin", "--plan"),
+        spec=METALLB_SPEC.replace("[iptables]", "[bogus]"),
+        fragment="modes bogus on kind: implementation metallb cannot run them"),
+    Bad("spec-value", "replaces-builtin-no-manifest-plan", ("--lb=metallb", "--lb-spec-replaces-builtin", "--plan"),
+        spec=METALLB_SPEC.split("settings:", maxsplit=1)[0] + "settings: {version: v0.16.1}\n",
+        fragment="implementation metallb needs settings manifest"),
 ]
 
-#: README's table (section "Bad input"): entries per class
-README_COUNTS = {"option": 23, "budget": 16, "env": 10, "ini": 6, "report-dir": 7, "spec-file": 12,
-                 "spec-value": len(BAD_TEXT) + 5}
+#: a row of README's table: ``| options (`option`) | 27 | examples |``
+README_ROW = re.compile(r"^\| [^|]*\(`(?P<cls>[a-z-]+)`\) \| (?P<count>\d+) \|", re.MULTILINE)
+README_TOTAL = re.compile(r"`tests/test_bad_input_catalogue\.py` replays (?P<total>\d+) bad inputs")
 
 
-def test_the_catalogue_is_complete():
-    assert len(CATALOGUE) >= 80
-    assert Counter(b.cls for b in CATALOGUE) == README_COUNTS
+def readme_counts(text: str) -> tuple[int, Counter[str]]:
+    """README's "Bad input, counted": the total it states, and its table as class → entries."""
+    section = text.split("**Bad input, counted.**", 1)[1].split("\n\n**", 1)[0]
+    total = README_TOTAL.search(section)
+    assert total, "README: the sentence stating how many bad inputs the catalogue replays is missing"
+    return int(total["total"]), Counter({m["cls"]: int(m["count"]) for m in README_ROW.finditer(section)})
+
+
+def test_readme_counts_what_the_catalogue_replays():
+    total, table = readme_counts((ROOT / "README.md").read_text())
+    assert table == Counter(b.cls for b in CATALOGUE)
+    assert total == len(CATALOGUE) == sum(table.values())
     assert len({b.id for b in CATALOGUE}) == len(CATALOGUE), "ids must be unique"
 
 
+def test_the_readme_reader_sees_a_changed_count():
+    """The comparison above is with README, not with a constant: one count changed there is seen."""
+    text = (ROOT / "README.md").read_text()
+    total, table = readme_counts(text)
+    changed = re.sub(r"(\| [^|]*\(`budget`\) \| )(\d+)", lambda m: f"{m[1]}{int(m[2]) + 1}", text)
+    assert readme_counts(changed) == (total, table + Counter({"budget": 1}))
+
+
+@pytest.fixture(scope="module")
+def engine() -> docker.DockerClient | None:
+    """An engine to check that nothing was created, or None when none answers: the entries themselves need no
+    Docker. Under CI=true an engine is required (a green CI that left the check out would prove less)."""
+    try:
+        return connect(timeout=10)
+    except EngineUnavailable as exc:
+        if is_ci():
+            pytest.fail(f"CI=true and this test needs Docker: {exc}", pytrace=False)
+        return None
+
+
 @pytest.mark.parametrize("bad", CATALOGUE, ids=[b.id for b in CATALOGUE])
-def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, docker_client, tmp_path, bad):
+def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, engine, tmp_path, bad):
     for name in [n for n in os.environ if n.startswith("LBCONFORM_")]:
         monkeypatch.delenv(name)
     for name, value in bad.env.items():
@@ -156,14 +219,29 @@ def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, 
     if bad.spec is not None and not any(a.startswith("--lb=") for a in args) and "name: mine" in bad.spec:
         args.append("--lb=mine")
     before = sorted(p.name for p in pytester.path.iterdir())
-    result = pytester.runpytest_inprocess(*args, *ini, "-p", "no:cacheprovider", "--collect-only", "-q", str(SUITES))
+    collect = [] if "--plan" in args else ["--collect-only"]  # --plan stops before collecting (and refuses it)
+    result = pytester.runpytest_inprocess(*args, *ini, "-p", "no:cacheprovider", *collect, "-q", str(SUITES))
     err = result.stderr.str().strip()
     assert result.ret == pytest.ExitCode.USAGE_ERROR, f"{bad.id}: exit {result.ret}; {err[-500:]}"
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ERROR: "), lines
     assert bad.fragment in lines[0], lines[0]
+    assert len(lines[0]) < 1000, f"a long value must be shortened: {len(lines[0])} characters"
     assert "\x1b" not in lines[0], "an escape sequence reached the terminal"
     assert "Traceback" not in result.stdout.str() + err and "INTERNALERROR" not in result.stdout.str() + err
     assert sorted(p.name for p in pytester.path.iterdir()) == before, "the run wrote into the working directory"
     assert not Path(tmp_path / "reports").exists()
-    assert not created_by(docker_client, os.getpid())
+    if engine is not None:
+        assert not created_by(engine, os.getpid())
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", {"passed": 1}), ("true", {"errors": 1})])
+def test_the_catalogue_runs_without_an_engine_and_requires_one_under_ci(pytester, monkeypatch, ci, outcome):
+    """It used to skip without Docker although no entry needs one; under CI=true a missing engine is still an error."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    monkeypatch.setenv("CI", ci)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), "-o", "addopts=",
+        f"{ROOT / 'tests' / 'test_bad_input_catalogue.py'}::test_bad_input_is_one_line_exit_4_and_leaves_nothing"
+        "[lb-unknown]")
+    result.assert_outcomes(**outcome)

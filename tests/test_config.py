@@ -7,6 +7,7 @@ import pytest
 from pytest_lbconform import config
 from pytest_lbconform.config import from_options
 from pytest_lbconform.errors import ConfigError
+from pytest_lbconform.platforms.kind import NODE_IMAGE
 
 
 def make(**options):
@@ -170,3 +171,119 @@ def test_option_mistakes_are_one_line_before_anything_starts(tmp_path, options, 
     with pytest.raises(ConfigError) as info:
         from_options(tmp_path, **options)
     assert str(info.value).startswith(fragment) and "\n" not in str(info.value)
+
+
+# -- issue 23: inputs that were accepted, and the boundaries no test pinned --------------------------------------
+@pytest.mark.parametrize("text", ["３", "٣", "1_0", "node-stop=３", "３.5"])
+def test_a_budget_is_ascii_digits_only(text):
+    """float() reads full-width and other Unicode digits and underscores; a budget is typed in ASCII."""
+    with pytest.raises(ConfigError, match="ASCII digits") as info:
+        make(failover_budget=text)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("3", 3.0), (".5", 0.5), ("2.", 2.0), ("1e1", 10.0),
+                                                ("node-stop=3, agent-kill=0.25", 3.0)])
+def test_ascii_budgets_are_read_as_before(text, seconds):
+    assert make(failover_budget=text).budget("node-stop") == seconds
+
+
+def test_the_budget_ceiling_is_120_seconds_exactly():
+    """120 s is accepted, anything above refused (a change of config.MAX_BUDGET_S fails here)."""
+    assert make(failover_budget="120").budget("node-stop") == 120.0
+    assert make(failover_budget="node-stop=120.0").budget("node-stop") == 120.0
+    for above in ("120.001", "121", "600"):
+        with pytest.raises(ConfigError, match="0 < SECONDS ≤ 120 "):
+            make(failover_budget=above)
+
+
+def test_a_100k_character_value_is_shortened_in_the_message():
+    with pytest.raises(ConfigError) as info:
+        make(lb="y" * 100_000)
+    message = str(info.value)
+    assert len(message) < 300 and "(100000 characters) is not a known provider" in message
+
+
+@pytest.mark.parametrize("options", [{"proxy_mode": "z" * 100_000}, {"failover_budget": "9" * 100_000},
+                                     {"lab_mutant": "m" * 100_000}, {"platform": "p" * 100_000},
+                                     {"lab_image_source": "s" * 100_000}])
+def test_every_echoed_value_is_shortened(options):
+    with pytest.raises(ConfigError) as info:
+        make(**options)
+    assert len(str(info.value)) < 600 and "(100000 characters)" in str(info.value)
+
+
+@pytest.mark.parametrize(("variable", "ini_line", "hint"), [
+    ("LBCONFORM_LB", None, "(or leave it out: LBCONFORM_LB='metallb' is used)"),
+    (None, "metallb", "(or leave it out: ini lbconform_lb='metallb' is used)"),
+    (None, None, "(or leave it out: keepalived)"),
+])
+def test_the_empty_lb_hint_names_what_leaving_it_out_gives(tmp_path, monkeypatch, variable, ini_line, hint):
+    if variable:
+        monkeypatch.setenv(variable, "metallb")
+    ini = {"lbconform_lb": ini_line}
+    with pytest.raises(ConfigError) as info:
+        config.build({"lb": ""}.get, ini.get, tmp_path)
+    assert str(info.value).endswith(hint), str(info.value)
+
+
+def test_plan_with_collect_only_is_one_line():
+    """--plan prints the plan and stops before collecting, so --collect-only would be silently ignored."""
+    with pytest.raises(ConfigError, match=r"^--collect-only with --plan: --plan prints what a run would create and "
+                                          r"stops before collecting; use --plan for the plan or --collect-only"):
+        make(plan=True, collectonly=True)
+
+
+@pytest.mark.parametrize("image", ["--help; touch x", "kindest/node:v1 x", "-kindest/node", "Kindest/Node:v1",
+                                   "kindest/node:", "kindest/node@sha256:abc", "$(id)", "a" * 600, "ｋindest/node"])
+def test_a_kind_image_must_be_an_image_reference(image):
+    with pytest.raises(ConfigError, match=r"^--kind-image=.* is not a Docker image reference; give "
+                                          r"\[REGISTRY\[:PORT\]/\]NAME\[:TAG\]\[@sha256:DIGEST\]") as info:
+        make(lb="metallb", plan=True, kind_image=image)
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("image", ["kindest/node:v1.31.0", "localhost:5000/kind/node:dev", "node",
+                                   "registry.k8s.io/kind/node@sha256:" + "a" * 64, NODE_IMAGE])
+def test_a_kind_image_reference_is_accepted_and_kept(image):
+    assert make(lb="metallb", plan=True, kind_image=image).kind_image == image
+
+
+@pytest.mark.parametrize("tag", ["../../evil;x", "v0.16.1; rm -rf /", "main", "v0.16", "v0.16.1/../x", "https://e.vil",
+                                 "v０.16.1"])
+def test_the_metallb_version_variable_must_be_a_release_tag(monkeypatch, tag):
+    monkeypatch.setenv("LBCONFORM_METALLB_VERSION", tag)
+    with pytest.raises(ConfigError, match=r"^LBCONFORM_METALLB_VERSION=.* is not a MetalLB release tag; give "
+                                          r"vMAJOR\.MINOR\.PATCH \(e\.g\. v0\.16\.1\)"):
+        make(lb="metallb", plan=True)
+
+
+def test_the_metallb_version_variable_is_not_read_for_another_provider(monkeypatch):
+    monkeypatch.setenv("LBCONFORM_METALLB_VERSION", "../x")
+    assert make().lb == "keepalived"
+
+
+def _metallb_spec(tmp_path, modes: str = "[iptables]", settings: str = "{version: v0.16.1, manifest: "
+                  "'https://raw.githubusercontent.com/metallb/metallb/{version}/config/manifests/metallb-native.yaml'}"):
+    path = tmp_path / "metallb.yaml"
+    path.write_text(f"name: metallb\nplatforms: [kind]\nmodes: {{kind: {modes}}}\ncapabilities: [arp]\n"
+                    f"settings: {settings}\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"modes": "[bogus]"}, "modes bogus on kind: implementation metallb cannot run them; it runs: iptables, ipvs"),
+    ({"settings": "{version: v0.16.1}"}, "implementation metallb needs settings manifest;"),
+    ({"settings": "{}"}, "implementation metallb needs settings version, manifest;"),
+])
+def test_a_spec_replacing_a_builtin_is_checked_for_what_its_implementation_needs(tmp_path, kwargs, fragment):
+    """--plan (and a run) used to meet these as a KeyError or ValueError traceback while rendering."""
+    with pytest.raises(ConfigError) as info:
+        make(lb="metallb", plan=True, lb_spec=_metallb_spec(tmp_path, **kwargs), lb_spec_replaces_builtin=True)
+    assert fragment in str(info.value) and str(info.value).startswith("provider spec ")
+
+
+def test_a_lab_spec_with_a_mode_the_reference_cannot_run_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="modes ipvs on lab: implementation keepalived cannot run them; it runs: "
+                                          "random, rr"):
+        make(lb="mine", lb_spec=_spec(tmp_path, "mine", "provider: keepalived\noptional_modes: {lab: [ipvs]}\n"))

@@ -283,3 +283,46 @@ def test_after_a_failed_undo_the_modes_later_checks_are_inconclusive_and_other_m
         "restored after an earlier check (test_a_fault[[]lab-random[]]: undoing node-stop*",
         "*[[]inconclusive: infrastructure[]] call of test_a_fault[[]lab-random[]]: undoing node-stop on worker failed*"])
     assert "Traceback" not in result.stdout.str()
+
+
+# -- `pytest --lb=…` from any directory (the design card's usage) ------------------------------------------------
+def test_an_option_of_the_plugin_in_a_directory_without_tests_collects_the_shipped_suites(pytester):
+    """Before, the user had to know to add --pyargs pytest_lbconform.suites: pytest collected nothing (exit 5)."""
+    result = pytester.runpytest_subprocess("--lb=keepalived", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-1000:]
+    result.stdout.fnmatch_lines(["*test_arp_ownership.py::test_exactly_one_node_answers_arp[[]lab-random-svc1[]]",
+                                 "*test_failover.py::*", "* tests collected in *"])
+
+
+def test_the_plan_from_a_directory_without_tests_names_the_shipped_suites(pytester, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    result = pytester.runpytest_subprocess("--lb=keepalived", "--plan", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["# plan: lb=keepalived platform=lab modes=random,rr",
+                                 f"# checks collected from: {SUITES} (the shipped suites)"])
+
+
+@pytest.mark.parametrize("where", ["test_mine.py", "tests/test_mine.py", "checks/conftest.py"])
+def test_a_directory_with_tests_of_its_own_collects_those(pytester, where):
+    (pytester.path / where).parent.mkdir(exist_ok=True)
+    (pytester.path / where).write_text("def test_mine():\n    pass\n")
+    result = pytester.runpytest_subprocess("--lb=keepalived", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert "test_arp_ownership" not in result.stdout.str()
+
+
+def test_testpaths_of_the_projects_ini_decide(pytester):
+    pytester.makeini("[pytest]\ntestpaths = elsewhere\n")
+    (pytester.path / "deeper").mkdir()
+    result = pytester.runpytest_subprocess("--lb=keepalived", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert "test_arp_ownership" not in result.stdout.str()
+
+
+def test_without_an_option_of_the_plugin_nothing_is_collected_from_an_empty_directory(pytester):
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_a_path_given_is_what_is_collected(pytester):
+    result = pytester.runpytest_subprocess("--lb=keepalived", "--collect-only", "-q", "-p", "no:cacheprovider",
+                                           SUITES + "/test_snat.py")
+    assert "test_snat.py" in result.stdout.str() and "test_arp_ownership" not in result.stdout.str()

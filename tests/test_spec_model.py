@@ -115,3 +115,32 @@ def test_modes_for_a_platform_the_spec_does_not_list_are_refused(tmp_path):
     path = _spec(tmp_path, "modes: {lab: [random], kind: [iptables]}")
     with pytest.raises(ConfigError, match="modes/default_platform name kind, which platforms does not list"):
         load_spec(path)
+
+
+def test_a_misspelt_key_is_named_before_the_key_it_leaves_missing(tmp_path):
+    """``capabilites:`` instead of ``capabilities:`` was reported as "missing key(s) capabilities" only."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(GOOD.replace("capabilities:", "capabilites:"))
+    with pytest.raises(ConfigError) as info:
+        load_spec(path)
+    message = str(info.value)
+    assert message.startswith(f"provider spec {path}: unknown key 'capabilites'; did you mean 'capabilities'? ")
+    assert message.endswith("(missing: capabilities)") and "\n" not in message
+
+
+@pytest.mark.parametrize(("override", "accepted"), [
+    ("settings: {advert_int: 10}", True), ("settings: {advert_int: 10.0}", True),
+    ("settings: {advert_int: 10.001}", False), ("settings: {advert_int: 11}", False),
+    ("settings: {advert_int: 0.01}", True), ("settings: {advert_int: 0.0099}", False),
+    ("budgets: {node-stop: 120}", True), ("budgets: {node-stop: 120.0}", True),
+    ("budgets: {node-stop: 120.001}", False), ("budgets: {node-stop: 121}", False),
+    ("budgets: {node-stop: 0.001}", True),
+])
+def test_the_spec_ranges_end_exactly_where_the_readme_says(tmp_path, override, accepted):
+    """advert_int 0.01–10 s, budgets 0 < s ≤ 120 (a change of either limit in spec_model fails here)."""
+    path = _spec(tmp_path, override)
+    if accepted:
+        load_spec(path)
+        return
+    with pytest.raises(ConfigError, match=r"is not accepted: Input should be (less|greater) than or equal to"):
+        load_spec(path)

@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -56,6 +57,20 @@ CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
 SLOT_LABEL = f"{labels.PREFIX}.kind-slot"   #: on a run's clients: its slot on the shared ``kind`` network
 MAX_SLOTS = 16                               #: concurrent runs (or xdist workers) on one host
 SLOT_LOCK = Path(tempfile.gettempdir()) / "lbconform-kind-slots.lock"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+#: a registry is a first component with a dot or a port, or localhost (else it is part of the name, lower-case)
+_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})+(?::[0-9]{{1,5}})?|{_LABEL}:[0-9]{{1,5}}|localhost)/"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+#: a Docker image reference, strict: ``[registry[:port]/]name[/name…][:tag][@sha256:digest]`` (the grammar of
+#: distribution/reference, without its rarely used forms); no spaces, no shell characters, no leading ``-``
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN})?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?",
+    re.ASCII)
+
+
+def valid_image(reference: str) -> bool:
+    """``reference`` is a Docker image reference :data:`IMAGE_REFERENCE` accepts (at most 512 characters)."""
+    return len(reference) <= 512 and IMAGE_REFERENCE.fullmatch(reference) is not None
 
 
 def kind_binary() -> str:

@@ -140,17 +140,13 @@ class Lab(DockerNodeOps):
         """Create the network, the nodes and the clients; return the topology."""
         network, subnet = self._create_network()
         gateway = str(subnet.network_address + 1)
-        names = [("control-plane", "control-plane")] + [
-            ("worker", "worker" if i == 1 else f"worker{i}") for i in range(1, self.workers + 1)
-        ]
-        self.progress(f"lbconform: lab {self.cluster}: network {network} {subnet}, {len(names)} nodes, 2 clients")
-        # fixed addresses (.2, .3, …) so that a node stopped and started again keeps its address, as a kind node does
-        wanted = [(short, role, str(subnet.network_address + 2 + i)) for i, (role, short) in enumerate(names)]
-        wanted += [(short, "client", str(subnet.network_address + off)) for short, off in CLIENT_OFFSETS.items()]
-        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:  # independent: created side by side
-            hosts = list(pool.map(lambda w: self._create_host(f"{self.cluster}-{w[0]}", w[0], w[1], network, w[2]),
-                                  wanted))
-        nodes, clients = hosts[:len(names)], hosts[len(names):]
+        layout = host_layout(self.cluster, subnet, self.workers)
+        self.progress(f"lbconform: lab {self.cluster}: network {network} {subnet}, {len(layout) - len(CLIENT_OFFSETS)} "
+                      f"nodes, {len(CLIENT_OFFSETS)} clients")
+        with ThreadPoolExecutor(max_workers=len(layout)) as pool:  # independent: created side by side
+            hosts = list(pool.map(lambda h: self._create_host(h[0], h[1], h[2], network, h[3]), layout))
+        nodes = [h for h in hosts if h.role != "client"]
+        clients = [h for h in hosts if h.role == "client"]
         self.topology = Topology(
             cluster=self.cluster, network=network, subnet=subnet, gateway=gateway,
             nodes=tuple(nodes), clients=tuple(clients), vip_pool=vip_pool_from_top(subnet, VIP_POOL_SIZE),
@@ -187,6 +183,19 @@ class Lab(DockerNodeOps):
 
     def _create_host(self, name: str, short: str, role: str, network: str, ip: str | None) -> Host:
         return create_host(self.client, self.image, self.run_id, self.cluster, name, short, role, network, ip)
+
+
+def host_layout(cluster: str, subnet: ipaddress.IPv4Network, workers: int = 3) -> list[tuple[str, str, str, str]]:
+    """(container name, short name, role, address) of every node, then of the clients: what :meth:`Lab.up` creates.
+
+    Fixed addresses (.2, .3, …) so that a node stopped and started again keeps its address, as a kind node does."""
+    names = [("control-plane", "control-plane")] + [
+        ("worker", "worker" if i == 1 else f"worker{i}") for i in range(1, workers + 1)]
+    nodes = [(f"{cluster}-{short}", short, role, str(subnet.network_address + 2 + i))
+             for i, (role, short) in enumerate(names)]
+    clients = [(f"{cluster}-{short}", short, "client", str(subnet.network_address + off))
+               for short, off in CLIENT_OFFSETS.items()]
+    return nodes + clients
 
 
 def _subnets_in_use(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import docker
 from docker.models.containers import Container
@@ -38,6 +39,7 @@ KEEPALIVED_CONF = "/etc/keepalived/lbconform.conf"
 NFT_PATH = "/etc/lbconform/service.nft"
 PID_FILES = ["-p", "/run/lbc-keepalived.pid", "-r", "/run/lbc-vrrp.pid"]
 FIRST_VRID = 51
+MODES = ("random", "rr")  #: the data-plane modes :func:`render_ruleset` renders
 CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
 #: seconds for keepalived to run and open its VRRP socket, and for a whoami backend to answer 200. A start is
 #: confirmed as soon as it is up (a wait on the condition), so the budget only bounds how long a start that
@@ -204,12 +206,9 @@ class KeepalivedLab:
         self.progress(f"lbconform: deploying keepalived + {len(self.backends)} whoami backends on {self.topology.cluster}")
         with ThreadPoolExecutor(max_workers=len(self.topology.workers)) as pool:  # nodes are independent
             list(pool.map(self.start_node, self.topology.workers))
-        if self.hooks.bridge in ("drop-garp", "drop-preferred-garp"):
-            self._drop_garp_on_bridge(only_from_preferred=self.hooks.bridge == "drop-preferred-garp")
-        elif self.hooks.bridge == "spoof-arp-source":
-            self._rewrite_arp_source_on_bridge()
-        elif self.hooks.bridge == "spoof-garp-source":
-            self._rewrite_arp_source_on_bridge(gratuitous=True)
+        bridge = self.bridge_ruleset()
+        if bridge is not None:
+            host_nft.load(bridge)
         self.wait_converged()
 
     def start_node(self, node: Host) -> None:
@@ -220,19 +219,15 @@ class KeepalivedLab:
         """
         c = self.docker.containers.get(node.name)
         backend = next(b for b in self.backends if b.node == node.short)
-        index = self.topology.workers.index(node)
-        conf = render_keepalived(node, index, self.services, len(self.topology.workers), self.advert_int,
-                                 only_preferred=self.hooks.only_preferred_vrrp,
-                                 collapse=self.hooks.collapse_priorities)
+        conf = self.keepalived_conf(node)
         release = "".join(f"address del {svc.vip}/32 dev eth0\n" for svc in self.services)
         containers.put_files(c, {WHOAMI_PATH: Path(whoami.__file__).read_text(), KEEPALIVED_CONF: conf,
                                  RELEASE_BATCH: release})
         containers.start_daemon(c, "whoami", ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
                                 ready=[f"http=http://127.0.0.1:{self.port}/"], budget=BACKEND_START_BUDGET)
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
-        if self.hooks.vips_on_lo:  # multi-responder: what kube-ipvs0 does to every node without strictARP
-            for svc in self.services:
-                containers.run(c, ["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"])
+        for argv in self.lo_commands():
+            containers.run(c, argv)
         if self.mode:  # the data plane first: the agent takes its VIPs back at once (preemption), and a VIP
             self._load_rules(node, self.mode)  # without DNAT rules answers RST on port 80
             self._forget_untranslated(node)
@@ -321,15 +316,44 @@ class KeepalivedLab:
 
     def _load_rules(self, node: Host, mode: str) -> None:
         c = self.docker.containers.get(node.name)
+        containers.put_file(c, NFT_PATH, self.ruleset(node, mode))
+        containers.run(c, ["nft", "-f", NFT_PATH])
+
+    # -- what the provider loads (pure: also what --plan prints) -------------------------------
+    @classmethod
+    def planned(cls, spec: ProviderSpec, topology: Topology, mutant: str | None = None) -> KeepalivedLab:
+        """The provider as ``--plan`` renders it: every method of this section works, nothing reaches an engine."""
+        return cls(spec, cast(docker.DockerClient, _NoEngine()), topology, progress=lambda _: None, mutant=mutant)
+
+    def keepalived_conf(self, node: Host) -> str:
+        """keepalived.conf of ``node``, with the mutant's hooks."""
+        return render_keepalived(node, self.topology.workers.index(node), self.services, len(self.topology.workers),
+                                 self.advert_int, only_preferred=self.hooks.only_preferred_vrrp,
+                                 collapse=self.hooks.collapse_priorities)
+
+    def ruleset(self, node: Host, mode: str) -> str:
+        """The nftables service rules of ``node`` in ``mode``, with the mutant's hooks."""
         refuse_to = self.topology.node("control-plane").ip if self.hooks.refuse_new else None
         not_preferred = frozenset(s.vip for s in self.services if self.preferred_owner(s) != node.short)
-        ruleset = render_ruleset(node, self.services, self.backends, mode, skew=self.hooks.skew,
-                                 masquerade_local=self.hooks.masquerade_local, refuse_to=refuse_to,
-                                 refuse_only=not_preferred if self.hooks.refuse_new == "not-preferred" else None,
-                                 rr_drops_first=self.hooks.rr_drops_first_backend,
-                                 affinity_ignored=self.hooks.affinity_ignored)
-        containers.put_file(c, NFT_PATH, ruleset)
-        containers.run(c, ["nft", "-f", NFT_PATH])
+        return render_ruleset(node, self.services, self.backends, mode, skew=self.hooks.skew,
+                              masquerade_local=self.hooks.masquerade_local, refuse_to=refuse_to,
+                              refuse_only=not_preferred if self.hooks.refuse_new == "not-preferred" else None,
+                              rr_drops_first=self.hooks.rr_drops_first_backend,
+                              affinity_ignored=self.hooks.affinity_ignored)
+
+    def lo_commands(self) -> list[list[str]]:
+        """multi-responder: what kube-ipvs0 does to every node without strictARP (every VIP on lo); else none."""
+        if not self.hooks.vips_on_lo:
+            return []
+        return [["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"] for svc in self.services]
+
+    def bridge_ruleset(self) -> str | None:
+        """The mutant's table on the host bridge (``hooks.bridge``), None for the healthy LB."""
+        if self.hooks.bridge in ("drop-garp", "drop-preferred-garp"):
+            return self._garp_drop_ruleset(only_from_preferred=self.hooks.bridge == "drop-preferred-garp")
+        if self.hooks.bridge in ("spoof-arp-source", "spoof-garp-source"):
+            return self._arp_source_ruleset(gratuitous=self.hooks.bridge == "spoof-garp-source")
+        return None
 
     # -- what the LB reports -------------------------------------------------------------------
     def holders(self, service: Service) -> list[str]:
@@ -410,7 +434,7 @@ class KeepalivedLab:
     def _bridge_table(self) -> str:
         return host_nft.table_name(self.topology.cluster, "mutant")
 
-    def _drop_garp_on_bridge(self, only_from_preferred: bool = False) -> None:
+    def _garp_drop_ruleset(self, only_from_preferred: bool = False) -> str:
         """garp-loss: drop every gratuitous ARP for the VIPs; silent-failback: only those each VIP's preferred
         owner sends for it (so it takes the VIP back without telling anyone)."""
         def source(s: Service) -> str:
@@ -418,12 +442,11 @@ class KeepalivedLab:
 
         rules = "".join(f"    ether type arp {source(s)}arp saddr ip {s.vip} arp daddr ip {s.vip} drop\n"
                         for s in self.services)
-        ruleset = (f"table bridge {self._bridge_table} {{\n"
-                   f"  chain garp_drop {{\n    type filter hook forward priority 0; policy accept;\n"
-                   f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
-        host_nft.load(ruleset)
+        return (f"table bridge {self._bridge_table} {{\n"
+                f"  chain garp_drop {{\n    type filter hook forward priority 0; policy accept;\n"
+                f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
 
-    def _rewrite_arp_source_on_bridge(self, gratuitous: bool = False) -> None:
+    def _arp_source_ruleset(self, gratuitous: bool = False) -> str:
         """ether-spoof: ARP replies for the VIPs leave with another Ethernet source than their ARP sender
         (OpenELB #359 answered from another node's MAC): switches learn the wrong port. garp-spoof
         (``gratuitous``): the same for gratuitous ARP (sender IP = target IP = VIP), so the owner's own frames never
@@ -434,9 +457,8 @@ class KeepalivedLab:
         else:
             vips = ", ".join(s.vip for s in self.services)
             rules = f"    ether type arp arp operation reply arp saddr ip {{ {vips} }} ether saddr set {SPOOFED_MAC}\n"
-        ruleset = (f"table bridge {self._bridge_table} {{\n  chain arp_spoof {{\n"
-                   f"    type filter hook forward priority 0; policy accept;\n{rules}  }}\n}}\n")
-        host_nft.load(ruleset)
+        return (f"table bridge {self._bridge_table} {{\n  chain arp_spoof {{\n"
+                f"    type filter hook forward priority 0; policy accept;\n{rules}  }}\n}}\n")
 
     def cleanup(self) -> None:
         """Remove what the provider put on the host (the mutants' bridge tables) and pending timers."""
@@ -471,6 +493,13 @@ class KeepalivedLab:
             out = containers.run(c, ["keepalived", "--version"], check=False)
             self._version = (out.stderr or out.stdout).strip().splitlines()[0] if (out.stderr or out.stdout) else "?"
         return self._version
+
+
+class _NoEngine:
+    """The Docker client of a planned provider (``--plan`` creates nothing): any use is a bug, said as such."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"--plan contacts no Docker engine (the planned provider used .{name})")
 
 
 def _forget_stale(c: Container, vip: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 from ..paths import FIXTURES
 from ..scenarios import SERVICES
 from .spec import ProviderSpec
@@ -28,9 +28,21 @@ DEFAULT_BACKEND_IMAGE = "traefik/whoami:v1.11.0"
 AGENT_TAINT = {"key": "lbconform.io/no-speaker", "value": "true", "effect": "NoSchedule"}
 
 
+VERSION_ENV = "LBCONFORM_METALLB_VERSION"
+#: a MetalLB release tag (as the spec's ``settings.version``): it goes into the manifest URL
+RELEASE_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+
+
 def version(spec: ProviderSpec) -> str:
-    """The MetalLB release to install: ``LBCONFORM_METALLB_VERSION`` or the spec's pin."""
-    return os.environ.get("LBCONFORM_METALLB_VERSION") or str(spec.settings["version"])
+    """The MetalLB release to install: ``LBCONFORM_METALLB_VERSION`` or the spec's pin. The variable must be a
+    release tag (``v0.16.1``): anything else (``../``, ``;``, a URL) would reach the manifest URL."""
+    override = os.environ.get(VERSION_ENV)
+    if not override:
+        return str(spec.settings["version"])
+    if not RELEASE_TAG.fullmatch(override):
+        raise ConfigError(f"{VERSION_ENV}={shown(override)} is not a MetalLB release tag; give vMAJOR.MINOR.PATCH "
+                          f"(e.g. {spec.settings.get('version', 'v0.16.1')}) or unset it to install the spec's pin")
+    return override
 
 
 def manifest_url(spec: ProviderSpec) -> str:

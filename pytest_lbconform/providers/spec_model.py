@@ -131,10 +131,15 @@ def read_spec(path: Path) -> SpecModel:
     try:
         return SpecModel.model_validate(raw)
     except ValidationError as exc:
-        missing = [".".join(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == "missing"]
+        errors = exc.errors()
+        unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+        missing = [".".join(str(p) for p in e["loc"]) for e in errors if e["type"] == "missing"]
+        if unknown:  # a misspelt key is also a missing one: name the spelling, not only the absence
+            also = f" (missing: {', '.join(missing)})" if missing else ""
+            raise ConfigError(f"{where}: {_one_line(unknown[0], raw)}{also}") from exc
         if missing:
             raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}") from exc
-        raise ConfigError(f"{where}: {_one_line(exc.errors()[0], raw)}") from exc
+        raise ConfigError(f"{where}: {_one_line(errors[0], raw)}") from exc
 
 
 def _one_line(error: Any, raw: dict[str, Any]) -> str:
