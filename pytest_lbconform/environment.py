@@ -76,9 +76,14 @@ class LBUnderTest:
         again only after a fault or its undo (``faults.epoch``) changed what the wire may show."""
         now = faults.epoch()
         seen = self._arp_seen.get(client)
-        if seen is None or seen[0] != now:
-            seen = (now, self.probe(client).arp_responders_many([s.vip for s in self.services], ARP_WINDOW, ARP_ROUNDS))
-            self._arp_seen[client] = seen
+        if seen is None or seen[0] != now:  # every client's burst at once: the other ARP checks ask from the other
+            vips = [s.vip for s in self.services]
+            with ThreadPoolExecutor(max_workers=len(self.probes)) as pool:
+                bursts = dict(zip(self.probes, pool.map(
+                    lambda name: self.probes[name].arp_responders_many(vips, ARP_WINDOW, ARP_ROUNDS), self.probes),
+                    strict=True))
+            self._arp_seen.update({name: (now, burst) for name, burst in bursts.items()})
+            seen = self._arp_seen[client]
         return seen[1]
 
     def node(self, short: str) -> Host:
@@ -202,6 +207,8 @@ class LabEnvironment:
             return
         if self.provider is not None:
             self.provider.cleanup()
+        for probe in self.probes.values():
+            probe.close()
         self.lab.down()
         self.lab = None
 
@@ -324,6 +331,8 @@ class KindEnvironment:
             except InfrastructureError as exc:
                 self.progress(f"lbconform: {exc}")
                 errors.append(exc)
+        for probe in self.probes.values():
+            probe.close()
         remove_run(self.client, self.run_id)
         if errors:
             raise errors[0]

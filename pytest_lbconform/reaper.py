@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import docker.errors
+from docker.models.containers import Container
 
 from . import hostcmd, labels, ownership
 from .errors import InfrastructureError
@@ -156,18 +158,26 @@ def _remove(client: docker.DockerClient, filters: dict[str, str | list[str] | bo
     still removing answers 409 "has active endpoints" — busy, the next pass removes it."""
     removed: list[str] = []
     busy: list[str] = []
-    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
+
+    def remove(container: Container) -> tuple[str, bool] | None:
+        """(name, removed) or None when it was gone already."""
         try:
             if container.status == "paused":
                 container.unpause()
             container.remove(force=True)
-            removed.append(str(container.name))
+            return str(container.name), True
         except docker.errors.NotFound:
-            continue
+            return None
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise
-            busy.append(str(container.name))
+            return str(container.name), False
+
+    found = client.containers.list(all=True, filters=filters, ignore_removed=True)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(found), 8))) as pool:  # each removal waits on its own kill
+        for outcome in pool.map(remove, found):
+            if outcome is not None:
+                (removed if outcome[1] else busy).append(outcome[0])
     for net in client.networks.list(filters=filters):
         try:
             net.remove()

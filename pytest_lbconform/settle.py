@@ -6,27 +6,37 @@ client follows it and it has served a run of probes in a row; each wait has a bu
 verdicts judge what was recorded (an over-budget or silent LB is judged, never waited for forever).
 
 Numbers, and why:
-- ``BASELINE_PROBES`` (30 = 0.3 s at 10 ms): a baseline before the fault, shown on the plot and in the
+- ``BASELINE_PROBES`` (20 = 0.2 s at 10 ms): a baseline before the fault, shown on the plot and in the
   "before" phase, so a failing data plane is told apart from a failover.
-- ``DEGRADATION_PROBES`` (100 = 1 s at 10 ms) after the first answer through the new owner: the degradation
-  bound is the expected failed share + 5 points + 3σ of these probes (``verdicts/failover.py``); with 100 probes
-  3σ ≤ 15 points (p = 1/3; 0 for an expectation of 0), so a share 20 points above expectation fails, and a
-  healthy LB exceeds the bound with probability < 0.2 % (one-sided 3σ).
+- :func:`degradation_probes` after the first answer through the new owner: the degradation bound is the
+  expected failed share p + 5 points + 3σ of these n probes (``verdicts/failover.py``), so n is what makes that
+  bound sharp: the 5-point tolerance spans at least 3 probes (n ≥ 60) and the sampling term 3σ = 3·√(p(1−p)/n)
+  is at most 15 points (n ≥ 400·p(1−p): 89 for p = 1/3). A share 20 points above the expectation then fails,
+  and a healthy LB exceeds the bound with probability < 0.2 % (one-sided 3σ). 60 probes = 0.6 s at 10 ms.
 - ``FAILBACK_RUN`` (20 = 200 ms): answers through the final owner in a row after the undo; with its GARP (when
   the owner moved) and the client's neighbour entry on it, the failback has happened and been seen.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from .probes.driver import Live
 from .probes.records import Sample
 from .verdicts.arp import garp_credited
+from .verdicts.failover import TOLERANCE
 
-BASELINE_PROBES = 30
-DEGRADATION_PROBES = 100
+BASELINE_PROBES = 20
 FAILBACK_RUN = 20
+TOLERANCE_PROBES = 3      #: the degradation tolerance (5 points) spans at least this many probes
+MAX_SAMPLING_TERM = 0.15  #: the degradation bound's 3σ is at most this share
+
+
+def degradation_probes(expected_share: float, tolerance: float = TOLERANCE) -> int:
+    """How many probes after the takeover the degradation bound needs (see the module docstring)."""
+    p = min(max(expected_share, 0.0), 1.0)
+    return max(math.ceil(TOLERANCE_PROBES / tolerance), math.ceil(9 * p * (1 - p) / MAX_SAMPLING_TERM ** 2))
 
 Condition = Callable[[Live], bool]
 Forwarder = Callable[[Sample], "str | None"]  #: the node that forwarded an answered probe (None: not attributable)
@@ -37,7 +47,7 @@ def baseline(probes: int = BASELINE_PROBES) -> Condition:
     return lambda live: len(live.samples) >= probes
 
 
-def takeover_seen(via: Forwarder, new_owner: str, since: float, probes_after: int = DEGRADATION_PROBES) -> Condition:
+def takeover_seen(via: Forwarder, new_owner: str, since: float, probes_after: int) -> Condition:
     """A probe sent at or after ``since`` was answered through ``new_owner``, and ``probes_after`` probes were sent
     from that one on (whatever their outcome: the degradation verdict counts the failed ones)."""
     def seen(live: Live) -> bool:

@@ -7,6 +7,7 @@
     python3 agent.py http_burst   '{"vip": "…", "port": 80, "n": 800, "concurrency": 8}'
     python3 agent.py availability '{"vip": "…", "port": 80, "interval": 0.01, "timeout": 0.2, "duration": 4}'
     python3 agent.py selftest     '{}'
+    python3 agent.py serve        (requests as JSON lines on stdin: probes/session.py)
 
 Every timestamp is ``time.time()``: containers share the host kernel's clock, so the host can
 place its own events (fault injection) on the same time line. The last line printed is the JSON
@@ -120,7 +121,7 @@ def arp_many(vips: list[str], window: float = 1.0, count: int = 3) -> dict[str, 
     packets: dict[str, list[Any]] = {vip: [] for vip in vips}
     for attempt in range(count):
         requests = [Ether(dst=BROADCAST) / ARP(pdst=vip) for vip in vips]
-        answered, _ = srp(requests, iface=IFACE, timeout=window, multi=True, retry=0)
+        answered, _ = srp(requests, iface=IFACE, timeout=window, multi=True, retry=0, filter="arp")
         for request in requests:
             packets[request[ARP].pdst].append(request)
         for sent, reply in answered:
@@ -288,6 +289,24 @@ def selftest() -> dict[str, Any]:
             "mac": get_if_hwaddr(IFACE).lower()}
 
 
+def serve() -> int:
+    """Answer requests from stdin until it ends: one JSON line ``{"id", "cmd", "args"}`` each, run in a thread of
+    its own, answered ``R {"id", "result"}`` (or ``"error"``) on stdout. Python and scapy start once per client."""
+    out = threading.Lock()
+
+    def run(request: dict[str, Any]) -> None:
+        try:
+            reply: dict[str, Any] = {"id": request["id"], "result": COMMANDS[request["cmd"]](**request.get("args", {}))}
+        except Exception as exc:  # the host raises it as an infrastructure error naming the client
+            reply = {"id": request.get("id"), "error": f"{request.get('cmd')}: {type(exc).__name__}: {exc}"}
+        _emit(out, "R " + json.dumps(reply))
+
+    for line in sys.stdin:
+        if line.strip():
+            threading.Thread(target=run, args=(json.loads(line),), daemon=True).start()
+    return 0
+
+
 COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
     "selftest": selftest, "arp": arp, "arp_many": arp_many, "garp": garp, "neighbour": neighbour, "http_burst": http_burst,
     "availability": availability,
@@ -295,8 +314,12 @@ COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["serve"]:
+        code = serve()
+        sys.stdout.flush()
+        os._exit(code)  # scapy's sniffer threads must not delay the exit
     if len(argv) != 3 or argv[1] not in COMMANDS:
-        print(f"usage: agent.py {{{','.join(COMMANDS)}}} JSON-ARGS", file=sys.stderr)
+        print(f"usage: agent.py {{{','.join(COMMANDS)}}} JSON-ARGS | agent.py serve", file=sys.stderr)
         return 2
     result = COMMANDS[argv[1]](**json.loads(argv[2]))
     sys.stdout.write(json.dumps(result) + "\n")

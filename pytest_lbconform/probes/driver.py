@@ -20,9 +20,11 @@ from ..errors import InfrastructureError
 from ..platforms import containers
 from ..platforms.base import Host
 from .records import ArpObservation, ArpReply, AvailabilityTrace, Burst, GarpFrame, NeighbourEntry, Sample
+from .session import AgentSession
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py")
 AGENT_PATH = "/opt/lbconform/agent.py"
+CALL_MARGIN_S = 60.0  #: beyond what a probe takes by its own arguments: a busy machine, a slow first scapy import
 
 
 class ProbeClient:
@@ -32,9 +34,11 @@ class ProbeClient:
         self.docker = client
         self.host = host
         self.container = client.containers.get(host.name)
+        self.session = AgentSession(client, self.container, ["python3", AGENT_PATH, "serve"])
 
     def install(self) -> None:
-        """Copy the agent into the client and confirm it runs there (scapy loads, eth0 has the client's MAC)."""
+        """Copy the agent into the client, start its session and confirm it runs there (scapy loads, eth0 has
+        the client's MAC)."""
         containers.put_file(self.container, AGENT_PATH, AGENT_SOURCE.read_text())
         try:
             info = self._call("selftest")
@@ -44,13 +48,15 @@ class ProbeClient:
             raise InfrastructureError(f"the probe agent in {self.host.name} sees eth0 as {info.get('mac')}, "
                                       f"but Docker gave the client {self.host.mac}")
 
+    def close(self) -> None:
+        """End the agent's session (the client may be gone already)."""
+        self.session.close()
+
     def _call(self, command: str, **kwargs: Any) -> dict[str, Any]:
-        res = containers.run(self.container, ["python3", AGENT_PATH, command, json.dumps(kwargs)])
-        try:
-            result: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
-        except (IndexError, json.JSONDecodeError) as exc:
-            raise InfrastructureError(f"probe {command} in {self.host.name} printed no JSON: {res.stderr[-300:]}") from exc
-        return result
+        """``command`` in the client's agent session; its budget: what the command may take, plus a margin."""
+        took = (float(kwargs.get("window", 0)) * int(kwargs.get("count", 1)) + int(kwargs.get("n", 0))
+                * float(kwargs.get("timeout", 0)) / max(1, int(kwargs.get("concurrency", 1))))
+        return self.session.call(command, kwargs, budget=CALL_MARGIN_S + took)
 
     def arp_responders(self, vip: str, window: float = 1.0, count: int = 3) -> ArpObservation:
         """Every MAC that answers a broadcast who-has for ``vip``, over ``count`` requests."""

@@ -223,15 +223,18 @@ class KeepalivedLab:
         release = "".join(f"address del {svc.vip}/32 dev eth0\n" for svc in self.services)
         containers.put_files(c, {WHOAMI_PATH: Path(whoami.__file__).read_text(), KEEPALIVED_CONF: conf,
                                  RELEASE_BATCH: release})
-        containers.start_daemon(c, "whoami", ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
-                                ready=[f"http=http://127.0.0.1:{self.port}/"], budget=BACKEND_START_BUDGET)
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
-        for argv in self.lo_commands():
-            containers.run(c, argv)
-        if self.mode:  # the data plane first: the agent takes its VIPs back at once (preemption), and a VIP
-            self._load_rules(node, self.mode)  # without DNAT rules answers RST on port 80
-            self._forget_untranslated(node)
-        self.start_agent(node)
+        with ThreadPoolExecutor(max_workers=1) as side:  # the backend starts beside the data plane and the agent
+            backend_up = side.submit(containers.start_daemon, c, "whoami",
+                                     ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
+                                     ready=[f"http=http://127.0.0.1:{self.port}/"], budget=BACKEND_START_BUDGET)
+            for argv in self.lo_commands():
+                containers.run(c, argv)
+            if self.mode:  # the data plane first: the agent takes its VIPs back at once (preemption), and a VIP
+                self._load_rules(node, self.mode)  # without DNAT rules answers RST on port 80
+                self._forget_untranslated(node)
+            self.start_agent(node)
+            backend_up.result()
 
     def _forget_untranslated(self, node: Host) -> None:
         """Delete the connections ``node`` tracked for the VIPs before its rules were loaded.
@@ -471,21 +474,25 @@ class KeepalivedLab:
         """What a person needs to see why a check failed, per worker: the agent's config, the data-plane rules as
         loaded, the addresses; with ``failed`` also the agent's log and the neighbour table. Best effort: a
         node that does not answer (stopped by a fault) says so instead."""
-        out: dict[str, str] = {}
-        for node in self.topology.workers:
-            commands = {"keepalived.conf": ["cat", KEEPALIVED_CONF], "nft ruleset": ["nft", "list", "ruleset"],
-                        "addresses": ["ip", "-br", "addr"]}
-            if failed:
-                commands |= {"keepalived log": ["tail", "-n", "60", f"{containers.LOG_DIR}/keepalived.log"],
-                             "neighbours": ["ip", "neigh"]}
+        commands = {"keepalived.conf": ["cat", KEEPALIVED_CONF], "nft ruleset": ["nft", "list", "ruleset"],
+                    "addresses": ["ip", "-br", "addr"]}
+        if failed:
+            commands |= {"keepalived log": ["tail", "-n", "60", f"{containers.LOG_DIR}/keepalived.log"],
+                         "neighbours": ["ip", "neigh"]}
+
+        def read(node: Host) -> dict[str, str]:
+            texts = {}
             for what, argv in commands.items():
                 try:
                     res = containers.run(self.docker.containers.get(node.name), argv, check=False)
                     text = res.stdout if res.exit_code == 0 else f"(exit {res.exit_code}) {res.stderr}"
                 except Exception as exc:  # a stopped or removed node: evidence must never break the run
                     text = f"(not readable: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-                out[f"{node.short} {what}"] = text
-        return out
+                texts[f"{node.short} {what}"] = text
+            return texts
+
+        with ThreadPoolExecutor(max_workers=len(self.topology.workers)) as pool:  # the nodes side by side
+            return {k: v for texts in pool.map(read, self.topology.workers) for k, v in texts.items()}
 
     def version(self) -> str:
         if not self._version:

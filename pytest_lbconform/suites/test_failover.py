@@ -84,13 +84,16 @@ def test_failover(request, lb, kind, service):
             new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + TAKEOVER_GRACE)
             during_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the fault holds
             if new_owner is not None:  # hold until the takeover is seen in the data plane + the degradation probes
-                rec.wait_until(settle.takeover_seen(via, new_owner, injected.at),
+                rec.wait_until(settle.takeover_seen(via, new_owner, injected.at,
+                                                    settle.degradation_probes(expected_share)),
                                injected.at + budget + TAKEOVER_GRACE - time.time())
             during = during_arp.result()
             with allure.step(f"undo {kind} on {victim.short}"):
                 undo_now(injected, victim, lb.infra, lb.provider)
         with allure.step("failback: the topology settles on one owner, which announces itself and serves"):
             final_owner = lb.provider.wait_converged()[svc.name]
+            # who answers ARP now that the LB converged (it asks the wire while the failback is watched)
+            after_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)
             # a node started again may come back with another MAC (and on kind another address): judge the
             # failback by what it uses now, attribute probes by what each node used at the time
             owners_before = lb.address_owners
@@ -99,7 +102,6 @@ def test_failover(request, lb, kind, service):
             rec.wait_until(settle.failback_settled(via, final_owner, node_macs[final_owner], injected.undo_started,
                                                    moved=final_owner != new_owner), budget + FAILBACK_WINDOW)
         rec.end_at(time.time())
-        after_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the report is made
         trace = rec.wait()
     probes = attribute(trace.samples, svc.traffic_policy, owners_before | lb.address_owners,
                        {b.name: b.node for b in lb.backends})
