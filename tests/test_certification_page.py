@@ -3,13 +3,12 @@ ids, tier, outcome, a labelled expected/measured row per verdict and evidence th
 table, the run id and the suite's commit, one clean LB line, no Python reprs (issue 23).
 
 The same checks run against the page 9a7e0c7 wrote for a healthy run (``tests/data/certification-page-9a7e0c7.html``)
-and find what the issue lists. Screenshots go to ``$LBCONFORM_SCREENSHOT_DIR`` when set, else the test's tmp dir
-(``docs/img/certification-page*.png`` are copies of them).
+and find what the issue lists. Screenshots go to ``screenshots/`` in the test artifacts directory
+(``LBCONFORM_TEST_ARTIFACTS``; ``docs/img/certification-page*.png`` are copies of them).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import urllib.parse
@@ -163,9 +162,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
 
 
 def screenshots(tmp_path: Path) -> Path:
-    where = Path(os.environ.get("LBCONFORM_SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+    """The test artifacts' screenshots folder (``tests/conftest.py``: never the repository's reports/)."""
+    render.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return render.SCREENSHOTS
 
 
 def test_the_certification_page_in_chromium(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

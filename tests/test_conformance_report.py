@@ -198,3 +198,12 @@ def test_the_page_groups_checks_by_family_with_counts_budgets_and_links_to_the_e
     assert "<td>node-stop</td><td>5.0 s</td><td>overridden (the spec says 2.0 s)</td>" in page
     assert "<td>agent-kill</td>" not in page
     assert {c["family"] for p in report["profiles"] for c in p["checks"]} <= set(checks.FAMILIES)
+
+
+def test_an_older_history_moved_aside_never_overwrites_a_file_already_there(tmp_path):
+    (tmp_path / "history.old.csv").write_text("the user's own\n")
+    (tmp_path / "history.csv").write_text("date,lb,version,check_id,figure,value\nx,y,z,c,f,1\n")
+    result = r("suites/test_failover.py::t[a]", "passed", "failover-budget")
+    conformance.write(tmp_path, build([result], {"provider": "p", "version": "1"}, {"platform": "lab"}))
+    assert (tmp_path / "history.old.csv").read_text() == "the user's own\n"
+    assert (tmp_path / "history.old.1.csv").read_text().startswith("date,lb,version")

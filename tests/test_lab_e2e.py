@@ -38,6 +38,29 @@ def test_arp_suite_passes_on_the_reference_lb_and_cleans_up(docker_client, tmp_p
     assert "lb=keepalived" in (tmp_path / "allure-results" / "environment.properties").read_text()
 
 
+def test_a_run_writes_and_deletes_only_its_own_files_in_every_folder_it_writes(docker_client, tmp_path):
+    """A user's files beside the reports, in evidence/ (also in a folder of a check this run writes), in the Allure
+    report folders and an older history stay byte for byte; the second run removes the first run's Allure results
+    (its manifest) and nothing else."""
+    check = "pytest_lbconform/suites/test_arp_ownership.py::test_vips_are_spread_over_nodes_as_the_provider_intends"
+    slug = "test_vips_are_spread_over_nodes_as_the_provider_intends_lab-random"
+    users = {tmp_path / "notes.txt": "mine", tmp_path / "evidence" / "mine.txt": "ev",
+             tmp_path / "evidence" / slug / "mine.txt": "in a check's folder", tmp_path / "plots" / "mine.png": "png",
+             tmp_path / "history.old.csv": "old\n", tmp_path / "allure-report" / "mine.html": "<p>",
+             tmp_path / "allure2-report" / "history" / "mine.json": "{}"}
+    for path, text in users.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    for _ in range(2):
+        result, pid = run_suite("--lb=keepalived", "--proxy-mode=random", f"--report-dir={tmp_path}", check)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        assert {path: path.read_text() for path in users} == users
+        assert not created_by(docker_client, pid)
+    results = [p for p in (tmp_path / "allure-results").iterdir() if p.name.endswith("-result.json")]
+    assert len(results) == 1, "the second run removed the first run's Allure results, and only them"
+    assert list((tmp_path / "evidence" / slug).glob("*.pcap"))
+
+
 def test_keep_leaves_the_lab_up_for_inspection(docker_client, tmp_path):
     result, pid = run_suite("--keep", "--proxy-mode=rr", f"--report-dir={tmp_path}",
                             "pytest_lbconform/suites/test_arp_ownership.py::test_exactly_one_node_answers_arp")

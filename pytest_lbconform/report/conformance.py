@@ -295,12 +295,22 @@ def _append_history(path: Path, report: dict[str, Any]) -> None:
         with path.open(encoding="utf-8") as fh:
             first = fh.readline()
         if first.rstrip("\r\n") != ",".join(HISTORY_HEADER):
-            path.replace(path.with_name(path.stem + ".old.csv"))
+            path.replace(_unused(path.with_name(path.stem + ".old.csv")))
     if path.is_symlink() or not path.exists():
         files.replace_text(path, header.getvalue())
     buffer = io.StringIO()
     csv.writer(buffer).writerows(history_rows(report))
     files.append_text(path, buffer.getvalue())
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``<stem>.1<suffix>``, ``.2`` … — the first name nothing holds (a file of the user's is never
+    overwritten)."""
+    candidate, n = path, 0
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    return candidate
 
 
 def render_html(report: dict[str, Any]) -> str:

@@ -107,7 +107,7 @@ def test_failover(request, lb, kind, service):
                        {b.name: b.node for b in lb.backends})
     timeline = build_timeline(trace, probes, fault_kind=kind, fault=injected.at, undo=injected.undo_started,
                               victim=victim.short, new_owner=new_owner, final_owner=final_owner, node_macs=node_macs,
-                              old_dataplane_serves=spec.old_dataplane_serves)
+                              old_dataplane_serves=spec.old_dataplane_serves, undone=injected.undone_at or None)
     figures = timeline.figures()
     record_timeline(request, figures)  # once per check, in conformance.json; the file below is its evidence
     attach_file(request, lb.cfg.report_dir, "failover timeline (ms relative to the fault).json", json_text(figures))

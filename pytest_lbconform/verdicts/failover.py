@@ -128,6 +128,7 @@ class Timeline:
     #: frames after the fault that claim a node's MAC as ARP sender from another Ethernet source (never credited)
     garp_claims: tuple[str, ...] = ()
     garp_frames: tuple[dict[str, Any], ...] = ()  #: every GARP frame of the recording (garp_rows), for the report
+    undone: float | None = None  #: the undo returned (a node restart and its redeploy take a while)
 
     def ms(self, t: float | None) -> float | None:
         return None if t is None else round((t - self.fault) * 1000, 1)
@@ -155,7 +156,7 @@ class Timeline:
 
     def figures(self) -> dict[str, Any]:
         rel = {f"{name}_ms": self.ms(getattr(self, name)) for name in
-               ("undo", "end", "last_success_before", "last_via_old", "first_via_new", "first_via_other",
+               ("undo", "undone", "end", "last_success_before", "last_via_old", "first_via_new", "first_via_other",
                 "garp_from_new_owner",
                 "neighbour_to_new_owner", "degraded_until", "first_via_final", "garp_from_final_owner")}
         gap = {"longest_gap_ms": self.gap_ms, "longest_gap_from_ms": self.ms(self.gap[0])}
@@ -184,8 +185,9 @@ def _first_garp(frames: Sequence[GarpFrame], mac: str | None, since: float, unti
 
 def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_kind: str, fault: float,
                    undo: float | None, victim: str, new_owner: str | None, final_owner: str | None,
-                   node_macs: Mapping[str, str], old_dataplane_serves: bool) -> Timeline:
-    """The timeline of ``trace`` (its probes attributed) around a fault at ``fault``, undone at ``undo``."""
+                   node_macs: Mapping[str, str], old_dataplane_serves: bool, undone: float | None = None) -> Timeline:
+    """The timeline of ``trace`` (its probes attributed) around a fault at ``fault``, whose undo began at ``undo``
+    (and returned at ``undone``, a figure of how long it took)."""
     if not trace.start <= fault <= trace.end:
         raise ValueError(f"fault time {fault:.3f} lies outside the recording [{trace.start:.3f}, {trace.end:.3f}]")
     end = trace.end
@@ -207,7 +209,7 @@ def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_k
                                                                      or p.t < taken]),
               "after_takeover": _phase(degraded), "after_undo": _phase(after)}
     return Timeline(
-        fault_kind=fault_kind, fault=fault, undo=undo, end=end, victim=victim, new_owner=new_owner,
+        fault_kind=fault_kind, fault=fault, undo=undo, undone=undone, end=end, victim=victim, new_owner=new_owner,
         final_owner=final_owner, old_dataplane_serves=old_dataplane_serves, resolution=trace.interval,
         last_success_before=next((p.t for p in reversed(before) if p.ok), None),
         last_via_old=next((p.t for p in reversed(during) if p.ok and p.via == victim), None),
