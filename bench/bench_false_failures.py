@@ -1,6 +1,6 @@
 """False-failure rate on the healthy reference LB, idle or with the machine busy.
 
-    .venv/bin/python bench/bench_false_failures.py [--runs 20] [--load 1] [--suite main|mutants]
+    .venv/bin/python bench/bench_false_failures.py [--runs 20] [--load 1] [--suite main|mutants] [--xdist]
 
 ``--suite main`` (default): the README's main command (`pytest --lb=keepalived`, both modes) in a
 child process per run; every failed or inconclusive check on the healthy reference is a false
@@ -8,9 +8,10 @@ failure. It also collects, per traffic check, the connections that failed in hea
 figure the registry's error bound (``checks.STEADY``) rests on.
 ``--suite mutants``: `pytest tests/test_mutants.py` per run (every mutant caught by its target and
 nothing unexpected, the healthy reference clean in 2 runs); every failing test is a false failure.
-``--load N``: N busy-looping processes (one core each) for the whole bench.
+``--load N``: N busy-looping processes (one core each) for the whole bench. ``--xdist``: the main command as
+``-n 2 --dist worksteal`` (two labs side by side).
 
-Writes ``reports/bench-false-failures-<suite>-<idle|loadN>.json``.
+Writes ``reports/bench-false-failures-<suite>[-xdist]-<idle|loadN>.json``.
 """
 
 from __future__ import annotations
@@ -67,17 +68,18 @@ def judge_report(report: dict, returncode: int, output: str) -> tuple[list[dict]
     return checks, bad
 
 
-def main_run(index: int) -> dict[str, object]:
+def main_run(index: int, extra: tuple[str, ...] = ()) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="lbc-ff-") as tmp:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lb=keepalived",
-                               f"--report-dir={tmp}"], cwd=ROOT, capture_output=True, text=True, check=False)
+                               f"--report-dir={tmp}", *extra], cwd=ROOT, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
         report_path = Path(tmp) / "conformance.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else {"profiles": []}
     checks, bad = judge_report(report, proc.returncode, proc.stdout + proc.stderr)
-    return {"run": index, "exit": proc.returncode, "checks": len(checks),
+    return {"run": index, "args": list(extra), "exit": proc.returncode, "checks": len(checks),
             "passed": sum(c["outcome"] == "passed" for c in checks), "false_failures": bad, "wall_s": round(wall, 1),
+            "failure_output": _failure_sections(proc.stdout.strip().splitlines()) if bad else [],
             "connection_failures": [r for r in connection_failures(report) if r["failed"]],
             "connections_judged": sum(int(r["connections"]) for r in connection_failures(report))}
 
@@ -110,8 +112,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--load", type=int, default=0, help="busy-looping processes for the whole bench")
     parser.add_argument("--suite", choices=("main", "mutants"), default="main")
+    parser.add_argument("--xdist", action="store_true",
+                        help="main: run it as README's faster command (-n 2 --dist worksteal: two labs side by side)")
     args = parser.parse_args()
-    one = main_run if args.suite == "main" else mutants_run
+    xdist = ("-n", "2", "--dist", "worksteal") if args.xdist else ()
+    one = (lambda i: main_run(i, xdist)) if args.suite == "main" else mutants_run
     runs = []
     with cpu_load(args.load):
         for i in range(1, args.runs + 1):
@@ -133,7 +138,8 @@ def main() -> int:
             "connections_judged": sum(r["connections_judged"] for r in runs),  # type: ignore[misc]
             "failed": sum(f["failed"] for f in failures),
             "worst_share": max((f["failed"] / f["connections"] for f in failures), default=0.0)}
-    out = ROOT / "reports" / f"bench-false-failures-{args.suite}-{'load' + str(args.load) if args.load else 'idle'}.json"
+    name = f"{args.suite}{'-xdist' if args.xdist else ''}-{'load' + str(args.load) if args.load else 'idle'}"
+    out = ROOT / "reports" / f"bench-false-failures-{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=1) + "\n")
     print(f"{total} false failures in {len(runs)} runs ({args.suite}, load {args.load}); written {out}")

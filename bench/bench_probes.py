@@ -24,6 +24,7 @@ from scipy import optimize, stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pytest_lbconform import settle  # noqa: E402
 from pytest_lbconform.config import from_options  # noqa: E402
 from pytest_lbconform.docker_engine import connect  # noqa: E402
 from pytest_lbconform.environment import LabEnvironment  # noqa: E402
@@ -85,14 +86,22 @@ def main() -> int:
         runs = []
         for i in range(args.repeat):
             owner = lb.node(lb.reported_owner(svc))
-            with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec:
-                rec.hold_until(time.time() + 0.5)  # a stretch of healthy samples before the fault, for the timeline
+            via = lb.forwarder(svc)
+            with probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=30.0) as rec:
+                rec.wait_until(settle.baseline(), 5)  # healthy samples before the fault, for the timeline
                 with fault("node-isolate", owner, lb.infra, lb.provider) as injected:
                     new_owner = lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
+                    rec.wait_until(settle.takeover_seen(via, new_owner, injected.at, settle.degradation_probes(0)), 10)
+                final_owner = lb.provider.wait_converged()[svc.name]
+                rec.wait_until(settle.failback_settled(via, final_owner, lb.node(final_owner).mac, injected.undo_started,
+                                                       moved=final_owner != new_owner), 5)
+                rec.end_at(time.time())
             assert rec.trace is not None
             probes = attribute(rec.trace.samples, "Cluster", lb.address_owners, {})
-            tl = build_timeline(rec.trace, probes, fault_kind="node-isolate", fault=injected.at, undo=None,
-                                victim=owner.short, new_owner=new_owner, final_owner=None,
+            # answers after the undo belong to the failback phase, not to the isolated victim
+            tl = build_timeline(rec.trace, probes, fault_kind="node-isolate", fault=injected.at,
+                                undo=injected.undo_started, undone=injected.undone_at, victim=owner.short,
+                                new_owner=new_owner, final_owner=final_owner,
                                 node_macs={n.short: n.mac for n in lb.topology.nodes}, old_dataplane_serves=False)
             diff = None if tl.outage_ms is None or tl.garp_from_new_owner is None else \
                 round(tl.outage_ms - tl.ms(tl.garp_from_new_owner), 1)

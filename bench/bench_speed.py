@@ -12,7 +12,8 @@ the wall times and their ratios, then per check of this checkout's serial run it
   through the final owner after the undo) + the run of answers the failback wait asks for, all as measured in
   that check's own timeline;
 - ARP checks: the who-has rounds of the ARP burst they share (rounds × window), for the check that made it;
-- everything else: its time (connection bursts of well under a second; no floor stated).
+- everything else: its time (connection bursts of well under a second; no floor stated); the lab's set-up and
+  teardown (fixture phases over 0.2 s, from pytest's ``--durations=0``) are listed after the checks.
 
 Writes ``reports/bench-speed.json``.
 """
@@ -20,6 +21,7 @@ Writes ``reports/bench-speed.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -48,13 +50,25 @@ def worktree(commit: str) -> Path:
     return path
 
 
+def phases(output: str) -> list[dict[str, object]]:
+    """The set-up and teardown phases pytest's ``--durations=0`` printed (the lab's set-up is a fixture's)."""
+    rows = []
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0].endswith("s") and parts[1] in ("setup", "teardown"):
+            with contextlib.suppress(ValueError):
+                if float(parts[0][:-1]) >= 0.2:
+                    rows.append({"phase": parts[1], "test": parts[2].split("::")[-1], "time_s": float(parts[0][:-1])})
+    return rows
+
+
 def run_job(tree: Path, *extra: str) -> dict[str, object]:
     """The main command from ``tree`` (its own package first on the path); wall time and the report."""
     with tempfile.TemporaryDirectory(prefix="lbc-speed-") as tmp:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lb=keepalived",
-                               f"--report-dir={tmp}", *extra], cwd=tree, capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONPATH": str(tree)})
+                               "--durations=0", f"--report-dir={tmp}", *extra], cwd=tree, capture_output=True,
+                              text=True, check=False, env={**os.environ, "PYTHONPATH": str(tree)})
         wall = time.perf_counter() - start
         path = Path(tmp) / "conformance.json"
         report = json.loads(path.read_text()) if path.exists() else {"profiles": []}
@@ -62,7 +76,7 @@ def run_job(tree: Path, *extra: str) -> dict[str, object]:
     return {"args": list(extra), "exit": proc.returncode, "wall_s": round(wall, 1),
             "passed": sum(c["outcome"] == "passed" for c in checks),
             "failed": [c["id"] for c in checks if c["outcome"] in ("failed", "inconclusive")],
-            "tail": proc.stdout.strip().splitlines()[-1:], "checks": checks}
+            "tail": proc.stdout.strip().splitlines()[-1:], "checks": checks, "phases": phases(proc.stdout)}
 
 
 def failover_floor(check: dict) -> dict[str, float] | None:
@@ -89,7 +103,7 @@ def floors(checks: list[dict]) -> list[dict[str, object]]:
             continue
         name = chk["id"].split("::")[-1]
         parts = failover_floor(chk) if "test_failover" in chk["id"] else None
-        mode = name.split("[", 1)[1].split("-")[1] if "[" in name else ""
+        mode = name.split("[", 1)[1].rstrip("]").split("-")[1] if "[" in name else ""
         if parts is None and "test_arp_ownership" in chk["id"] and "reannouncement" not in name \
                 and mode not in burst_charged:
             burst_charged.add(mode)  # the first ARP check of a mode asks the wire; the others reuse its burst
@@ -122,6 +136,8 @@ def main() -> int:
     for row in last:
         print(f"{row['check']:<78} {row['time_s']:>7.2f} {row['floor_s'] if row['floor_s'] is not None else '—':>8} "
               f"{row['ratio'] if row['ratio'] is not None else '':>5}")
+    for row in runs[-1]["serial"]["phases"]:
+        print(f"{row['phase'] + ' of ' + row['test']:<78} {row['time_s']:>7.2f} {'—':>8}")
     for run in runs:
         for key in ("baseline", "serial", "xdist"):
             run[key].pop("checks")

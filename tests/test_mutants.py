@@ -160,7 +160,7 @@ def reports_of_a_healthy_run_show_the_plots(report_dir: Path) -> None:
         assert "failover-budget" in text or "test_failover" in text
         plots = render.loaded_images(driver)
         assert any(alt.startswith("plot of ") for alt in plots), plots
-        render.screenshot(driver, "certification-page")
+        render.screenshot(driver, "certification-page-of-a-healthy-lab-run")
 
 
 @pytest.fixture(scope="module", autouse=True)
