@@ -112,7 +112,7 @@ class Timings:
     heal: float = 1.0             #: a member reachable again refutes its death within the gossip window (stand-in)
     join: float = 1.0             #: a started speaker joins the other speakers (stand-in)
     leave: float = 0.3            #: SIGTERM → the speaker's deferred memberlist Leave (stand-in; audit F8)
-    shutdown: float = 1.0         #: SIGTERM → the speaker exits (capped by the grace period)
+    shutdown: float = 1.5         #: SIGTERM → the speaker exits, the kubelet confirms (capped by the grace period)
     grace: float = 2.0            #: the speaker DaemonSet's terminationGracePeriodSeconds
     ds_create: float = 0.5        #: the DaemonSet controller creates a missing pod (stand-in)
     container_start: float = 1.0  #: kubelet starts the speaker container, image present (stand-in)
