@@ -286,18 +286,32 @@ class KindEnvironment:
                            probes=self.probes, infra=DockerNodeOps(self.client, topology), cfg=self.cfg)
 
     def _preload(self, cluster: kind.KindCluster) -> None:
-        """Pull the backends' pinned image here, then copy it into every node (``kind load docker-image``
-        fails with "image not present locally" otherwise); the pods use it with IfNotPresent."""
+        """Copy the backends' pinned image into every node: pulled only when it is not local already (an air-gapped
+        host has it and no registry), saved for its local platform into the run's workdir (``docker save``), loaded
+        with ``kind load image-archive``. ``kind load docker-image`` fails with the containerd image store (Docker
+        29's default: "content digest … not found", kubernetes-sigs/kind#3795). The pods use it with IfNotPresent."""
         from .providers import metallb
 
         image = metallb.backend_image(self.cfg.spec)
-        repository, tag = image.rsplit(":", 1)
-        self.progress(f"lbconform: pulling {image} and loading it into {cluster.name}")
         try:
-            self.client.images.pull(repository, tag=tag)
-        except docker.errors.APIError as exc:
-            raise InfrastructureError(f"--preload-images: pulling {image} failed: {exc.explanation or exc}") from exc
-        cluster.load_image(image)
+            self.client.images.get(image)
+            self.progress(f"lbconform: {image} is local; loading it into {cluster.name}")
+        except docker.errors.ImageNotFound:
+            repository, tag = image.rsplit(":", 1)
+            self.progress(f"lbconform: pulling {image} and loading it into {cluster.name}")
+            try:
+                self.client.images.pull(repository, tag=tag)
+            except docker.errors.APIError as exc:
+                raise InfrastructureError(f"--preload-images: pulling {image} failed: {exc.explanation or exc}") from exc
+        archive = self.workdir / kind.archive_name(image)
+        if not archive.exists():
+            try:
+                kind.save_image_archive(self.client, image, archive)
+            except docker.errors.APIError as exc:
+                archive.unlink(missing_ok=True)
+                raise InfrastructureError(f"--preload-images: saving {image} to {archive} failed: "
+                                          f"{exc.explanation or exc}") from exc
+        cluster.load_archive(archive, image)
 
     @property
     def _keeps_clusters(self) -> bool:

@@ -52,6 +52,8 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
            f"# kind network subnet: {subnet} ({'read from docker' if read else 'assumed: no kind network yet'})",
            f"# MetalLB {metallb.version(cfg.spec)}: official manifest installed at run time from "
            f"{metallb.manifest_url(cfg.spec)}"]
+    backend = metallb.backend_image(cfg.spec)
+    archive = WORKDIR / kind.archive_name(backend)
     for index, mode in enumerate(cfg.modes):
         name = kind.cluster_name(run_id, mode)
         kubeconfig = WORKDIR / f"kubeconfig-{name}"
@@ -62,8 +64,9 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
                                                       image=cfg.kind_image or kind.NODE_IMAGE))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
-                f"$ docker pull {metallb.backend_image(cfg.spec)}   # with --preload-images, then:",
-                "$ " + shlex.join(kind.load_image_command("kind", name, metallb.backend_image(cfg.spec))),
+                f"$ docker pull {backend}   # with --preload-images, when it is not local; then:",
+                f"$ docker save --platform <its local platform> -o {archive} {backend}   # through the engine API",
+                "$ " + shlex.join(kind.load_archive_command("kind", name, archive)),
                 f"# MetalLB L2 objects (pool {first}-{last}):", _yaml(metallb.l2_objects(first, last)).rstrip(),
                 "# backends and services:",
                 _yaml([*metallb.backend_pods([f"{name}-worker", f"{name}-worker2", f"{name}-worker3"],

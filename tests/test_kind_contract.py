@@ -268,18 +268,106 @@ def test_reuse_is_allowed_only_when_the_config_hash_matches(tmp_path):
         "kind", "export", "kubeconfig", "--name", "lbc-ipvs", "--kubeconfig", str(tmp_path / "kc")]
 
 
-def test_preload_pulls_the_pinned_image_before_kind_loads_it(tmp_path):
-    """`kind load docker-image` copies a *local* image: the old code loaded an untagged image nothing had
-    pulled ("image not present locally"), and the pods' default pull policy (Always) ignored it anyway."""
-    from types import SimpleNamespace
+class _FakeEngine:
+    """What ``_preload`` asks of the engine: the image (local or not), a pull, and ``/images/{name}/get``."""
 
+    def __init__(self, local: bool, arch: str = "amd64") -> None:
+        import docker.errors
+
+        self.calls: list[tuple[str, ...]] = []
+        self.local, self.arch, self.errors = local, arch, docker.errors
+        self.images = self
+        self.api = self
+
+    def get(self, image):  # images.get
+        from types import SimpleNamespace
+
+        if not self.local:
+            self.calls.append(("inspect", image, "not local"))
+            raise self.errors.ImageNotFound(f"No such image: {image}")
+        return SimpleNamespace(attrs={"Os": "linux", "Architecture": self.arch})
+
+    def pull(self, repository, tag):
+        self.calls.append(("pull", f"{repository}:{tag}"))
+        self.local = True
+
+    def _url(self, path, image):
+        return path.format(image)
+
+    def _get(self, url, params, stream):
+        self.calls.append(("GET", url, params["platform"]))
+        return object()
+
+    def _raise_for_status(self, response):
+        pass
+
+    def _stream_raw_result(self, response, chunk_size, decode):
+        return iter([b"an image archive"])
+
+
+def _preloading_env(tmp_path, engine):
     from pytest_lbconform.environment import KindEnvironment
 
-    calls: list[tuple[str, ...]] = []
     env = KindEnvironment.__new__(KindEnvironment)
     env.cfg = from_options(tmp_path, lb="metallb", plan=True)
-    env.client = SimpleNamespace(images=SimpleNamespace(pull=lambda repo, tag: calls.append(("pull", f"{repo}:{tag}"))))
-    env.progress = lambda m: None
-    cluster = SimpleNamespace(name="lbc-x-iptables", load_image=lambda image: calls.append(("kind load", image)))
-    env._preload(cluster)
-    assert calls == [("pull", "traefik/whoami:v1.11.0"), ("kind load", "traefik/whoami:v1.11.0")]
+    env.client, env.workdir, env.progress = engine, tmp_path, lambda m: None
+    return env
+
+
+class _Cluster:
+    name = "lbc-x-iptables"
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def load_archive(self, archive, image):
+        self.calls.append(("kind load image-archive", str(archive), image, archive.read_bytes().decode()))
+
+    def load_image(self, image):
+        raise AssertionError("kind load docker-image fails with the containerd image store: never used")
+
+
+def test_preload_uses_the_local_image_without_pulling_and_loads_an_archive_of_its_platform(tmp_path):
+    """9a7e0c7 always pulled (an air-gapped host has the image and no registry) and used `kind load docker-image`,
+    which fails with Docker 29's containerd image store ("content digest … not found", kubernetes-sigs/kind#3795)."""
+    engine = _FakeEngine(local=True, arch="arm64")
+    _preloading_env(tmp_path, engine)._preload(_Cluster(engine.calls))
+    archive = tmp_path / "traefik_whoami_v1.11.0.tar"
+    assert engine.calls == [
+        ("GET", "/images/traefik/whoami:v1.11.0/get", '{"os": "linux", "architecture": "arm64"}'),
+        ("kind load image-archive", str(archive), "traefik/whoami:v1.11.0", "an image archive")]
+
+
+def test_preload_pulls_an_image_that_is_not_local_first(tmp_path):
+    engine = _FakeEngine(local=False)
+    _preloading_env(tmp_path, engine)._preload(_Cluster(engine.calls))
+    assert [c[0] for c in engine.calls] == ["inspect", "pull", "GET", "kind load image-archive"]
+    assert engine.calls[1] == ("pull", "traefik/whoami:v1.11.0")
+
+
+def test_preload_command_lines_are_kinds(tmp_path):
+    assert kind.load_archive_command("kind", "n", tmp_path / "a.tar") == [
+        "kind", "load", "image-archive", str(tmp_path / "a.tar"), "--name", "n"]
+    assert kind.archive_name("registry:5000/team/whoami:v1") == "registry_5000_team_whoami_v1.tar"
+
+
+def test_the_kind_double_loads_an_image_archive_and_refuses_anything_else(tmp_path, monkeypatch):
+    """The double's `load image-archive` (used by tests/test_kind_double.py) without Docker: an archive `docker save`
+    writes is accepted and logged, another file is refused."""
+    import subprocess
+    import sys
+    import tarfile
+
+    double = Path(__file__).parent / "kind_double" / "kind_double.py"
+    good, bad, log = tmp_path / "good.tar", tmp_path / "bad.tar", tmp_path / "loads.log"
+    (tmp_path / "manifest.json").write_text("[]")
+    with tarfile.open(good, "w") as tar:
+        tar.add(tmp_path / "manifest.json", arcname="manifest.json")
+    bad.write_text("not a tar")
+    monkeypatch.setenv("LBC_KIND_DOUBLE_LOG", str(log))
+    ok = subprocess.run([sys.executable, str(double), "load", "image-archive", str(good), "--name", "c"],
+                        capture_output=True, text=True, check=False)
+    refused = subprocess.run([sys.executable, str(double), "load", "image-archive", str(bad), "--name", "c"],
+                             capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and log.read_text() == f"image-archive {good} c\n"
+    assert refused.returncode == 1 and "failed to load image archive" in refused.stderr

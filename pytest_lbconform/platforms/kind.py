@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -134,8 +135,40 @@ def export_logs_command(kind: str, name: str, directory: Path) -> list[str]:
 
 
 def load_image_command(kind: str, name: str, image: str) -> list[str]:
-    """Air-gapped hosts: copy a local image into every node (``kind load docker-image``)."""
+    """``kind load docker-image``: not used by the run any more. It runs ``docker save`` of every platform and
+    ``ctr images import --all-platforms``, which fails with "content digest … not found" when the engine uses the
+    containerd image store (the default from Docker 29) and only one platform of a multi-platform image is local
+    (kubernetes-sigs/kind#3795; kind ``pkg/cluster/nodeutils/util.go`` ``LoadImageArchive``)."""
     return [kind, "load", "docker-image", image, "--name", name]
+
+
+def load_archive_command(kind: str, name: str, archive: Path) -> list[str]:
+    """Air-gapped hosts: copy an image archive (``docker save`` of the local platform) into every node."""
+    return [kind, "load", "image-archive", str(archive), "--name", name]
+
+
+def archive_name(image: str) -> str:
+    """A file name for ``image``'s archive in the run's workdir (``traefik/whoami:v1.11.0`` →
+    ``traefik_whoami_v1.11.0.tar``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", image) + ".tar"
+
+
+def save_image_archive(client: docker.DockerClient, image: str, dest: Path) -> Path:
+    """``docker save --platform <the local copy's platform>`` through the engine API into ``dest``: an archive of the
+    one platform that is local, which ``kind load image-archive`` imports also with the containerd image store.
+    (The engine API takes ``platform`` on ``/images/{name}/get`` from 1.48, Docker 28; older engines ignore it and
+    save what they hold, which is one platform without the containerd store.)"""
+    local = client.images.get(image)
+    platform = {"os": local.attrs.get("Os") or "linux", "architecture": local.attrs.get("Architecture") or "amd64"}
+    if local.attrs.get("Variant"):
+        platform["variant"] = local.attrs["Variant"]
+    api: Any = client.api  # the SDK's save has no platform argument: the same request with it
+    response = api._get(api._url("/images/{0}/get", image), params={"platform": json.dumps(platform)}, stream=True)
+    api._raise_for_status(response)
+    with open(dest, "wb") as out:
+        for chunk in api._stream_raw_result(response, 2 * 1024 * 1024, False):
+            out.write(chunk)
+    return dest
 
 
 def get_clusters_command(kind: str) -> list[str]:
@@ -278,6 +311,9 @@ class KindCluster:
 
     def load_image(self, image: str) -> None:
         self._kind(load_image_command(self.kind, self.name, image), f"loading {image} into {self.name}")
+
+    def load_archive(self, archive: Path, image: str) -> None:
+        self._kind(load_archive_command(self.kind, self.name, archive), f"loading {image} ({archive.name}) into {self.name}")
 
     def _kind(self, cmd: list[str], what: str) -> str:
         return hostcmd.run(cmd, what, runner=self.run).stdout
