@@ -231,6 +231,7 @@ class KindEnvironment:
         self.image = ""
         self.version = ""
         self.slot = 0  #: this run's slot on the shared kind network (set with the clients)
+        self.failed_modes: set[str] = set()  #: modes in which a check failed: their clusters' logs are exported
 
     def setup(self) -> None:
         _reap(self.client, self.progress)
@@ -245,7 +246,7 @@ class KindEnvironment:
         from .providers.metallb_kind import KindMetalLB
 
         for other in [m for m in self.clusters if m != mode and not self._keeps_clusters]:
-            self._delete(other)
+            self._retire(other)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
         cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
@@ -322,16 +323,35 @@ class KindEnvironment:
         cluster.delete()
         unmark_kind_cluster(self.client, cluster.name)
 
+    def mark_failed(self, mode: str) -> None:
+        """A check of ``mode`` failed (the plugin calls this): its cluster's logs are exported before it goes."""
+        self.failed_modes.add(mode)
+
+    def _retire(self, mode: str) -> None:
+        """Delete the cluster of a mode the run is done with, after exporting its logs when a check of it failed
+        (the next mode's cluster replaces it: at the end of the run it would be gone)."""
+        if mode in self.failed_modes:
+            try:
+                self._export_logs(self.clusters[mode])
+            except InfrastructureError as exc:  # the logs are evidence, not a reason to keep the cluster
+                self.progress(f"lbconform: {exc}")
+        self._delete(mode)
+
+    def _export_logs(self, cluster: kind.KindCluster) -> None:
+        target = self.cfg.report_dir / "kind-logs" / cluster.name
+        self.progress(f"lbconform: a check of mode {cluster.mode} failed: kind export logs → {target}")
+        cluster.export_logs(target)
+
     def teardown(self, failed: bool = False) -> None:
         """Export logs on failure (readable by everyone), then delete the clusters and this run's clients —
         also when an export or a deletion fails: every step runs, the first error is raised at the end."""
         errors: list[BaseException] = []
-        if failed:
-            for cluster in self.clusters.values():
-                target = self.cfg.report_dir / "kind-logs" / cluster.name
-                self.progress(f"lbconform: a check failed: kind export logs → {target}")
+        if failed:  # the clusters of the modes that failed (all of them when no mode was named)
+            for mode, cluster in self.clusters.items():
+                if self.failed_modes and mode not in self.failed_modes:
+                    continue
                 try:
-                    cluster.export_logs(target)
+                    self._export_logs(cluster)
                 except InfrastructureError as exc:
                     self.progress(f"lbconform: {exc}")
                     errors.append(exc)

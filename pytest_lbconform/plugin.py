@@ -414,6 +414,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     under_test = getattr(item, "funcargs", {}).get("lb")
     if call.when == "call" and report.failed and isinstance(under_test, LBUnderTest):
         evidence.attach_failure(under_test)
+    note_failed_mode(item, report)
     exc = call.excinfo.value
     if isinstance(exc, infrastructure.ERRORS):
         line = infrastructure.one_line(exc)
@@ -428,6 +429,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
             item.config.stash[SETUP_ERROR] = message
             item.session.shouldstop = message
     return report
+
+
+def note_failed_mode(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Tell the environment a check of its mode failed (or errored), so that the mode's cluster logs are exported
+    before the cluster goes — also when the next mode's cluster replaces it mid-run."""
+    mode = _mode_of(item)
+    env = item.config.stash.get(ENV, None)
+    mark = getattr(env, "mark_failed", None)
+    if report.failed and mode is not None and callable(mark):
+        mark(mode)
 
 
 def _mode_of(item: pytest.Item) -> str | None:
