@@ -237,8 +237,9 @@ class KindEnvironment:
         _reap(self.client, self.progress)
         found = kind.installed_version(self.kind)
         if found != kind.KIND_VERSION and not self.cfg.kind_image:
+            images = ", ".join(sorted({kind.node_image(m) for m in self.cfg.modes}))
             self.progress(f"lbconform: warning: kind {found or '(version unknown)'} on PATH; the default node image "
-                          f"{kind.NODE_IMAGE} is built for kind {kind.KIND_VERSION} — install that release or pass "
+                          f"{images} is built for kind {kind.KIND_VERSION} — install that release or pass "
                           f"--kind-image with an image built for yours (its release notes list them)")
         self.image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)  # the clients' image
 
@@ -260,7 +261,7 @@ class KindEnvironment:
             self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
             if not self.cfg.reuse_clusters:  # a reusable cluster outlives runs on purpose
                 mark_kind_cluster(self.client, self.run_id, name)
-            cluster.create(image=self.cfg.kind_image or kind.NODE_IMAGE)
+            cluster.create(image=self.cfg.kind_image or kind.node_image(mode))
         self.clusters[mode] = cluster
         if self.cfg.preload_images:
             self._preload(cluster)

@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import yaml
 
+from . import checks
 from .config import RunConfig
 from .platforms import kind
 from .providers import metallb
@@ -59,9 +60,14 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         kubeconfig = WORKDIR / f"kubeconfig-{name}"
         config_path = WORKDIR / f"kind-{name}.yaml"
         first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
+        image = cfg.kind_image or kind.node_image(mode)
+        deprecated = checks.MODES[mode].deprecated
         out += [f"\n# ===== mode {mode}: cluster {name} =====",
-                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig,
-                                                      image=cfg.kind_image or kind.NODE_IMAGE))
+                f"# node image {image}" + ("" if cfg.kind_image else
+                                            f" (Kubernetes {kind.image_minor(image)}: the newest node image kind "
+                                            f"{kind.KIND_VERSION} publishes that runs kube-proxy {mode})"),
+                *([f"# note: {deprecated}"] if deprecated else []),
+                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
                 f"$ docker pull {backend}   # with --preload-images, when it is not local; then:",

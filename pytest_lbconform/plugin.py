@@ -461,6 +461,20 @@ def _remove_leftovers(config: pytest.Config) -> None:
                           f"(a worker ended early): {', '.join(removed)}")
 
 
+def run_environment(cfg: run_config.RunConfig) -> dict[str, str]:
+    """The environment a report states: platform and modes; what upstream says of a mode on its way out (the IPVS
+    lane says kube-proxy's IPVS mode is deprecated); on kind the node image of each mode."""
+    env = {"platform": cfg.platform, "modes": ",".join(cfg.modes)}
+    notes = [f"{m}: {checks.MODES[m].deprecated}" for m in cfg.modes if m in checks.MODES and checks.MODES[m].deprecated]
+    if notes:
+        env["mode_notes"] = " | ".join(notes)
+    if cfg.platform == "kind":
+        from .platforms import kind
+
+        env["node_images"] = ",".join(f"{m}={cfg.kind_image or kind.node_image(m)}" for m in cfg.modes)
+    return env
+
+
 class _ResultCollector:
     """Collects suite results for the certification report (logreport hooks get no config)."""
 
@@ -492,7 +506,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                                  "organization": cfg.spec.organization, "url": cfg.spec.url,
                                  "contact": list(cfg.spec.contact),
                                  "spec": "built-in" if cfg.spec.builtin else f"custom: {cfg.spec.source}"},
-        environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
+        environment=run_environment(cfg),
         budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities), inconclusive_reason=setup_error,
     )
     path = conformance.write(cfg.report_dir, report)
@@ -501,7 +515,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if allure_dir:
         report_name = f"pytest-lbconform: {cfg.lb} on {cfg.platform} ({','.join(cfg.modes)})"
         allure_files.write(Path(allure_dir), {"lb": cfg.lb, "project": cfg.spec.project, "version": version,
-                                              "platform": cfg.platform, "modes": ",".join(cfg.modes)},
+                                              **run_environment(cfg)},
                            report_dir=cfg.report_dir, report_name=report_name, run_id=str(report.get("run_id", "")),
                            order=allure_files.build_order(cfg.report_dir / "history.csv"))
     reporter = config.pluginmanager.get_plugin("terminalreporter")

@@ -137,11 +137,29 @@ def test_kind_version_is_read_from_its_output(tmp_path):
     assert kind.installed_version(str(tmp_path / "missing")) is None
 
 
-def test_the_default_node_image_is_pinned_by_digest_and_can_run_ipvs():
-    """A tag alone may point at an image built for another kind release; IPVS is deprecated from 1.35."""
-    repo, digest = kind.NODE_IMAGE.split("@")
+@pytest.mark.parametrize("mode", kind.KIND_MODES)
+def test_each_lane_runs_the_newest_supported_node_image_of_the_kind_release_pinned_by_digest(mode):
+    """A tag alone may point at an image built for another kind release. 9a7e0c7 ran every lane on 1.34, past its end
+    of life (2026-10-27): now each lane takes the newest image of kind v0.33.0 that runs its mode (IPVS runs up to 1.39,
+    nftables from 1.31), never one past its end of life."""
+    image = kind.NODE_IMAGES[mode]
+    repo, digest = image.split("@")
     assert repo.startswith("kindest/node:v1.") and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
-    assert int(repo.split(".")[1]) <= 34
+    assert image in kind.RELEASE_IMAGES and kind.image_minor(image) not in kind.END_OF_LIFE
+    newer = kind.RELEASE_IMAGES[:kind.RELEASE_IMAGES.index(image)]
+    low, high = kind.MODE_MINORS[mode]
+    assert not [i for i in newer if low <= int(kind.image_minor(i).split(".")[1]) <= high]
+    assert image == "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+
+
+def test_the_ipvs_lanes_report_says_ipvs_is_deprecated_upstream(tmp_path):
+    from pytest_lbconform.plugin import run_environment
+
+    env = run_environment(from_options(tmp_path, lb="metallb", plan=True))
+    assert env["modes"] == "iptables,nftables,ipvs"
+    assert env["mode_notes"].startswith("ipvs: kube-proxy's IPVS mode is deprecated upstream (KEP-5495)")
+    assert "ipvs=kindest/node:v1.37.0@sha256:" in env["node_images"]
+    assert "mode_notes" not in run_environment(from_options(tmp_path, lb="metallb", proxy_mode="nftables", plan=True))
 
 
 # -- manifests ---------------------------------------------------------------------------------
@@ -243,12 +261,12 @@ def test_allocation_failure_reason_from_events():
 
 
 # -- configuration ----------------------------------------------------------------------------
-def test_metallb_defaults_to_kind_with_iptables_and_ipvs(monkeypatch, tmp_path):
+def test_metallb_defaults_to_kind_with_the_iptables_nftables_and_ipvs_lanes(monkeypatch, tmp_path):
     (tmp_path / "kind").write_text("#!/bin/sh\n")
     (tmp_path / "kind").chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     cfg = from_options(Path("/r"), lb="metallb")
-    assert (cfg.platform, cfg.modes) == ("kind", ("iptables", "ipvs"))
+    assert (cfg.platform, cfg.modes) == ("kind", ("iptables", "nftables", "ipvs"))
     assert from_options(Path("/r"), lb="metallb", proxy_mode="ipvs-nostrictarp").modes == ("ipvs-nostrictarp",)
 
 

@@ -47,11 +47,47 @@ CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 ROLE_LABEL = "io.x-k8s.kind.role"
 HASH_LABEL = "lbconform.io/config-hash"     #: Kubernetes node label carrying the config hash
 INSTALL_PAGE = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
-#: the kind release the workflow installs and the node image built for it (kind v0.33.0 release notes:
-#: "Images pre-built for this release"; a digest pins an image built for that release). Kubernetes 1.34:
-#: kube-proxy's IPVS mode is deprecated from 1.35, so the IPVS lane stays on 1.34.
+#: the kind release the workflow installs
 KIND_VERSION = "v0.33.0"
-NODE_IMAGE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"
+#: the node images pre-built for kind v0.33.0 (its release notes, "Images pre-built for this release"), newest first.
+#: The release itself is not in the kind snapshot read for this project (it ends at v0.33.0-alpha, whose default is
+#: v1.37.0-rc.1): each digest is the one several independent public repositories pin with kind v0.33.0, one of them
+#: read from the release's API entry. A digest pins the image built for that release.
+RELEASE_IMAGES = (
+    "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
+    "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed",
+    "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0",
+    "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d",
+)
+#: Kubernetes minors past their end of life (kubernetes.io/releases: 1.34 ended 2026-10-27): never a lane's image
+END_OF_LIFE = frozenset({"1.34"})
+#: kube-proxy mode → the Kubernetes minors that run it (kind validates the mode: pkg/internal/apis/config/validate.go).
+#: nftables: from 1.31 (kind docs), GA 1.33. ipvs: deprecated from 1.35 (KEP-5495: a warning in 1.35, the
+#: KubeProxyIPVS feature gate from 1.37, default true; planned default false in 1.40, gone from 1.43): up to 1.39
+#: without a gate setting.
+MODE_MINORS = {"iptables": (0, 999), "nftables": (31, 999), "ipvs": (0, 39), "ipvs-nostrictarp": (0, 39)}
+
+
+def image_minor(image: str) -> str:
+    """``kindest/node:v1.37.0@sha256:…`` → ``1.37``."""
+    version = image.split(":", 1)[1].split("@", 1)[0].lstrip("v")
+    return ".".join(version.split(".")[:2])
+
+
+def node_image(mode: str) -> str:
+    """The newest node image of kind's release that runs kube-proxy ``mode`` and is not past its end of life."""
+    low, high = MODE_MINORS[mode]
+    for image in RELEASE_IMAGES:
+        minor = image_minor(image)
+        if minor not in END_OF_LIFE and low <= int(minor.split(".")[1]) <= high:
+            return image
+    raise ConfigError(f"kind {KIND_VERSION} publishes no supported node image that runs kube-proxy {mode}; "
+                      f"give one with --kind-image")
+
+
+#: one image per lane (today all Kubernetes 1.37: the newest kind v0.33.0 publishes, and it still runs IPVS)
+NODE_IMAGES = {mode: node_image(mode) for mode in MODE_MINORS}
+NODE_IMAGE = NODE_IMAGES["iptables"]  #: the default lane's image (an example in messages)
 DEFAULT_KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
 KIND_MODES = ("iptables", "ipvs", "nftables", "ipvs-nostrictarp")
 CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
