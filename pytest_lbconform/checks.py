@@ -194,16 +194,22 @@ class Mode:
     name: str
     scheduler: Literal["random", "rr"]
     dataplane: str
+    deprecated: str = ""  #: why the mode is on its way out upstream (said in the report of every run in it)
 
+
+#: KEP-5495 (kubernetes/enhancements#5495, #6120; kubernetes/kubernetes#134539, #139397)
+IPVS_DEPRECATED = ("kube-proxy's IPVS mode is deprecated upstream (KEP-5495): a warning since Kubernetes 1.35, the "
+                   "KubeProxyIPVS feature gate since 1.37, planned off by default in 1.40 and removed in 1.43; "
+                   "nftables is its successor")
 
 MODES: dict[str, Mode] = {m.name: m for m in (
     Mode("random", "random", "lab: nftables numgen random (≈ kube-proxy iptables mode)"),
     Mode("rr", "rr", "lab: nftables numgen inc (≈ IPVS round robin)"),
     Mode("iptables", "random", "kube-proxy iptables mode: statistic --mode random per endpoint"),
     Mode("nftables", "random", "kube-proxy nftables mode: numgen random"),
-    Mode("ipvs", "rr", "kube-proxy IPVS mode, rr scheduler, strictARP: true"),
+    Mode("ipvs", "rr", "kube-proxy IPVS mode, rr scheduler, strictARP: true", IPVS_DEPRECATED),
     Mode("ipvs-nostrictarp", "rr", "negative control: IPVS without strictARP, every node answers ARP for the VIPs "
-                                   "on kube-ipvs0 (the suite must fail it)"),
+                                   "on kube-ipvs0 (the suite must fail it)", IPVS_DEPRECATED),
 )}
 
 

@@ -231,13 +231,15 @@ class KindEnvironment:
         self.image = ""
         self.version = ""
         self.slot = 0  #: this run's slot on the shared kind network (set with the clients)
+        self.failed_modes: set[str] = set()  #: modes in which a check failed: their clusters' logs are exported
 
     def setup(self) -> None:
         _reap(self.client, self.progress)
         found = kind.installed_version(self.kind)
         if found != kind.KIND_VERSION and not self.cfg.kind_image:
+            images = ", ".join(sorted({kind.node_image(m) for m in self.cfg.modes}))
             self.progress(f"lbconform: warning: kind {found or '(version unknown)'} on PATH; the default node image "
-                          f"{kind.NODE_IMAGE} is built for kind {kind.KIND_VERSION} — install that release or pass "
+                          f"{images} is built for kind {kind.KIND_VERSION} — install that release or pass "
                           f"--kind-image with an image built for yours (its release notes list them)")
         self.image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)  # the clients' image
 
@@ -245,7 +247,7 @@ class KindEnvironment:
         from .providers.metallb_kind import KindMetalLB
 
         for other in [m for m in self.clusters if m != mode and not self._keeps_clusters]:
-            self._delete(other)
+            self._retire(other)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
         cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
@@ -259,7 +261,7 @@ class KindEnvironment:
             self.progress(f"lbconform: creating kind cluster {name} (kube-proxy {mode}); a few minutes")
             if not self.cfg.reuse_clusters:  # a reusable cluster outlives runs on purpose
                 mark_kind_cluster(self.client, self.run_id, name)
-            cluster.create(image=self.cfg.kind_image or kind.NODE_IMAGE)
+            cluster.create(image=self.cfg.kind_image or kind.node_image(mode))
         self.clusters[mode] = cluster
         if self.cfg.preload_images:
             self._preload(cluster)
@@ -286,18 +288,32 @@ class KindEnvironment:
                            probes=self.probes, infra=DockerNodeOps(self.client, topology), cfg=self.cfg)
 
     def _preload(self, cluster: kind.KindCluster) -> None:
-        """Pull the backends' pinned image here, then copy it into every node (``kind load docker-image``
-        fails with "image not present locally" otherwise); the pods use it with IfNotPresent."""
+        """Copy the backends' pinned image into every node: pulled only when it is not local already (an air-gapped
+        host has it and no registry), saved for its local platform into the run's workdir (``docker save``), loaded
+        with ``kind load image-archive``. ``kind load docker-image`` fails with the containerd image store (Docker
+        29's default: "content digest … not found", kubernetes-sigs/kind#3795). The pods use it with IfNotPresent."""
         from .providers import metallb
 
         image = metallb.backend_image(self.cfg.spec)
-        repository, tag = image.rsplit(":", 1)
-        self.progress(f"lbconform: pulling {image} and loading it into {cluster.name}")
         try:
-            self.client.images.pull(repository, tag=tag)
-        except docker.errors.APIError as exc:
-            raise InfrastructureError(f"--preload-images: pulling {image} failed: {exc.explanation or exc}") from exc
-        cluster.load_image(image)
+            self.client.images.get(image)
+            self.progress(f"lbconform: {image} is local; loading it into {cluster.name}")
+        except docker.errors.ImageNotFound:
+            repository, tag = image.rsplit(":", 1)
+            self.progress(f"lbconform: pulling {image} and loading it into {cluster.name}")
+            try:
+                self.client.images.pull(repository, tag=tag)
+            except docker.errors.APIError as exc:
+                raise InfrastructureError(f"--preload-images: pulling {image} failed: {exc.explanation or exc}") from exc
+        archive = self.workdir / kind.archive_name(image)
+        if not archive.exists():
+            try:
+                kind.save_image_archive(self.client, image, archive)
+            except docker.errors.APIError as exc:
+                archive.unlink(missing_ok=True)
+                raise InfrastructureError(f"--preload-images: saving {image} to {archive} failed: "
+                                          f"{exc.explanation or exc}") from exc
+        cluster.load_archive(archive, image)
 
     @property
     def _keeps_clusters(self) -> bool:
@@ -308,16 +324,35 @@ class KindEnvironment:
         cluster.delete()
         unmark_kind_cluster(self.client, cluster.name)
 
+    def mark_failed(self, mode: str) -> None:
+        """A check of ``mode`` failed (the plugin calls this): its cluster's logs are exported before it goes."""
+        self.failed_modes.add(mode)
+
+    def _retire(self, mode: str) -> None:
+        """Delete the cluster of a mode the run is done with, after exporting its logs when a check of it failed
+        (the next mode's cluster replaces it: at the end of the run it would be gone)."""
+        if mode in self.failed_modes:
+            try:
+                self._export_logs(self.clusters[mode])
+            except InfrastructureError as exc:  # the logs are evidence, not a reason to keep the cluster
+                self.progress(f"lbconform: {exc}")
+        self._delete(mode)
+
+    def _export_logs(self, cluster: kind.KindCluster) -> None:
+        target = self.cfg.report_dir / "kind-logs" / cluster.name
+        self.progress(f"lbconform: a check of mode {cluster.mode} failed: kind export logs → {target}")
+        cluster.export_logs(target)
+
     def teardown(self, failed: bool = False) -> None:
         """Export logs on failure (readable by everyone), then delete the clusters and this run's clients —
         also when an export or a deletion fails: every step runs, the first error is raised at the end."""
         errors: list[BaseException] = []
-        if failed:
-            for cluster in self.clusters.values():
-                target = self.cfg.report_dir / "kind-logs" / cluster.name
-                self.progress(f"lbconform: a check failed: kind export logs → {target}")
+        if failed:  # the clusters of the modes that failed (all of them when no mode was named)
+            for mode, cluster in self.clusters.items():
+                if self.failed_modes and mode not in self.failed_modes:
+                    continue
                 try:
-                    cluster.export_logs(target)
+                    self._export_logs(cluster)
                 except InfrastructureError as exc:
                     self.progress(f"lbconform: {exc}")
                     errors.append(exc)

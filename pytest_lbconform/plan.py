@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import yaml
 
+from . import checks
 from .config import RunConfig
 from .platforms import kind
 from .providers import metallb
@@ -52,18 +53,26 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
            f"# kind network subnet: {subnet} ({'read from docker' if read else 'assumed: no kind network yet'})",
            f"# MetalLB {metallb.version(cfg.spec)}: official manifest installed at run time from "
            f"{metallb.manifest_url(cfg.spec)}"]
+    backend = metallb.backend_image(cfg.spec)
+    archive = WORKDIR / kind.archive_name(backend)
     for index, mode in enumerate(cfg.modes):
         name = kind.cluster_name(run_id, mode)
         kubeconfig = WORKDIR / f"kubeconfig-{name}"
         config_path = WORKDIR / f"kind-{name}.yaml"
         first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
+        image = cfg.kind_image or kind.node_image(mode)
+        deprecated = checks.MODES[mode].deprecated
         out += [f"\n# ===== mode {mode}: cluster {name} =====",
-                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig,
-                                                      image=cfg.kind_image or kind.NODE_IMAGE))
+                f"# node image {image}" + ("" if cfg.kind_image else
+                                            f" (Kubernetes {kind.image_minor(image)}: the newest node image kind "
+                                            f"{kind.KIND_VERSION} publishes that runs kube-proxy {mode})"),
+                *([f"# note: {deprecated}"] if deprecated else []),
+                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
-                f"$ docker pull {metallb.backend_image(cfg.spec)}   # with --preload-images, then:",
-                "$ " + shlex.join(kind.load_image_command("kind", name, metallb.backend_image(cfg.spec))),
+                f"$ docker pull {backend}   # with --preload-images, when it is not local; then:",
+                f"$ docker save --platform <its local platform> -o {archive} {backend}   # through the engine API",
+                "$ " + shlex.join(kind.load_archive_command("kind", name, archive)),
                 f"# MetalLB L2 objects (pool {first}-{last}):", _yaml(metallb.l2_objects(first, last)).rstrip(),
                 "# backends and services:",
                 _yaml([*metallb.backend_pods([f"{name}-worker", f"{name}-worker2", f"{name}-worker3"],

@@ -414,6 +414,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     under_test = getattr(item, "funcargs", {}).get("lb")
     if call.when == "call" and report.failed and isinstance(under_test, LBUnderTest):
         evidence.attach_failure(under_test)
+    note_failed_mode(item, report)
     exc = call.excinfo.value
     if isinstance(exc, infrastructure.ERRORS):
         line = infrastructure.one_line(exc)
@@ -428,6 +429,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
             item.config.stash[SETUP_ERROR] = message
             item.session.shouldstop = message
     return report
+
+
+def note_failed_mode(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Tell the environment a check of its mode failed (or errored), so that the mode's cluster logs are exported
+    before the cluster goes — also when the next mode's cluster replaces it mid-run."""
+    mode = _mode_of(item)
+    env = item.config.stash.get(ENV, None)
+    mark = getattr(env, "mark_failed", None)
+    if report.failed and mode is not None and callable(mark):
+        mark(mode)
 
 
 def _mode_of(item: pytest.Item) -> str | None:
@@ -448,6 +459,20 @@ def _remove_leftovers(config: pytest.Config) -> None:
     if removed:
         _progress(config)(f"lbconform: removed {len(removed)} objects whose teardown did not finish "
                           f"(a worker ended early): {', '.join(removed)}")
+
+
+def run_environment(cfg: run_config.RunConfig) -> dict[str, str]:
+    """The environment a report states: platform and modes; what upstream says of a mode on its way out (the IPVS
+    lane says kube-proxy's IPVS mode is deprecated); on kind the node image of each mode."""
+    env = {"platform": cfg.platform, "modes": ",".join(cfg.modes)}
+    notes = [f"{m}: {checks.MODES[m].deprecated}" for m in cfg.modes if m in checks.MODES and checks.MODES[m].deprecated]
+    if notes:
+        env["mode_notes"] = " | ".join(notes)
+    if cfg.platform == "kind":
+        from .platforms import kind
+
+        env["node_images"] = ",".join(f"{m}={cfg.kind_image or kind.node_image(m)}" for m in cfg.modes)
+    return env
 
 
 class _ResultCollector:
@@ -481,7 +506,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                                  "organization": cfg.spec.organization, "url": cfg.spec.url,
                                  "contact": list(cfg.spec.contact),
                                  "spec": "built-in" if cfg.spec.builtin else f"custom: {cfg.spec.source}"},
-        environment={"platform": cfg.platform, "modes": ",".join(cfg.modes)},
+        environment=run_environment(cfg),
         budgets=cfg.budgets_report(), capabilities=sorted(cfg.spec.capabilities), inconclusive_reason=setup_error,
     )
     path = conformance.write(cfg.report_dir, report)
@@ -490,7 +515,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if allure_dir:
         report_name = f"pytest-lbconform: {cfg.lb} on {cfg.platform} ({','.join(cfg.modes)})"
         allure_files.write(Path(allure_dir), {"lb": cfg.lb, "project": cfg.spec.project, "version": version,
-                                              "platform": cfg.platform, "modes": ",".join(cfg.modes)},
+                                              **run_environment(cfg)},
                            report_dir=cfg.report_dir, report_name=report_name, run_id=str(report.get("run_id", "")),
                            order=allure_files.build_order(cfg.report_dir / "history.csv"))
     reporter = config.pluginmanager.get_plugin("terminalreporter")

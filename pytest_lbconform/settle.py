@@ -75,3 +75,11 @@ def failback_settled(via: Forwarder, final_owner: str, final_mac: str, since: fl
 def announced(announcers: list[tuple[str, float]]) -> Condition:
     """For each (MAC, since): a gratuitous ARP credited to that MAC was seen at or after ``since``."""
     return lambda live: all(any(g.t >= since and garp_credited(g, mac) for g in live.garps) for mac, since in announcers)
+
+
+def reannouncement_window(budget: float, grace: float, garp_wait: float) -> float:
+    """The recording's ceiling for the gratuitous-ARP check of a move and a move back (seconds from its start): the
+    baseline and the takeover (each within ``budget`` + 2 s of waiting), the agent's return and its announcement
+    (``grace``, the provider's ``settings.announce_grace``: on kind a new speaker pod is scheduled, started and joins
+    before it announces), and ``garp_wait`` for the frames. It ends as soon as both announcements were seen."""
+    return budget + (budget + 2) + grace + garp_wait

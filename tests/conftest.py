@@ -56,3 +56,7 @@ def run_suite(*args: str, cwd: Path = ROOT, timeout: float = 600) -> tuple[subpr
 def created_by(client: docker.DockerClient, pid: int) -> list[str]:
     """Objects created by the pytest process ``pid`` that still exist."""
     return labelled_objects(client, f"{labels.OWNER_PID}={pid}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "timings(**fields): the MetalLB model's Timings (tests/test_kind_model.py)")

@@ -84,7 +84,12 @@ def test_an_older_metallb_that_could_not_move_status_node_still_reports_the_new_
 def test_a_dangling_status_of_a_notready_node_is_left_out(httpserver, provider):
     serve(httpserver, L2, "l2status_dangling_victim.json")
     serve(httpserver, NODES, "nodes_victim_notready.json")
+    serve(httpserver, "/api/v1/namespaces/metallb-system/pods", "speakers_victim_notready.json")
+    serve(httpserver, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+          "endpointslices_svc1_victim_notready.json")
     assert provider.holders(SVC1) == ["worker2"]
+    # MetalLB's election without the victim (its speaker pod not Ready): worker2 is first for 172.18.255.200
+    assert provider.expected_owners() == {"svc1": "worker2"}
     assert provider.wait_converged(budget=2) == {"svc1": "worker2"}
     assert provider.announcements(frozenset({"myk8s-worker"}))["svc1"].note == \
         "left out the object of myk8s-worker (faulted or NotReady)"

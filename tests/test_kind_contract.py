@@ -137,11 +137,29 @@ def test_kind_version_is_read_from_its_output(tmp_path):
     assert kind.installed_version(str(tmp_path / "missing")) is None
 
 
-def test_the_default_node_image_is_pinned_by_digest_and_can_run_ipvs():
-    """A tag alone may point at an image built for another kind release; IPVS is deprecated from 1.35."""
-    repo, digest = kind.NODE_IMAGE.split("@")
+@pytest.mark.parametrize("mode", kind.KIND_MODES)
+def test_each_lane_runs_the_newest_supported_node_image_of_the_kind_release_pinned_by_digest(mode):
+    """A tag alone may point at an image built for another kind release. 9a7e0c7 ran every lane on 1.34, past its end
+    of life (2026-10-27): now each lane takes the newest image of kind v0.33.0 that runs its mode (IPVS runs up to 1.39,
+    nftables from 1.31), never one past its end of life."""
+    image = kind.NODE_IMAGES[mode]
+    repo, digest = image.split("@")
     assert repo.startswith("kindest/node:v1.") and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
-    assert int(repo.split(".")[1]) <= 34
+    assert image in kind.RELEASE_IMAGES and kind.image_minor(image) not in kind.END_OF_LIFE
+    newer = kind.RELEASE_IMAGES[:kind.RELEASE_IMAGES.index(image)]
+    low, high = kind.MODE_MINORS[mode]
+    assert not [i for i in newer if low <= int(kind.image_minor(i).split(".")[1]) <= high]
+    assert image == "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+
+
+def test_the_ipvs_lanes_report_says_ipvs_is_deprecated_upstream(tmp_path):
+    from pytest_lbconform.plugin import run_environment
+
+    env = run_environment(from_options(tmp_path, lb="metallb", plan=True))
+    assert env["modes"] == "iptables,nftables,ipvs"
+    assert env["mode_notes"].startswith("ipvs: kube-proxy's IPVS mode is deprecated upstream (KEP-5495)")
+    assert "ipvs=kindest/node:v1.37.0@sha256:" in env["node_images"]
+    assert "mode_notes" not in run_environment(from_options(tmp_path, lb="metallb", proxy_mode="nftables", plan=True))
 
 
 # -- manifests ---------------------------------------------------------------------------------
@@ -243,12 +261,12 @@ def test_allocation_failure_reason_from_events():
 
 
 # -- configuration ----------------------------------------------------------------------------
-def test_metallb_defaults_to_kind_with_iptables_and_ipvs(monkeypatch, tmp_path):
+def test_metallb_defaults_to_kind_with_the_iptables_nftables_and_ipvs_lanes(monkeypatch, tmp_path):
     (tmp_path / "kind").write_text("#!/bin/sh\n")
     (tmp_path / "kind").chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     cfg = from_options(Path("/r"), lb="metallb")
-    assert (cfg.platform, cfg.modes) == ("kind", ("iptables", "ipvs"))
+    assert (cfg.platform, cfg.modes) == ("kind", ("iptables", "nftables", "ipvs"))
     assert from_options(Path("/r"), lb="metallb", proxy_mode="ipvs-nostrictarp").modes == ("ipvs-nostrictarp",)
 
 
@@ -268,18 +286,106 @@ def test_reuse_is_allowed_only_when_the_config_hash_matches(tmp_path):
         "kind", "export", "kubeconfig", "--name", "lbc-ipvs", "--kubeconfig", str(tmp_path / "kc")]
 
 
-def test_preload_pulls_the_pinned_image_before_kind_loads_it(tmp_path):
-    """`kind load docker-image` copies a *local* image: the old code loaded an untagged image nothing had
-    pulled ("image not present locally"), and the pods' default pull policy (Always) ignored it anyway."""
-    from types import SimpleNamespace
+class _FakeEngine:
+    """What ``_preload`` asks of the engine: the image (local or not), a pull, and ``/images/{name}/get``."""
 
+    def __init__(self, local: bool, arch: str = "amd64") -> None:
+        import docker.errors
+
+        self.calls: list[tuple[str, ...]] = []
+        self.local, self.arch, self.errors = local, arch, docker.errors
+        self.images = self
+        self.api = self
+
+    def get(self, image):  # images.get
+        from types import SimpleNamespace
+
+        if not self.local:
+            self.calls.append(("inspect", image, "not local"))
+            raise self.errors.ImageNotFound(f"No such image: {image}")
+        return SimpleNamespace(attrs={"Os": "linux", "Architecture": self.arch})
+
+    def pull(self, repository, tag):
+        self.calls.append(("pull", f"{repository}:{tag}"))
+        self.local = True
+
+    def _url(self, path, image):
+        return path.format(image)
+
+    def _get(self, url, params, stream):
+        self.calls.append(("GET", url, params["platform"]))
+        return object()
+
+    def _raise_for_status(self, response):
+        pass
+
+    def _stream_raw_result(self, response, chunk_size, decode):
+        return iter([b"an image archive"])
+
+
+def _preloading_env(tmp_path, engine):
     from pytest_lbconform.environment import KindEnvironment
 
-    calls: list[tuple[str, ...]] = []
     env = KindEnvironment.__new__(KindEnvironment)
     env.cfg = from_options(tmp_path, lb="metallb", plan=True)
-    env.client = SimpleNamespace(images=SimpleNamespace(pull=lambda repo, tag: calls.append(("pull", f"{repo}:{tag}"))))
-    env.progress = lambda m: None
-    cluster = SimpleNamespace(name="lbc-x-iptables", load_image=lambda image: calls.append(("kind load", image)))
-    env._preload(cluster)
-    assert calls == [("pull", "traefik/whoami:v1.11.0"), ("kind load", "traefik/whoami:v1.11.0")]
+    env.client, env.workdir, env.progress = engine, tmp_path, lambda m: None
+    return env
+
+
+class _Cluster:
+    name = "lbc-x-iptables"
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def load_archive(self, archive, image):
+        self.calls.append(("kind load image-archive", str(archive), image, archive.read_bytes().decode()))
+
+    def load_image(self, image):
+        raise AssertionError("kind load docker-image fails with the containerd image store: never used")
+
+
+def test_preload_uses_the_local_image_without_pulling_and_loads_an_archive_of_its_platform(tmp_path):
+    """9a7e0c7 always pulled (an air-gapped host has the image and no registry) and used `kind load docker-image`,
+    which fails with Docker 29's containerd image store ("content digest … not found", kubernetes-sigs/kind#3795)."""
+    engine = _FakeEngine(local=True, arch="arm64")
+    _preloading_env(tmp_path, engine)._preload(_Cluster(engine.calls))
+    archive = tmp_path / "traefik_whoami_v1.11.0.tar"
+    assert engine.calls == [
+        ("GET", "/images/traefik/whoami:v1.11.0/get", '{"os": "linux", "architecture": "arm64"}'),
+        ("kind load image-archive", str(archive), "traefik/whoami:v1.11.0", "an image archive")]
+
+
+def test_preload_pulls_an_image_that_is_not_local_first(tmp_path):
+    engine = _FakeEngine(local=False)
+    _preloading_env(tmp_path, engine)._preload(_Cluster(engine.calls))
+    assert [c[0] for c in engine.calls] == ["inspect", "pull", "GET", "kind load image-archive"]
+    assert engine.calls[1] == ("pull", "traefik/whoami:v1.11.0")
+
+
+def test_preload_command_lines_are_kinds(tmp_path):
+    assert kind.load_archive_command("kind", "n", tmp_path / "a.tar") == [
+        "kind", "load", "image-archive", str(tmp_path / "a.tar"), "--name", "n"]
+    assert kind.archive_name("registry:5000/team/whoami:v1") == "registry_5000_team_whoami_v1.tar"
+
+
+def test_the_kind_double_loads_an_image_archive_and_refuses_anything_else(tmp_path, monkeypatch):
+    """The double's `load image-archive` (used by tests/test_kind_double.py) without Docker: an archive `docker save`
+    writes is accepted and logged, another file is refused."""
+    import subprocess
+    import sys
+    import tarfile
+
+    double = Path(__file__).parent / "kind_double" / "kind_double.py"
+    good, bad, log = tmp_path / "good.tar", tmp_path / "bad.tar", tmp_path / "loads.log"
+    (tmp_path / "manifest.json").write_text("[]")
+    with tarfile.open(good, "w") as tar:
+        tar.add(tmp_path / "manifest.json", arcname="manifest.json")
+    bad.write_text("not a tar")
+    monkeypatch.setenv("LBC_KIND_DOUBLE_LOG", str(log))
+    ok = subprocess.run([sys.executable, str(double), "load", "image-archive", str(good), "--name", "c"],
+                        capture_output=True, text=True, check=False)
+    refused = subprocess.run([sys.executable, str(double), "load", "image-archive", str(bad), "--name", "c"],
+                             capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and log.read_text() == f"image-archive {good} c\n"
+    assert refused.returncode == 1 and "failed to load image archive" in refused.stderr

@@ -254,3 +254,40 @@ def test_a_killed_runs_cluster_is_deleted_by_the_next_runs_reaper(kind_env, dock
     assert f"kind cluster {cluster}" in out.removed, out
     assert not docker_client.containers.list(all=True, filters={"label": f"{kind.CLUSTER_LABEL}={cluster}"})
     assert not docker_client.volumes.list(filters={"name": reaper.marker_name(cluster)})
+
+
+def _with_backend(env: KindEnvironment, image: str) -> None:
+    """Preload ``image`` (a local one: no registry here) as the backends' image."""
+    spec = env.cfg.spec
+    spec = spec.__class__(**{**spec.__dict__, "settings": {**spec.settings, "backend_image": image}})
+    env.cfg = env.cfg.__class__(**{**env.cfg.__dict__, "preload_images": True, "spec": spec})
+
+
+def test_kind_load_docker_image_fails_with_the_containerd_image_store_as_9a7e0c7_used_it(kind_env, docker_client,
+                                                                                      monkeypatch):
+    """The double reproduces kind on an engine with the containerd image store (Docker 29's default): the way
+    9a7e0c7 preloaded, `kind load docker-image`, ends in "content digest … not found" (kubernetes-sigs/kind#3795)."""
+    monkeypatch.setenv("LBC_KIND_DOUBLE_CONTAINERD_STORE", "1")
+    image = ensure_image(docker_client, "auto", lambda m: None)
+    lb = kind_env.for_mode("iptables")
+    cluster = kind.KindCluster(lb.topology.cluster, "iptables", kind_env.workdir)
+    with pytest.raises(InfrastructureError, match=r"content digest .*: not found"):
+        cluster.load_image(image)
+
+
+def test_preload_works_with_the_containerd_image_store_and_does_not_pull_a_local_image(kind_env, docker_client,
+                                                                                       monkeypatch, tmp_path):
+    """The preload saves the local image for its platform and loads the archive (`kind load image-archive`); the
+    image is local, so nothing is pulled (this machine has no registry: a pull would fail the set-up)."""
+    monkeypatch.setenv("LBC_KIND_DOUBLE_CONTAINERD_STORE", "1")
+    log = tmp_path / "kind-loads.log"
+    monkeypatch.setenv("LBC_KIND_DOUBLE_LOG", str(log))
+    image = ensure_image(docker_client, "auto", lambda m: None)
+    _with_backend(kind_env, image)
+    lb = kind_env.for_mode("iptables")
+    archive = kind_env.workdir / kind.archive_name(image)
+    assert log.read_text().splitlines() == [f"image-archive {archive} {lb.topology.cluster}"]
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        assert {"manifest.json", "index.json"} & set(tar.getnames())

@@ -99,12 +99,20 @@ def _topology():
 def test_the_kind_plan_uses_the_kind_image_given():
     """--kind-image was accepted and left out of the plan."""
     text = plan.render(from_options(Path("/r"), lb="metallb", plan=True, kind_image="localhost:5000/node:dev"), None)
-    assert text.count("--wait 5m --image localhost:5000/node:dev\n") == 2
+    assert text.count("--wait 5m --image localhost:5000/node:dev\n") == 3
 
 
-def test_the_kind_plan_shows_the_default_node_image():
+def test_the_kind_plan_shows_the_three_lanes_with_their_pinned_node_images():
+    """`pytest --lb=metallb --plan`: iptables, nftables and ipvs, each with the newest node image kind publishes that
+    runs the mode, pinned by digest; the ipvs lane says the mode is deprecated upstream."""
     text = plan.render(from_options(Path("/r"), lb="metallb", plan=True), None)
-    assert text.count(f"--image {kind.NODE_IMAGE}   # the node image built for kind {kind.KIND_VERSION}") == 2
+    for mode in ("iptables", "nftables", "ipvs"):
+        section = text.split(f"# ===== mode {mode}: cluster ")[1].split("# ===== mode")[0]
+        image = kind.node_image(mode)
+        assert f"--image {image}   # the node image built for kind {kind.KIND_VERSION}" in section
+        assert f"# node image {image} (Kubernetes 1.37: the newest node image kind v0.33.0 publishes" in section
+        assert ("# note: kube-proxy's IPVS mode is deprecated upstream (KEP-5495)" in section) == (mode == "ipvs")
+    assert "kubeProxyMode: nftables" in text and "strictARP: true" in text
 
 
 def test_the_plan_says_which_checks_the_run_collects():

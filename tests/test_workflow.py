@@ -23,11 +23,15 @@ def test_workflow_passes_actionlint():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_matrix_covers_metallb_in_both_kube_proxy_modes_and_uploads_reports():
+def test_matrix_covers_metallb_in_the_three_kube_proxy_lanes_and_uploads_reports():
+    """iptables, nftables and ipvs (strictARP): the MetalLB spec's default modes, one job each."""
+    from pytest_lbconform.providers.spec import builtin_specs
+
     wf = yaml.safe_load(WORKFLOW.read_text())
     job = wf["jobs"]["conformance"]
     matrix = job["strategy"]["matrix"]
-    assert matrix["lb"] == ["metallb"] and matrix["proxy-mode"] == ["iptables", "ipvs"]
+    assert matrix["lb"] == ["metallb"] and matrix["proxy-mode"] == ["iptables", "nftables", "ipvs"]
+    assert tuple(matrix["proxy-mode"]) == builtin_specs()["metallb"].modes_on("kind")
     assert job["strategy"]["fail-fast"] is False
     steps = {s.get("name", s.get("uses", "")): s for s in job["steps"]}
     assert "--lb=\"$LB\" --proxy-mode=\"$PROXY_MODE\"" in steps["Run the conformance suites"]["run"]

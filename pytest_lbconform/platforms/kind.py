@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -46,11 +47,47 @@ CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 ROLE_LABEL = "io.x-k8s.kind.role"
 HASH_LABEL = "lbconform.io/config-hash"     #: Kubernetes node label carrying the config hash
 INSTALL_PAGE = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
-#: the kind release the workflow installs and the node image built for it (kind v0.33.0 release notes:
-#: "Images pre-built for this release"; a digest pins an image built for that release). Kubernetes 1.34:
-#: kube-proxy's IPVS mode is deprecated from 1.35, so the IPVS lane stays on 1.34.
+#: the kind release the workflow installs
 KIND_VERSION = "v0.33.0"
-NODE_IMAGE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"
+#: the node images pre-built for kind v0.33.0 (its release notes, "Images pre-built for this release"), newest first.
+#: The release itself is not in the kind snapshot read for this project (it ends at v0.33.0-alpha, whose default is
+#: v1.37.0-rc.1): each digest is the one several independent public repositories pin with kind v0.33.0, one of them
+#: read from the release's API entry. A digest pins the image built for that release.
+RELEASE_IMAGES = (
+    "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
+    "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed",
+    "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0",
+    "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d",
+)
+#: Kubernetes minors past their end of life (kubernetes.io/releases: 1.34 ended 2026-10-27): never a lane's image
+END_OF_LIFE = frozenset({"1.34"})
+#: kube-proxy mode → the Kubernetes minors that run it (kind validates the mode: pkg/internal/apis/config/validate.go).
+#: nftables: from 1.31 (kind docs), GA 1.33. ipvs: deprecated from 1.35 (KEP-5495: a warning in 1.35, the
+#: KubeProxyIPVS feature gate from 1.37, default true; planned default false in 1.40, gone from 1.43): up to 1.39
+#: without a gate setting.
+MODE_MINORS = {"iptables": (0, 999), "nftables": (31, 999), "ipvs": (0, 39), "ipvs-nostrictarp": (0, 39)}
+
+
+def image_minor(image: str) -> str:
+    """``kindest/node:v1.37.0@sha256:…`` → ``1.37``."""
+    version = image.split(":", 1)[1].split("@", 1)[0].lstrip("v")
+    return ".".join(version.split(".")[:2])
+
+
+def node_image(mode: str) -> str:
+    """The newest node image of kind's release that runs kube-proxy ``mode`` and is not past its end of life."""
+    low, high = MODE_MINORS[mode]
+    for image in RELEASE_IMAGES:
+        minor = image_minor(image)
+        if minor not in END_OF_LIFE and low <= int(minor.split(".")[1]) <= high:
+            return image
+    raise ConfigError(f"kind {KIND_VERSION} publishes no supported node image that runs kube-proxy {mode}; "
+                      f"give one with --kind-image")
+
+
+#: one image per lane (today all Kubernetes 1.37: the newest kind v0.33.0 publishes, and it still runs IPVS)
+NODE_IMAGES = {mode: node_image(mode) for mode in MODE_MINORS}
+NODE_IMAGE = NODE_IMAGES["iptables"]  #: the default lane's image (an example in messages)
 DEFAULT_KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
 KIND_MODES = ("iptables", "ipvs", "nftables", "ipvs-nostrictarp")
 CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
@@ -134,8 +171,40 @@ def export_logs_command(kind: str, name: str, directory: Path) -> list[str]:
 
 
 def load_image_command(kind: str, name: str, image: str) -> list[str]:
-    """Air-gapped hosts: copy a local image into every node (``kind load docker-image``)."""
+    """``kind load docker-image``: not used by the run any more. It runs ``docker save`` of every platform and
+    ``ctr images import --all-platforms``, which fails with "content digest … not found" when the engine uses the
+    containerd image store (the default from Docker 29) and only one platform of a multi-platform image is local
+    (kubernetes-sigs/kind#3795; kind ``pkg/cluster/nodeutils/util.go`` ``LoadImageArchive``)."""
     return [kind, "load", "docker-image", image, "--name", name]
+
+
+def load_archive_command(kind: str, name: str, archive: Path) -> list[str]:
+    """Air-gapped hosts: copy an image archive (``docker save`` of the local platform) into every node."""
+    return [kind, "load", "image-archive", str(archive), "--name", name]
+
+
+def archive_name(image: str) -> str:
+    """A file name for ``image``'s archive in the run's workdir (``traefik/whoami:v1.11.0`` →
+    ``traefik_whoami_v1.11.0.tar``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", image) + ".tar"
+
+
+def save_image_archive(client: docker.DockerClient, image: str, dest: Path) -> Path:
+    """``docker save --platform <the local copy's platform>`` through the engine API into ``dest``: an archive of the
+    one platform that is local, which ``kind load image-archive`` imports also with the containerd image store.
+    (The engine API takes ``platform`` on ``/images/{name}/get`` from 1.48, Docker 28; older engines ignore it and
+    save what they hold, which is one platform without the containerd store.)"""
+    local = client.images.get(image)
+    platform = {"os": local.attrs.get("Os") or "linux", "architecture": local.attrs.get("Architecture") or "amd64"}
+    if local.attrs.get("Variant"):
+        platform["variant"] = local.attrs["Variant"]
+    api: Any = client.api  # the SDK's save has no platform argument: the same request with it
+    response = api._get(api._url("/images/{0}/get", image), params={"platform": json.dumps(platform)}, stream=True)
+    api._raise_for_status(response)
+    with open(dest, "wb") as out:
+        for chunk in api._stream_raw_result(response, 2 * 1024 * 1024, False):
+            out.write(chunk)
+    return dest
 
 
 def get_clusters_command(kind: str) -> list[str]:
@@ -278,6 +347,9 @@ class KindCluster:
 
     def load_image(self, image: str) -> None:
         self._kind(load_image_command(self.kind, self.name, image), f"loading {image} into {self.name}")
+
+    def load_archive(self, archive: Path, image: str) -> None:
+        self._kind(load_archive_command(self.kind, self.name, archive), f"loading {image} ({archive.name}) into {self.name}")
 
     def _kind(self, cmd: list[str], what: str) -> str:
         return hostcmd.run(cmd, what, runner=self.run).stdout

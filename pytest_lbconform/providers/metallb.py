@@ -8,6 +8,7 @@ the objects a run creates (pool, advertisement, backends, services) and reads Me
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -26,6 +27,8 @@ NAMESPACE = "default"
 #: traefik/whoami's current release (github.com/traefik/whoami, v1.11)
 DEFAULT_BACKEND_IMAGE = "traefik/whoami:v1.11.0"
 AGENT_TAINT = {"key": "lbconform.io/no-speaker", "value": "true", "effect": "NoSchedule"}
+#: a node with this label never announces (MetalLB ``internal/k8s/nodes/nodes.go``): kind's control-plane has it
+EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
 VERSION_ENV = "LBCONFORM_METALLB_VERSION"
@@ -206,3 +209,54 @@ def speaker_taint() -> dict[str, str]:
     """The NoSchedule taint put on the owner before deleting its speaker, so it cannot come back
     (MetalLB's own speaker-failover e2e does the same: the DaemonSet would recreate it)."""
     return dict(AGENT_TAINT)
+
+
+# -- MetalLB's layer-2 election (speaker/layer2_controller.go, v0.16.1) ---------------------------------------------
+def election_order(nodes: Iterable[str], ip: str) -> list[str]:
+    """``nodes`` in MetalLB's order for ``ip``: sorted by sha256(node + "#" + ip), compared as bytes. The first
+    announces (``ShouldAnnounce``: the same input string at v0.14.8 and v0.16.1)."""
+    return sorted(nodes, key=lambda n: hashlib.sha256(f"{n}#{ip}".encode()).digest())
+
+
+def endpoint_can_serve(conditions: Mapping[str, Any] | None) -> bool:
+    """An EndpointSlice endpoint MetalLB counts (``epslices.EndpointCanServe``): ready absent or true, or serving."""
+    conditions = conditions or {}
+    return conditions.get("ready") is None or bool(conditions["ready"]) or conditions.get("serving") is True
+
+
+def elected(ip: str, *, speakers: Iterable[str], policy: str, endpoints: Iterable[Mapping[str, Any]],
+            excluded: Collection[str] = (), network_unavailable: Collection[str] = (),
+            ad_nodes: Collection[str] | None = None) -> str | None:
+    """The node MetalLB's election makes announce ``ip``, None when no node does.
+
+    ``speakers``: the nodes whose speaker is a memberlist member; ``endpoints``: the service's EndpointSlice endpoints
+    (``nodeName``, ``conditions``); ``excluded``: nodes labelled exclude-from-external-load-balancers;
+    ``network_unavailable``: nodes whose NetworkUnavailable condition is True; ``ad_nodes``: the nodes the service's
+    L2Advertisements select (None: every node). Without an endpoint that can serve nobody announces; under ``Local``
+    only nodes with such an endpoint are candidates."""
+    endpoints = list(endpoints)
+    if not any(endpoint_can_serve(e.get("conditions")) for e in endpoints):
+        return None
+    candidates = {s for s in speakers if s not in excluded and s not in network_unavailable
+                  and (ad_nodes is None or s in ad_nodes)}
+    if policy == "Local":
+        candidates &= {str(e["nodeName"]) for e in endpoints
+                       if e.get("nodeName") and endpoint_can_serve(e.get("conditions"))}
+    return election_order(candidates, ip)[0] if candidates else None
+
+
+def live_speakers(pods: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Nodes whose speaker pod is not terminating, runs its speaker container and is Ready: what the API can tell of
+    memberlist membership, which it does not show (a speaker being deleted left memberlist on SIGTERM; the pods of a
+    node gone silent are marked not ready by the node lifecycle controller)."""
+    live = set()
+    for pod in pods:
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        if (pod.get("metadata") or {}).get("deletionTimestamp") or not ready:
+            continue
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        if any(c.get("name") == "speaker" and ((c.get("state") or {}).get("running") or {}).get("startedAt")
+               for c in statuses):
+            live.add(str(pod["spec"]["nodeName"]))
+    return live

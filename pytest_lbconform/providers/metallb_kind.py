@@ -35,6 +35,12 @@ CONVERGE_BUDGET = 60.0
 INSTALL_BUDGET = 300.0
 REQUEST_TIMEOUT = (5.0, 30.0)  #: (connect, read) seconds for every API call: a hung call never hangs a run
 NODE_BACK_BUDGET = 180.0       #: a restarted kind node: kubelet, Ready, the speaker restarted
+AGENT_BACK_BUDGET = 120.0      #: a new speaker pod: scheduled, started, Ready (its readiness probe waits 10 s)
+POLL = 1.0                     #: seconds between reads of a wait on the API
+OWNER_POLL = 0.2               #: seconds between reads while a takeover is timed
+#: when MetalLB's election cannot be computed from the API (see ``expected_owners``): the owners must stay the same
+#: for this long before the topology counts as settled
+STABLE_FOR = 10.0
 #: API answers worth retrying: throttled, the server or a webhook not serving (yet)
 TRANSIENT_STATUS = frozenset({0, 429, 500, 502, 503, 504})
 
@@ -84,8 +90,13 @@ class KindMetalLB:
         self.custom = k8s.CustomObjectsApi(self.api)
         self.services: tuple[Service, ...] = ()
         self.backends: tuple[Backend, ...] = ()
+        self.discovery = k8s.DiscoveryV1Api(self.api)
         self.allocator = Allocator(self.core, spec, self._dict)
         self.address_owners: dict[str, str] = {}
+        #: the time the API's timestamps are compared with (the nodes share the host's clock); tests replace it
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        #: node → (address before, address now) for nodes that came back from a restart with another address
+        self.address_changes: dict[str, tuple[str, str]] = {}
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -199,16 +210,88 @@ class KindMetalLB:
         holders = self.holders(service)
         return holders[0] if len(holders) == 1 else None
 
+    def expected_owners(self) -> dict[str, str | None]:
+        """Service → the node MetalLB's own election picks (``metallb.elected``: sha256(node + "#" + VIP) over the
+        eligible speakers), computed from the API the way every speaker computes it: speakers whose pod runs and is
+        not terminating (memberlist membership is not in the API; a running speaker joins), minus nodes labelled
+        exclude-from-external-load-balancers or NetworkUnavailable, and for Local only nodes with an endpoint that
+        can serve. The run's one L2Advertisement selects every node (``fixtures/metallb/l2.yaml``). None: no node
+        is eligible (the election cannot be computed from what the API shows)."""
+        nodes = [self._dict(n) for n in self.core.list_node().items]
+        excluded = {n["metadata"]["name"] for n in nodes if metallb.EXCLUDE_LB_LABEL in (n["metadata"].get("labels") or {})}
+        unavailable = {n["metadata"]["name"] for n in nodes if any(
+            c.get("type") == "NetworkUnavailable" and c.get("status") == "True"
+            for c in (n.get("status") or {}).get("conditions") or [])}
+        speakers = metallb.live_speakers(self._pods(self.namespace, "component=speaker"))
+        out: dict[str, str | None] = {}
+        for svc in self.services:
+            slices = self.discovery.list_namespaced_endpoint_slice(
+                metallb.NAMESPACE, label_selector=f"kubernetes.io/service-name={svc.name}").items
+            endpoints = [e for sl in map(self._dict, slices) for e in sl.get("endpoints") or []]
+            winner = metallb.elected(svc.vip, speakers=speakers, policy=svc.traffic_policy, endpoints=endpoints,
+                                     excluded=excluded, network_unavailable=unavailable)
+            out[svc.name] = self._short(winner) if winner else None
+        return out
+
     def wait_converged(self, budget: float = CONVERGE_BUDGET) -> dict[str, str]:
-        snap = wait_for(lambda: {s.name: self.holders(s) for s in self.services},
-                        lambda snap: all(len(h) == 1 for h in snap.values()), budget=budget, interval=1,
-                        what="every service announced by exactly one node (ServiceL2Status)",
-                        transient=transient_api_error)
+        """Wait until every service is announced by the node MetalLB's election picks, and by it alone
+        (ServiceL2Status), and return service → that node.
+
+        Exactly one holder is not enough: after node-isolate or node-freeze the interim owner is the only holder the
+        moment the undo returns, and seconds later the victim, first in the hash order, rejoins and takes the VIP
+        back (metallb#795; ``website/content/concepts/layer2.md``: a node changes the owner only if it becomes the
+        first element). When the election cannot be computed from the API (no eligible speaker for a service), the
+        owners must instead stay the same for ``STABLE_FOR`` s."""
+        def seen() -> tuple[dict[str, str | None], dict[str, list[str]]]:
+            return self.expected_owners(), {s.name: self.holders(s) for s in self.services}
+
+        def settled(view: tuple[dict[str, str | None], dict[str, list[str]]]) -> bool:
+            expected, holders = view
+            return all(expected[name] is not None and holders[name] == [expected[name]] for name in holders)
+
+        try:
+            expected, holders = wait_for(seen, lambda v: settled(v) or None in v[0].values(), budget=budget,
+                                         interval=POLL, what="every service announced by the node MetalLB's election "
+                                         "picks, and by it alone (expected, ServiceL2Status holders)",
+                                         transient=transient_api_error)
+            if not settled((expected, holders)):
+                return self._wait_stable(budget)
+        except InfrastructureError as exc:
+            raise InfrastructureError(f"{exc}{self.address_note()}") from exc
+        return {name: holders[name][0] for name in holders}
+
+    def _wait_stable(self, budget: float) -> dict[str, str]:
+        """The fallback when the election cannot be computed: one holder per service, unchanged for STABLE_FOR s."""
+        stable: dict[str, Any] = {"since": None, "last": None}
+
+        def seen() -> dict[str, list[str]]:
+            snap = {s.name: self.holders(s) for s in self.services}
+            if snap != stable["last"]:
+                stable["last"], stable["since"] = snap, self.now()
+            return snap
+
+        def unchanged(snap: dict[str, list[str]]) -> bool:
+            return (all(len(h) == 1 for h in snap.values()) and stable["since"] is not None
+                    and (self.now() - stable["since"]).total_seconds() >= STABLE_FOR)
+
+        snap = wait_for(seen, unchanged, budget=budget, interval=POLL, transient=transient_api_error,
+                        what=f"every service announced by one node, unchanged for {STABLE_FOR:g} s (MetalLB's election "
+                             "could not be computed from the API)")
         return {name: holders[0] for name, holders in snap.items()}
+
+    def address_note(self) -> str:
+        """What a verdict or an error says about nodes that came back with another address (empty if none)."""
+        if not self.address_changes:
+            return ""
+        moved = ", ".join(f"{node} came back with {new}, was {old}"
+                          for node, (old, new) in sorted(self.address_changes.items()))
+        return (f" ({moved}: memberlist refuses a known member's new address until the dead entry is reaped — "
+                f"DeadNodeReclaimTime is unset in MetalLB — so two speakers may announce meanwhile)")
 
     def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
         holders = wait_for(lambda: [h for h in self.holders(service) if h != not_on], lambda h: len(h) == 1,
-                           budget=budget, interval=0.2, what=f"{service.name} announced by one node other than {not_on}",
+                           budget=budget, interval=OWNER_POLL,
+                           what=f"{service.name} announced by one node other than {not_on}",
                            transient=transient_api_error)
         return holders[0]
 
@@ -234,10 +317,32 @@ class KindMetalLB:
                 self.core.delete_namespaced_pod(pod, self.namespace, grace_period_seconds=grace_period_seconds)
 
     def start_agent(self, node: Host) -> None:
+        """Remove the taint and wait for a **new** speaker on ``node``: a pod without deletionTimestamp whose speaker
+        container started since the undo began, Ready. The deleted pod keeps its Ready condition through its 2 s
+        grace period (``terminationGracePeriodSeconds: 2`` in MetalLB's manifest) while the takeover has already
+        happened: accepting it returned before a new speaker existed."""
+        since = self.now().replace(microsecond=0)  # API times have whole seconds
         key = metallb.speaker_taint()["key"]
         self.core.patch_node(node.name, {"spec": {"taints": [t for t in self._taints(node) if t["key"] != key]}})
-        wait_for(lambda: self._speakers(node, ready=True), bool, budget=120, interval=1,
-                 what=f"speaker on {node.name} ready again", transient=transient_api_error)
+        wait_for(functools.partial(self.agent_back, node, since), lambda why: why is None, budget=AGENT_BACK_BUDGET,
+                 interval=POLL, what=f"a new speaker on {node.name}", transient=transient_api_error)
+
+    def agent_back(self, node: Host, since: dt.datetime) -> str | None:
+        """None when a new speaker pod runs on ``node`` (no deletionTimestamp, started at or after ``since``, Ready);
+        else what the API shows instead."""
+        pods = self._pods(self.namespace, "component=speaker", f"spec.nodeName={node.name}")
+        seen = []
+        for pod in pods:
+            deleting = (pod.get("metadata") or {}).get("deletionTimestamp")
+            started = [timestamp(((c.get("state") or {}).get("running") or {}).get("startedAt"))
+                       for c in (pod.get("status", {}).get("containerStatuses") or []) if c.get("name") == "speaker"]
+            fresh = any(t is not None and t >= since for t in started)
+            if not deleting and fresh and _ready(pod):
+                return None
+            seen.append(f"{pod['metadata']['name']}: " + ("terminating" if deleting else
+                        f"started {started[0] if started else 'not yet'}" + ("" if fresh else f" (before {since})")
+                        + ("" if _ready(pod) else ", not Ready")))
+        return "; ".join(seen) or "no speaker pod"
 
     def start_node(self, node: Host) -> None:
         """After ``docker start`` of a kind node: return once the node is back *in this boot*.
@@ -249,11 +354,15 @@ class KindMetalLB:
         heartbeat: Kubernetes docs, Leases; KEP "Efficient Node Heartbeat"), the node Ready, and the speaker
         container started since and Ready.
         """
-        booted = timestamp(self.docker.containers.get(node.name).attrs["State"].get("StartedAt"))
+        attrs = self.docker.containers.get(node.name).attrs
+        booted = timestamp(attrs["State"].get("StartedAt"))
         if booted is None:
             raise InfrastructureError(f"node {node.name} has no start time: it is not running")
+        now_ip = ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(self.topology.network, {}).get("IPAddress")
+        if now_ip and now_ip != node.ip:
+            self.address_changes[self._short(node.name)] = (node.ip, now_ip)
         wait_for(functools.partial(self.node_back, node, booted), lambda why: why is None, budget=NODE_BACK_BUDGET,
-                 interval=2, what=f"node {node.name} back after its restart", transient=transient_api_error)
+                 interval=POLL, what=f"node {node.name} back after its restart", transient=transient_api_error)
 
     def node_back(self, node: Host, booted: dt.datetime) -> str | None:
         """None when ``node`` is back in the boot that started at ``booted``; else what is still missing."""

@@ -34,6 +34,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     advert_int: Annotated[float, Field(ge=0.01, le=10, allow_inf_nan=False)] | None = None
+    #: seconds after an agent's undo began within which the LB announces again (the agent restarted, rejoined, won)
+    announce_grace: Annotated[float, Field(gt=0, le=300, allow_inf_nan=False)] | None = None
     backend_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     pool_size: Annotated[int, Field(ge=4, le=1024)] | None = None
     version: Annotated[str, StringConstraints(pattern=r"^v\d+\.\d+\.\d+$")] | None = None

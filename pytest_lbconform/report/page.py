@@ -69,6 +69,8 @@ def _header(report: dict[str, Any]) -> str:
         ("date", esc(report.get("date", ""))),
         ("suite", f"{esc(suite.get('name', ''))} {esc(suite.get('version', ''))}, {commit_text}"),
         ("platform", f"{esc(env.get('platform', ''))}; modes {esc(env.get('modes', ''))}; host {esc(env.get('host', ''))}"),
+        *([("node images", esc(env["node_images"]))] if env.get("node_images") else []),
+        *([("mode notes", esc(env["mode_notes"]))] if env.get("mode_notes") else []),
         ("provider", f"{esc(impl.get('provider', ''))} (spec: {esc(impl.get('spec', 'built-in'))})"),
         ("organization", f"{esc(impl.get('organization', ''))} <a href='{html.escape(impl.get('url', ''))}'>"
                          f"{esc(impl.get('url', ''))}</a>" + (f" — contact: {esc(contact)}" if contact else "")),

@@ -148,3 +148,34 @@ def owners_as_intended(reported: Mapping[str, str | None], on_wire: Mapping[str,
         return Verdict("owner-spread", False, expected, detail, figures, "owners not as intended")
     return Verdict("owner-spread", True, expected,
                    f"reported and on the wire as intended, over {len(set(intended.values()))} nodes", figures)
+
+
+def reannouncement(frames: Sequence[GarpFrame], first: Host, moved: Host | None, back: Host, *, fault_at: float,
+                   undo_at: float, recorded_until: float, grace: float, vip: str,
+                   node_macs: Mapping[str, str]) -> tuple[Verdict, str | None]:
+    """Judge gratuitous ARP when the announcement moves away from ``first`` (its agent stopped) and back to ``back``
+    (the LB's owner once it settled after the undo): the verdict, and the reason the check is inconclusive when a
+    move was not seen (None when both were judged).
+
+    - No takeover: a failure ("GARP missing"), nothing moved.
+    - The owner after the undo is the node that took over: the move back did not happen, so its gratuitous ARP
+      cannot be judged. The verdict judges the first move only, and the check is inconclusive, never a pass on half.
+    - The returning owner sent nothing, and the recording ended before ``grace`` s after the undo began (the
+      provider's budget for its agent to come back and announce): inconclusive, the recording did not cover the move.
+      Only a recording that covered the whole grace can fail the LB for it ("GARP missing")."""
+    if moved is None:
+        return no_takeover("garp-on-announcement", vip, first.short), None
+    if back.short == moved.short:
+        verdict = garp_after(frames, [(moved, fault_at)], vip, node_macs)
+        return verdict, (f"the announcement did not move back: after the undo the LB's owner of {vip} is {back.short}, "
+                         f"the node that took over from {first.short}, so the move back and its gratuitous ARP were "
+                         "not seen (the first move is judged)")
+    verdict = garp_after(frames, [(moved, fault_at), (back, undo_at)], vip, node_macs)
+    heard_back = any(f.t >= undo_at and garp_credited(f, back.mac) for f in frames)
+    covered = recorded_until - undo_at
+    if not heard_back and round(covered, 3) < grace:
+        first_move = garp_after(frames, [(moved, fault_at)], vip, node_macs)
+        return first_move, (f"the move back to {back.short} was not seen: the recording ended {covered:.1f} s after the "
+                            f"undo began, before the {grace:g} s the provider allows its agent to come back and "
+                            "announce (settings.announce_grace)")
+    return verdict, None

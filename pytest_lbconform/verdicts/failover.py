@@ -27,6 +27,7 @@ Probes are placed at their send time; the resolution is the probe interval.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -359,3 +360,23 @@ def failback(timeline: Timeline, budget: float) -> Verdict:
     if gap_ms > budget * 1000:
         return Verdict("failback", False, expected, measured, figures, "failback over budget")
     return Verdict("failback", True, expected, measured, figures)
+
+
+def address_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """Nodes that came back from the fault with another address (node → IPv4, before and after), each as
+    "worker came back with 172.18.0.7, was 172.18.0.4"."""
+    return [f"{node} came back with {after[node]}, was {old}" for node, old in sorted(before.items())
+            if after.get(node) and after[node] != old]
+
+
+def noted(verdict: Verdict, changes: Sequence[str], why: str = "") -> Verdict:
+    """``verdict`` with the nodes that came back with another address named: in its figures always, and in what it
+    measured when it failed (a failure must say what explains it: e.g. memberlist refusing a known member's new
+    address, ``why``)."""
+    if not changes:
+        return verdict
+    figures = {**verdict.figures, "address_changes": list(changes)}
+    measured = verdict.measured
+    if not verdict.passed:
+        measured = f"{measured}; {'; '.join(changes)}" + (f" ({why})" if why else "")
+    return dataclasses.replace(verdict, measured=measured, figures=figures)
