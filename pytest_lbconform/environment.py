@@ -92,6 +92,17 @@ class LBUnderTest:
     def reported_owner(self, service: Service) -> str | None:
         return self.provider.owner(service)
 
+    def settled_owner(self, service: Service) -> Host:
+        """The node the LB reports for ``service`` once the topology has settled (the provider's convergence): a
+        check that injects a fault starts from there, never from a move an earlier check left under way. One that
+        does not settle, or settles with no single reported owner, is an infrastructure error naming it."""
+        converged = self.provider.wait_converged()[service.name]
+        reported = self.reported_owner(service)
+        if reported is None:
+            raise InfrastructureError(f"{self.spec.name} reports no single owner of {service.name} ({service.vip}) "
+                                      f"although it converged on {converged}")
+        return self.node(reported)
+
     @property
     def address_owners(self) -> dict[str, str]:
         """Every address that identifies a node as the forwarder → that node: the nodes' own, plus what the

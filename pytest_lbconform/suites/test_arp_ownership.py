@@ -93,7 +93,7 @@ def test_reannouncement_sends_gratuitous_arp(request, lb):
     svc = lb.service("svc1")
     label(request, "ARP ownership", "gratuitous ARP on (re)announcement", provider=lb.spec.name, platform=lb.platform,
           mode=lb.mode, vip=svc.vip)
-    first = lb.node(lb.reported_owner(svc))
+    first = lb.settled_owner(svc)
     budget = lb.budget("agent-kill")
     grace = float(lb.spec.settings.get("announce_grace", budget + GARP_WAIT))
     ceiling = reannouncement_window(budget, grace, GARP_WAIT)

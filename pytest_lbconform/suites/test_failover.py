@@ -70,7 +70,7 @@ def test_failover(request, lb, kind, service):
     budget = lb.budget(kind)
     spec = FAULTS[kind]
     label(request, "Failover", kind, provider=lb.spec.name, mode=lb.mode, fault=kind, eTP=svc.traffic_policy)
-    victim = lb.node(lb.reported_owner(svc))
+    victim = lb.settled_owner(svc)
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     # expectations, computed before the action
     unreachable = 0 if spec.victim_backends_reachable else sum(b.node == victim.short for b in lb.backends)
