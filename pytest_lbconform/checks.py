@@ -43,6 +43,8 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
     Category("failback not announced", "after the fault was undone the final owner was silent or clients still "
                                        "point at another node (MetalLB #584, keepalived #166)"),
     Category("failback over budget", "after the fault was undone the VIP stopped answering for longer than the budget"),
+    Category("failback unsteady", "after the fault was undone the final owner never answered a run of probes in a "
+                                  "row (connections kept failing or went through another node)"),
     Category("connection failures", "more connections failed or timed out than the check's error bound"),
     Category("SNAT mismatch", "the source address the backend saw contradicts externalTrafficPolicy"),
     Category("balancing skew", "the scheduler's distribution is not the declared one"),
@@ -159,7 +161,8 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     _c("failover-degradation", "failover", "after the takeover only the expected share of connections fails",
        "L2-FAILOVER", CORE, "failover:{kind}", "degraded after takeover"),
     _c("failback", "failover", "after the undo the final owner announces itself and serves within budget",
-       "L2-FAILOVER", CORE, "failover:{kind}", "failback not announced", "failback over budget"),
+       "L2-FAILOVER", CORE, "failover:{kind}", "failback not announced", "failback over budget", "failback unsteady",
+       "ARP source mismatch"),
     _c("garp-on-takeover", "failover", "gratuitous ARP from the new owner after a fault", "L2-FAILOVER", CORE,
        "garp", "GARP missing", "GARP from wrong MAC", "ARP source mismatch"),
     _c("snat-cluster", "snat", "Cluster: the backend sees a node address", "SERVICE-TRAFFIC", CORE, "snat",

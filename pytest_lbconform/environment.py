@@ -6,9 +6,11 @@ data plane in that mode (lab: one nft transaction; kind: one cluster per mode).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +41,9 @@ Progress = Callable[[str], None]
 #: machine, and three rounds for a lost frame.
 ARP_WINDOW = 0.3
 ARP_ROUNDS = 3
+#: seconds a burst serves further ARP checks (the ARP checks of a mode run one after another within ≈ 1 s; a state
+#: that changes without a fault — a flap, a re-election, a stale owner's timer — is asked again past this)
+ARP_VIEW_MAX_AGE = 5.0
 
 
 @dataclass
@@ -53,8 +58,10 @@ class LBUnderTest:
     probes: dict[str, ProbeClient]
     infra: NodeOps  #: container access and link control, for faults
     cfg: RunConfig
-    #: client → (fault epoch, every VIP's ARP responders): one burst serves the ARP checks until a fault
-    _arp_seen: dict[str, tuple[int, dict[str, ArpObservation]]] = field(default_factory=dict, repr=False)
+    #: client → ((fault epoch, when), every VIP's ARP responders): one burst serves the ARP checks until a fault, for
+    #: at most ARP_VIEW_MAX_AGE s
+    _arp_seen: dict[str, tuple[tuple[int, float], dict[str, ArpObservation]]] = field(default_factory=dict,
+                                                                                     repr=False)
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -73,10 +80,12 @@ class LBUnderTest:
     def arp_view(self, client: str) -> dict[str, ArpObservation]:
         """Every VIP's ARP responders as ``client`` sees them (VIP → observation), asked in one burst for all VIPs
         (``ARP_ROUNDS`` broadcast rounds of ``ARP_WINDOW`` s). Checks of the same topology share it: it is asked
-        again only after a fault or its undo (``faults.epoch``) changed what the wire may show."""
-        now = faults.epoch()
+        again after a fault or its undo (``faults.epoch``) changed what the wire may show, and after
+        ``ARP_VIEW_MAX_AGE`` s."""
+        now = (faults.epoch(), time.monotonic())
         seen = self._arp_seen.get(client)
-        if seen is None or seen[0] != now:  # every client's burst at once: the other ARP checks ask from the other
+        if seen is None or seen[0][0] != now[0] or now[1] - seen[0][1] > ARP_VIEW_MAX_AGE:
+            # every client's burst at once: the other ARP checks ask from the other
             vips = [s.vip for s in self.services]
             with ThreadPoolExecutor(max_workers=len(self.probes)) as pool:
                 bursts = dict(zip(self.probes, pool.map(
@@ -199,9 +208,14 @@ class LabEnvironment:
         self.provider = KeepalivedLab(self.cfg.spec, self.client, topology, self.progress, mutant=self.cfg.mutant)
         with ThreadPoolExecutor(max_workers=1) as side:  # the clients' agents install while the LB deploys
             probes = side.submit(_install_probes, self.client, topology.clients)
-            self.provider.deploy()
-            self.version = self.provider.version()
-            self.probes = probes.result()
+            try:
+                self.provider.deploy()
+                self.version = self.provider.version()
+            finally:  # also when the deploy failed: the sessions that started are the teardown's to close
+                with contextlib.suppress(Exception):
+                    self.probes = probes.result()
+            if not self.probes:
+                self.probes = probes.result()  # the install's own error, when the deploy went well
 
     def for_mode(self, mode: str) -> LBUnderTest:
         assert self.lab is not None and self.lab.topology is not None and self.provider is not None
@@ -216,12 +230,16 @@ class LabEnvironment:
             self.progress(f"lbconform: --keep: lab {self.lab.cluster} left running "
                           f"(remove with: {removal_command(self.run_id)})")
             return
-        if self.provider is not None:
-            self.provider.cleanup()
-        for probe in self.probes.values():
-            probe.close()
-        self.lab.down()
-        self.lab = None
+        try:
+            if self.provider is not None:
+                self.provider.cleanup()
+        finally:  # every step runs; the first error is the one raised
+            try:
+                for probe in self.probes.values():
+                    probe.close()
+            finally:
+                self.lab.down()
+                self.lab = None
 
 
 class KindEnvironment:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 import pytest
 
@@ -25,7 +26,8 @@ CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
 ENV = pytest.StashKey[Environment]()
 SETUP_ERROR = pytest.StashKey[str]()
-CLAIMED = pytest.StashKey[Path]()  #: the Allure results folder this run emptied of its earlier runs' files
+#: the Allure results folder this run emptied of its earlier runs' files, and the lock it holds on it
+CLAIMED = pytest.StashKey[tuple[Path, IO[str]]]()
 ENGINE_DOWN = pytest.StashKey[bool]()  #: the set-up found no engine answering: nothing was created, none to sweep
 TAINTED = pytest.StashKey[dict[str, str]]()  #: data-plane mode → why its environment is no longer as set up
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -92,10 +94,10 @@ def pytest_configure(config: pytest.Config) -> None:
         results = cfg.report_dir / "allure-results"
         if workerinput is None and not config.option.collectonly:  # the controller empties it, of its own files only
             try:
-                results_dir.claim(results, f"--report-dir={cfg.report_dir}")
+                lock = results_dir.claim(cfg.report_dir, results, f"--report-dir={cfg.report_dir}")
             except ConfigError as exc:
                 raise pytest.UsageError(printable(str(exc))) from None
-            config.stash[CLAIMED] = results
+            config.stash[CLAIMED] = (results, lock)
         config.option.allure_report_dir = str(results)
         config.option.clean_alluredir = False
     ownership.configure(session=workerinput[SESSION_KEY] if workerinput else ownership.me().token, keep=cfg.keep)
@@ -529,4 +531,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Record what this run wrote into the Allure results folder (after every writer finished), so that the
     next run removes exactly that."""
     if CLAIMED in config.stash:
-        results_dir.seal(config.stash[CLAIMED])
+        results, lock = config.stash[CLAIMED]
+        written = [e["path"].removeprefix(f"{results_dir.EVIDENCE}/") for r in config.stash.get(RESULTS, [])
+                   for e in r.evidence if str(e.get("path", "")).startswith(f"{results_dir.EVIDENCE}/")]
+        results_dir.seal(config.stash[CFG].report_dir, results, lock, written)

@@ -20,15 +20,15 @@ Numbers, and why:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 from .probes.driver import Live
 from .probes.records import Sample
-from .verdicts.arp import garp_credited
-from .verdicts.failover import TOLERANCE
+from .verdicts.arp import credited_times
+from .verdicts.failover import FAILBACK_RUN, TOLERANCE
 
 BASELINE_PROBES = 20
-FAILBACK_RUN = 20
 TOLERANCE_PROBES = 3      #: the degradation tolerance (5 points) spans at least this many probes
 MAX_SAMPLING_TERM = 0.15  #: the degradation bound's 3σ is at most this share
 
@@ -56,6 +56,16 @@ def takeover_seen(via: Forwarder, new_owner: str, since: float, probes_after: in
     return seen
 
 
+def takeover_held(via: Forwarder, new_owner: str, new_mac: str, since: float, probes_after: int,
+                  budget: float) -> Condition:
+    """:func:`takeover_seen`, and the new owner's own gratuitous ARP seen — or ``budget`` s past ``since`` without it:
+    garp-on-takeover judges the frames up to the undo, so the fault is held at least until the budget when none
+    came (an LB announcing a moment after clients found it is judged by the same deadline every run)."""
+    seen = takeover_seen(via, new_owner, since, probes_after)
+    garp = announced([(new_mac, since)])
+    return lambda live: seen(live) and (garp(live) or time.time() >= since + budget)
+
+
 def failback_settled(via: Forwarder, final_owner: str, final_mac: str, since: float, moved: bool,
                      run: int = FAILBACK_RUN) -> Condition:
     """After ``since`` (the undo): the last ``run`` probes (by send time) were all answered through ``final_owner``,
@@ -65,7 +75,7 @@ def failback_settled(via: Forwarder, final_owner: str, final_mac: str, since: fl
     def settled(live: Live) -> bool:
         if not live.neighbour or (live.neighbour[-1].mac or "").lower() != mac:
             return False
-        if moved and not any(g.t >= since and garp_credited(g, mac) for g in live.garps):
+        if moved and not credited_times(live.garps, mac, since):
             return False
         recent = sorted((s for s in live.samples if s.t >= since), key=lambda s: s.t)[-run:]
         return len(recent) == run and all(s.ok and via(s) == final_owner for s in recent)
@@ -74,7 +84,7 @@ def failback_settled(via: Forwarder, final_owner: str, final_mac: str, since: fl
 
 def announced(announcers: list[tuple[str, float]]) -> Condition:
     """For each (MAC, since): a gratuitous ARP credited to that MAC was seen at or after ``since``."""
-    return lambda live: all(any(g.t >= since and garp_credited(g, mac) for g in live.garps) for mac, since in announcers)
+    return lambda live: all(credited_times(live.garps, mac, since) for mac, since in announcers)
 
 
 def reannouncement_window(budget: float, grace: float, garp_wait: float) -> float:

@@ -109,3 +109,10 @@ def test_results_of_one_check_in_two_modes_are_two_allure_tests_not_a_retry(pyte
 def test_label_refuses_to_overwrite_pytests_lb_parameter():
     with pytest.raises(ValueError, match="provider="):
         evidence.label(None, "ARP ownership", "x", lb="keepalived")  # type: ignore[arg-type]
+
+
+def test_a_long_evidence_name_keeps_its_extension():
+    name = evidence.file_name("gratuitous ARP frames (t in ms after the agent was stopped; credited: ARP sender and "
+                              "Ethernet source are the node's MAC).json")
+    assert name.endswith(".json") and len(name) <= 120
+    assert evidence.file_name("arp who-has 172.28.0.243.pcap") == "arp_who-has_172.28.0.243.pcap"

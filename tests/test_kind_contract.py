@@ -9,6 +9,7 @@ import ipaddress
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import kubernetes_validate
 import pytest
@@ -298,7 +299,6 @@ class _FakeEngine:
         self.api = self
 
     def get(self, image):  # images.get
-        from types import SimpleNamespace
 
         if not self.local:
             self.calls.append(("inspect", image, "not local"))
@@ -314,7 +314,7 @@ class _FakeEngine:
 
     def _get(self, url, params, stream):
         self.calls.append(("GET", url, params["platform"]))
-        return object()
+        return SimpleNamespace(close=lambda: self.calls.append(("closed",)))  # a streamed response is closed
 
     def _raise_for_status(self, response):
         pass

@@ -199,3 +199,10 @@ def test_report_files_are_0644_and_directories_0755_whatever_the_umask(tmp_path,
     assert stat.S_IMODE((tmp_path / "reports").stat().st_mode) == 0o755
     history = list(csv.reader((report_dir / "history.csv").open()))
     assert history[0] == conformance.HISTORY_HEADER
+
+
+def test_history_rows_carry_the_checks_outcome_so_a_partial_verdict_of_an_inconclusive_check_is_not_read_as_a_pass():
+    result = failover_result()
+    result.outcome = "inconclusive"
+    rows = rows_of(report_of(result))
+    assert rows and {r["outcome"] for r in rows} == {"inconclusive"}

@@ -4,8 +4,6 @@ user's; a folder holding foreign files is refused in one line before anything st
 from __future__ import annotations
 
 import json
-import os
-import time
 
 import pytest
 
@@ -16,52 +14,81 @@ from pytest_lbconform.report import results_dir
 UUID = "0370fcc5-62cb-4e46-985d-c2714218f155"
 
 
+def claim(tmp_path, results):
+    return results_dir.claim(tmp_path, results, "--report-dir=x")
+
+
 def test_a_users_file_is_refused_with_its_name_and_nothing_is_removed(tmp_path):
     results = tmp_path / "allure-results"
     results.mkdir()
     (results / "mine.json").write_text("{}")
     (results / f"{UUID}-result.json").write_text("{}")
     with pytest.raises(ConfigError, match=r"holds 2 file\(s\) this suite did not write \(.*mine\.json\)"):
-        results_dir.claim(results, "--report-dir=x")
-    assert sorted(p.name for p in results.iterdir()) == sorted([f"{UUID}-result.json", "mine.json"])
+        claim(tmp_path, results)
+    assert sorted(p.name for p in results.iterdir() if p.name != results_dir.LOCK) == sorted(
+        [f"{UUID}-result.json", "mine.json"])
 
 
 def test_what_the_last_run_wrote_is_removed_and_the_next_run_is_marked_incomplete(tmp_path):
     results = tmp_path / "allure-results"
-    results.mkdir()
+    lock = claim(tmp_path, results)
     (results / f"{UUID}-result.json").write_text("{}")
     (results / "history").mkdir()
     (results / "history" / "history.json").write_text("{}")
-    results_dir.seal(results)
-    assert json.loads((results / results_dir.MANIFEST).read_text())["written"] == [f"{UUID}-result.json", "history"]
-    results_dir.claim(results, "--report-dir=x")
-    assert [p.name for p in results.iterdir()] == [results_dir.MANIFEST]
+    evidence = tmp_path / "evidence" / "test_x"
+    evidence.mkdir(parents=True)
+    (evidence / "arp.pcap").write_bytes(b"x")
+    (evidence / "mine.txt").write_text("the user's")
+    results_dir.seal(tmp_path, results, lock, ["test_x/arp.pcap"])
+    manifest = json.loads((results / results_dir.MANIFEST).read_text())
+    assert manifest["written"] == [f"{UUID}-result.json", "history"] and manifest["evidence"] == ["test_x/arp.pcap"]
+    claim(tmp_path, results).close()
+    assert sorted(p.name for p in results.iterdir()) == sorted([results_dir.MANIFEST, results_dir.LOCK])
     assert json.loads((results / results_dir.MANIFEST).read_text())["complete"] is False
+    assert [p.name for p in evidence.iterdir()] == ["mine.txt"]  # the earlier run's evidence only
 
 
 def test_a_file_added_after_a_sealed_run_is_foreign(tmp_path):
     results = tmp_path / "allure-results"
-    results.mkdir()
-    results_dir.seal(results)
+    results_dir.seal(tmp_path, results, claim(tmp_path, results), [])
     (results / f"{UUID}-result.json").write_text("{}")  # not listed: someone else's Allure result
     with pytest.raises(ConfigError, match="did not write"):
-        results_dir.claim(results, "--report-dir=x")
+        claim(tmp_path, results)
 
 
-def test_after_a_killed_run_its_allure_files_are_recognised_by_name_and_time(tmp_path):
+def test_a_manifest_naming_paths_outside_its_folder_is_never_followed(tmp_path):
+    """A manifest is a file in a shared folder: ``..``, absolute paths and separators in it delete nothing."""
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("keep")
+    (tmp_path / "evidence" / "t").mkdir(parents=True)
     results = tmp_path / "allure-results"
     results.mkdir()
-    old = results / "old-notes.json"
-    old.write_text("{}")
-    os.utime(old, (time.time() - 3600, time.time() - 3600))
-    (results / results_dir.MANIFEST).write_text(json.dumps({"started": time.time() - 60, "complete": False}))
+    (results / results_dir.MANIFEST).write_text(json.dumps({
+        "complete": True, "written": ["../precious", "..", ".", "", str(precious), "a/b"],
+        "evidence": ["../../precious/keep.txt", "t/../../precious/keep.txt", str(precious / "keep.txt")]}))
+    claim(tmp_path, results).close()
+    assert (precious / "keep.txt").read_text() == "keep" and results.is_dir()
+
+
+def test_a_run_killed_before_it_sealed_leaves_a_refusal_not_a_guess(tmp_path):
+    results = tmp_path / "allure-results"
+    claim(tmp_path, results).close()  # killed: never sealed
     (results / f"{UUID}-attachment.png").write_bytes(b"x")
-    (results / "executor.json").write_text("{}")
-    with pytest.raises(ConfigError, match=r"1 file\(s\) .*\(old-notes\.json\)"):  # older than the run, not a known name
-        results_dir.claim(results, "--report-dir=x")
-    old.unlink()
-    results_dir.claim(results, "--report-dir=x")
-    assert [p.name for p in results.iterdir()] == [results_dir.MANIFEST]
+    with pytest.raises(ConfigError, match=r"did not finish .*remove that folder"):
+        claim(tmp_path, results)
+    assert (results / f"{UUID}-attachment.png").exists()
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it(tmp_path):
+    results = tmp_path / "allure-results"
+    first = claim(tmp_path, results)
+    try:
+        with pytest.raises(ConfigError, match="another pytest-lbconform run is writing"):
+            claim(tmp_path, results)
+    finally:
+        results_dir.seal(tmp_path, results, first, [])
+    claim(tmp_path, results).close()
 
 
 def test_a_symlinked_results_folder_is_refused_and_its_target_untouched(tmp_path):
@@ -70,7 +97,7 @@ def test_a_symlinked_results_folder_is_refused_and_its_target_untouched(tmp_path
     (target / f"{UUID}-result.json").write_text("{}")
     (tmp_path / "allure-results").symlink_to(target)
     with pytest.raises(ConfigError, match="not a directory this suite can write"):
-        results_dir.claim(tmp_path / "allure-results", "--report-dir=x")
+        claim(tmp_path, tmp_path / "allure-results")
     assert (target / f"{UUID}-result.json").exists()
 
 

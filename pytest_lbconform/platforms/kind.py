@@ -199,11 +199,17 @@ def save_image_archive(client: docker.DockerClient, image: str, dest: Path) -> P
     if local.attrs.get("Variant"):
         platform["variant"] = local.attrs["Variant"]
     api: Any = client.api  # the SDK's save has no platform argument: the same request with it
-    response = api._get(api._url("/images/{0}/get", image), params={"platform": json.dumps(platform)}, stream=True)
-    api._raise_for_status(response)
-    with open(dest, "wb") as out:
-        for chunk in api._stream_raw_result(response, 2 * 1024 * 1024, False):
-            out.write(chunk)
+    partial = dest.with_name(dest.name + ".part")  # a save cut short never stands as the archive
+    try:
+        with contextlib.closing(api._get(api._url("/images/{0}/get", image), params={"platform": json.dumps(platform)},
+                                         stream=True)) as response:
+            api._raise_for_status(response)
+            with open(partial, "wb") as out:
+                for chunk in api._stream_raw_result(response, 2 * 1024 * 1024, False):
+                    out.write(chunk)
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
     return dest
 
 

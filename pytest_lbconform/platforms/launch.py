@@ -74,15 +74,16 @@ def _raw_socket(proto: int) -> str | None:
     return f"no raw socket of IP protocol {proto} open"
 
 
-def readiness(spec: str, pid: int) -> Callable[[], str | None]:
-    """A check from ``KIND=VALUE``: returns None when it holds, else what is missing."""
+def readiness(spec: str) -> Callable[[int], str | None]:
+    """A check from ``KIND=VALUE``, read before anything starts: given the daemon's pid, None when it holds, else
+    what is missing."""
     kind, _, value = spec.partition("=")
-    if kind == "http":
-        return lambda: _http(value)
-    if kind == "child":
-        return lambda: _child(pid, value)
-    if kind == "raw-socket":
-        return lambda: _raw_socket(int(value))
+    if kind == "http" and value:
+        return lambda pid: _http(value)
+    if kind == "child" and value:
+        return lambda pid: _child(pid, value)
+    if kind == "raw-socket" and value.isdigit():
+        return lambda pid: _raw_socket(int(value))
     raise SystemExit(f"launch: unknown readiness check {spec!r} (http=URL, child=NAME, raw-socket=PROTO)")
 
 
@@ -114,14 +115,14 @@ def main(argv: list[str]) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given after --")
+    checks = [readiness(spec) for spec in args.ready]  # a bad spec ends here, before the daemon exists
     started = time.monotonic()
     pid = _start(command, args.log)
-    checks = [readiness(spec, pid) for spec in args.ready]
     deadline = started + args.budget
     missing: str | None = None
     while True:
         alive = _alive(pid)
-        missing = None if not alive else next((m for m in (check() for check in checks) if m), None)
+        missing = None if not alive else next((m for m in (check(pid) for check in checks) if m), None)
         if missing is None and alive and not checks and time.monotonic() - started < MIN_ALIVE_S:
             missing = f"alive for less than {MIN_ALIVE_S} s"  # a command that cannot start dies within that
         if not alive or missing is None or time.monotonic() >= deadline:

@@ -296,10 +296,10 @@ def serve() -> int:
 
     def run(request: dict[str, Any]) -> None:
         try:
-            reply: dict[str, Any] = {"id": request["id"], "result": COMMANDS[request["cmd"]](**request.get("args", {}))}
+            text = json.dumps({"id": request["id"], "result": COMMANDS[request["cmd"]](**request.get("args", {}))})
         except Exception as exc:  # the host raises it as an infrastructure error naming the client
-            reply = {"id": request.get("id"), "error": f"{request.get('cmd')}: {type(exc).__name__}: {exc}"}
-        _emit(out, "R " + json.dumps(reply))
+            text = json.dumps({"id": request.get("id"), "error": f"{request.get('cmd')}: {type(exc).__name__}: {exc}"})
+        _emit(out, "R " + text)
 
     for line in sys.stdin:
         if line.strip():

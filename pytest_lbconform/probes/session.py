@@ -61,11 +61,12 @@ class AgentSession:
             if self._sock is None:
                 self._start()
             self._pending[request_id] = answer
+            sock = self._sock
             try:
-                _raw(self._sock).sendall(line)
+                _raw(sock).sendall(line)
             except OSError as exc:
                 self._pending.pop(request_id, None)
-                self._end(f"sending {command} failed: {exc}")
+                self._end(sock, f"sending {command} failed: {exc}")
                 raise InfrastructureError(f"probe {command} in {self.container.name}: the agent session is gone "
                                           f"({exc})") from exc
         try:
@@ -87,6 +88,7 @@ class AgentSession:
 
     def _read(self, sock: Any) -> None:
         buffer = b""
+        why = "the agent session ended"
         try:
             frames: Iterator[tuple[int, bytes]] = frames_iter(sock, tty=False)  # type: ignore[no-untyped-call]
             for stream, data in frames:
@@ -97,28 +99,42 @@ class AgentSession:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     self._answer(line.decode(errors="replace"))
-        except (OSError, ValueError) as exc:
-            self._stderr.append(f"(reading the session: {type(exc).__name__}: {exc})")
-        self._end("the agent session ended")
+        except Exception as exc:  # whatever ends the reader ends the session: every waiting call hears it at once
+            why = f"reading the agent session failed: {type(exc).__name__}: {exc}"
+        finally:
+            self._end(sock, why)
 
     def _answer(self, line: str) -> None:
         if not line.startswith("R "):
             return
-        reply = json.loads(line[2:])
+        try:
+            reply = json.loads(line[2:])
+            request_id = int(reply["id"])
+            error = str(reply["error"]) if "error" in reply else None
+            result: dict[str, Any] = {} if error is not None else reply["result"]
+            if not isinstance(result, dict):
+                raise TypeError(f"a result is a JSON object, not {type(result).__name__}")
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"the agent answered a line this driver cannot read ({exc}): {line[:200]!r}") from exc
         with self._lock:
-            answer = self._pending.pop(int(reply["id"]), None)
+            answer = self._pending.pop(request_id, None)
         if answer is None:
             return
-        if "error" in reply:
-            answer.set_exception(InfrastructureError(f"probe in {self.container.name} failed: {reply['error']}"))
+        if error is not None:
+            answer.set_exception(InfrastructureError(f"probe in {self.container.name} failed: {error}"))
         else:
-            answer.set_result(reply["result"])
+            answer.set_result(result)
 
-    def _end(self, why: str) -> None:
-        """Fail every pending call; the next call starts a new session."""
+    def _end(self, sock: Any, why: str) -> None:
+        """End the session of ``sock`` (a session started since is left alone): close it and fail every call it
+        still owed; the next call starts a new session."""
         with self._lock:
+            if self._sock is not sock:
+                return
             pending, self._pending = self._pending, {}
             self._sock = None
+        with contextlib.suppress(OSError):
+            sock.close()
         detail = " | ".join(list(self._stderr)[-3:])
         for answer in pending.values():
             answer.set_exception(InfrastructureError(f"probe in {self.container.name}: {why}"

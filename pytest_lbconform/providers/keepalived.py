@@ -224,7 +224,7 @@ class KeepalivedLab:
         containers.put_files(c, {WHOAMI_PATH: Path(whoami.__file__).read_text(), KEEPALIVED_CONF: conf,
                                  RELEASE_BATCH: release})
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
-        with ThreadPoolExecutor(max_workers=1) as side:  # the backend starts beside the data plane and the agent
+        with ThreadPoolExecutor(max_workers=1) as side:  # the backend starts beside the data plane
             backend_up = side.submit(containers.start_daemon, c, "whoami",
                                      ["python3", WHOAMI_PATH, "--name", backend.name, "--port", str(self.port)],
                                      ready=[f"http=http://127.0.0.1:{self.port}/"], budget=BACKEND_START_BUDGET)
@@ -233,8 +233,8 @@ class KeepalivedLab:
             if self.mode:  # the data plane first: the agent takes its VIPs back at once (preemption), and a VIP
                 self._load_rules(node, self.mode)  # without DNAT rules answers RST on port 80
                 self._forget_untranslated(node)
+            backend_up.result()  # and the backend: a VIP taken back must find it answering
             self.start_agent(node)
-            backend_up.result()
 
     def _forget_untranslated(self, node: Host) -> None:
         """Delete the connections ``node`` tracked for the VIPs before its rules were loaded.
@@ -258,10 +258,11 @@ class KeepalivedLab:
         """
         c = self.docker.containers.get(node.name)
         stale = self._former_holders(node) if self.hooks.stale_owner_s else {}
-        if self._stopping.pop(node.short, False):  # a SIGTERMed keepalived finishes its shutdown first
+        if self._stopping.get(node.short, False):  # a SIGTERMed keepalived finishes its shutdown first
             wait_for(lambda: containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code,
                      lambda code: code == 1, budget=AGENT_STOP_BUDGET, what=f"keepalived on {node.name} exiting "
                      "after SIGTERM")
+            self._stopping.pop(node.short)
         if containers.run(c, ["pgrep", "-x", "keepalived"], check=False).exit_code == 1:
             containers.run(c, ["rm", "-f", *PID_FILES[1::2]])
             containers.run(c, ["ip", "-force", "-batch", RELEASE_BATCH], check=False)  # exit 1: none was there

@@ -242,42 +242,39 @@ class KindMetalLB:
         back (metallb#795; ``website/content/concepts/layer2.md``: a node changes the owner only if it becomes the
         first element). When the election cannot be computed from the API (no eligible speaker for a service), the
         owners must instead stay the same for ``STABLE_FOR`` s."""
+        track: dict[str, Any] = {"uncomputable_since": None, "holders": None, "holders_since": None}
+
         def seen() -> tuple[dict[str, str | None], dict[str, list[str]]]:
-            return self.expected_owners(), {s.name: self.holders(s) for s in self.services}
+            expected, holders = self.expected_owners(), {s.name: self.holders(s) for s in self.services}
+            now = self.now()
+            if None not in expected.values():
+                track["uncomputable_since"] = None
+            elif track["uncomputable_since"] is None:
+                track["uncomputable_since"] = now
+            if holders != track["holders"]:
+                track["holders"], track["holders_since"] = holders, now
+            return expected, holders
+
+        def lasted(key: str) -> bool:
+            return track[key] is not None and (self.now() - track[key]).total_seconds() >= STABLE_FOR
 
         def settled(view: tuple[dict[str, str | None], dict[str, list[str]]]) -> bool:
             expected, holders = view
-            return all(expected[name] is not None and holders[name] == [expected[name]] for name in holders)
+            if all(expected[name] is not None and holders[name] == [expected[name]] for name in holders):
+                return True
+            # the fallback, only while the election has been uncomputable for STABLE_FOR s: one holder per service,
+            # unchanged that long (an interim owner before the victim rejoins is never taken for the answer)
+            return (lasted("uncomputable_since") and lasted("holders_since")
+                    and all(len(h) == 1 for h in holders.values()))
 
         try:
-            expected, holders = wait_for(seen, lambda v: settled(v) or None in v[0].values(), budget=budget,
-                                         interval=POLL, what="every service announced by the node MetalLB's election "
-                                         "picks, and by it alone (expected, ServiceL2Status holders)",
-                                         transient=transient_api_error)
-            if not settled((expected, holders)):
-                return self._wait_stable(budget)
+            _, holders = wait_for(seen, settled, budget=budget, interval=POLL, transient=transient_api_error,
+                                  what="every service announced by the node MetalLB's election picks, and by it alone "
+                                  f"(or, while the election cannot be computed from the API, by one node unchanged for "
+                                  f"{STABLE_FOR:g} s)")
         except InfrastructureError as exc:
             raise InfrastructureError(f"{exc}{self.address_note()}") from exc
-        return {name: holders[name][0] for name in holders}
-
-    def _wait_stable(self, budget: float) -> dict[str, str]:
-        """The fallback when the election cannot be computed: one holder per service, unchanged for STABLE_FOR s."""
-        stable: dict[str, Any] = {"since": None, "last": None}
-
-        def seen() -> dict[str, list[str]]:
-            snap = {s.name: self.holders(s) for s in self.services}
-            if snap != stable["last"]:
-                stable["last"], stable["since"] = snap, self.now()
-            return snap
-
-        def unchanged(snap: dict[str, list[str]]) -> bool:
-            return (all(len(h) == 1 for h in snap.values()) and stable["since"] is not None
-                    and (self.now() - stable["since"]).total_seconds() >= STABLE_FOR)
-
-        snap = wait_for(seen, unchanged, budget=budget, interval=POLL, transient=transient_api_error,
-                        what=f"every service announced by one node, unchanged for {STABLE_FOR:g} s (MetalLB's election "
-                             "could not be computed from the API)")
-        return {name: holders[0] for name, holders in snap.items()}
+        return {name: found[0] for name, found in holders.items()}
 
     def address_note(self) -> str:
         """What a verdict or an error says about nodes that came back with another address (empty if none)."""

@@ -241,8 +241,9 @@ def write(report_dir: Path, report: dict[str, Any]) -> Path:
     return path
 
 
+#: ``outcome`` is the check's (passed, failed, inconclusive …): an inconclusive check's partial verdict says "passed"
 HISTORY_HEADER = ["run_id", "date", "suite_version", "suite_commit", "lb", "lb_version", "platform", "profile", "mode",
-                  "test", "check", "nth", "verdict", "figure", "value", "unit"]
+                  "test", "outcome", "check", "nth", "verdict", "figure", "value", "unit"]
 
 
 def unit_of(figure: str) -> str:
@@ -281,7 +282,8 @@ def history_rows(report: dict[str, Any]) -> list[list[object]]:
                     first = written.setdefault(key, (check_id, value))
                     if first != (check_id, value) and first[1] == value:
                         continue  # shared with an earlier verdict of another check
-                    rows.append([*head, prof["name"], verdict.get("mode", ""), chk["id"], check_id, nth[check_id],
+                    rows.append([*head, prof["name"], verdict.get("mode", ""), chk["id"], chk["outcome"], check_id,
+                                 nth[check_id],
                                  "passed" if verdict.get("passed") else "failed", key,
                                  "" if value is None else value, unit_of(key)])
     return rows

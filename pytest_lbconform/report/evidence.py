@@ -71,7 +71,11 @@ def slug_of(nodeid: str) -> str:
 
 def file_name(name: str) -> str:
     """A human evidence name as a file name: ``arp who-has 172.28.0.243.pcap`` → ``arp_who-has_172.28.0.243.pcap``."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_.")[:120] or "evidence"
+    clean = re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_.") or "evidence"
+    stem, dot, suffix = clean.rpartition(".")
+    if not dot or not 0 < len(suffix) <= 8:  # no extension: shorten the whole name
+        return clean[:120]
+    return f"{stem[:120 - len(suffix) - 1].rstrip('_.')}.{suffix}"  # long names keep their extension (the kind)
 
 
 def attach_file(request: pytest.FixtureRequest, report_dir: Path, name: str, data: bytes | str,

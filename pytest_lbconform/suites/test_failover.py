@@ -11,14 +11,17 @@ client follows it and it answered a run of probes — each wait with a budget, a
 judged (an over-budget LB is judged "over budget" with its figures)."""
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import allure
 import pytest
 
 from pytest_lbconform import settle
-from pytest_lbconform.environment import ARP_WINDOW
+from pytest_lbconform.environment import ARP_WINDOW, LBUnderTest
 from pytest_lbconform.faults import FAULT_KINDS, FAULTS, fault, undo_now
+from pytest_lbconform.probes.records import AvailabilityTrace
 from pytest_lbconform.providers.base import wait_new_owner
 from pytest_lbconform.report.evidence import (
     attach_file,
@@ -32,6 +35,7 @@ from pytest_lbconform.report.evidence import (
 from pytest_lbconform.report.plots import ProbePoint, csv_rows, failover_timeline
 from pytest_lbconform.verdicts.arp import arp_ownership
 from pytest_lbconform.verdicts.failover import (
+    Probe,
     address_changes,
     attribute,
     build_timeline,
@@ -50,6 +54,7 @@ TAKEOVER_GRACE = 10.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
 FAILBACK_WINDOW = 0.5  #: past the budget after the topology settled again: the failback wait's ceiling
 PROBE_TIMEOUT = 0.2  #: seconds a probe waits for its answer
+INTERVAL = 0.01  #: seconds between probes (the timeline's resolution)
 BASELINE_BUDGET = 5.0  #: seconds for the baseline probes (settle.BASELINE_PROBES) to finish before the fault
 FAULT_ARP_ROUNDS = 2  #: who-has rounds for the ARP owners during the fault and after the failback
 #: why a node back with another address can explain a failure after the undo (memberlist, which MetalLB's speakers
@@ -78,21 +83,24 @@ def test_failover(request, lb, kind, service):
     cause = ("the victim's endpoints stay in the service map (lab: never removed; Kubernetes: until the "
              "node-monitor grace period)" if unreachable and svc.traffic_policy == "Cluster" else
              "every endpoint stays reachable" if svc.traffic_policy == "Cluster" else "Local: the new owner's own endpoints")
+    needed = settle.degradation_probes(expected_share)
     probe = lb.probe("mypc")
     via = lb.forwarder(svc)
-    ceiling = BASELINE_BUDGET + budget + TAKEOVER_GRACE + UNDO_ALLOWANCE + budget + FAILBACK_WINDOW
+    ceiling = (BASELINE_BUDGET + budget + TAKEOVER_GRACE + needed * INTERVAL + PROBE_TIMEOUT + UNDO_ALLOWANCE + budget
+               + FAILBACK_WINDOW)
     side = ThreadPoolExecutor(max_workers=1)  # ARP probes beside the recording (during the fault, after it)
     request.addfinalizer(side.shutdown)
-    with probe.availability(svc.vip, interval=0.01, timeout=PROBE_TIMEOUT, duration=ceiling) as rec:
+    with probe.availability(svc.vip, interval=INTERVAL, timeout=PROBE_TIMEOUT, duration=ceiling) as rec:
         rec.wait_until(settle.baseline(), BASELINE_BUDGET)  # the service as it was: the plot's baseline
         with (allure.step(f"{kind} on the owner {victim.short}"),
               fault(kind, victim, lb.infra, lb.provider) as injected):
             new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + TAKEOVER_GRACE)
             during_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the fault holds
-            if new_owner is not None:  # hold until the takeover is seen in the data plane + the degradation probes
-                rec.wait_until(settle.takeover_seen(via, new_owner, injected.at,
-                                                    settle.degradation_probes(expected_share)),
-                               injected.at + budget + TAKEOVER_GRACE - time.time())
+            if new_owner is not None:  # hold until the takeover is seen in the data plane + the degradation probes,
+                # and the new owner's GARP (or the budget, the deadline garp-on-takeover is judged by)
+                hold = settle.takeover_held(via, new_owner, lb.node(new_owner).mac, injected.at, needed, budget)
+                rec.wait_until(hold, max(injected.at + budget + TAKEOVER_GRACE - time.time(),
+                                         needed * INTERVAL + PROBE_TIMEOUT))
             during = during_arp.result()
             with allure.step(f"undo {kind} on {victim.short}"):
                 undo_now(injected, victim, lb.infra, lb.provider)
@@ -120,21 +128,16 @@ def test_failover(request, lb, kind, service):
     figures = timeline.figures()
     record_timeline(request, figures)  # once per check, in conformance.json; the file below is its evidence
     attach_file(request, lb.cfg.report_dir, "failover timeline (ms relative to the fault).json", json_text(figures))
-    points = [ProbePoint(round(p.t - injected.at, 4), p.ok, p.via, None if s.latency is None else s.latency * 1000,
-                         p.error) for p, s in zip(probes, sorted(trace.samples, key=lambda s: s.t), strict=True)]
-    marks = {label_: None if figures[key] is None else figures[key] / 1000 for label_, key in TIMELINE_MARKS.items()}
-    attach_plot(request, lb.cfg.report_dir, f"failover timeline {kind} {service} {lb.mode}",
-                failover_timeline(points, marks, budget, f"{kind} on {victim.short}, {service} "
-                                  f"({svc.traffic_policy}), mode {lb.mode}: outage {figures['outage_ms']} ms, "
-                                  f"budget {budget:g} s", timeout_ms=PROBE_TIMEOUT * 1000),
-                csv_rows(points))
+    _attach_timeline_plot(request, lb, trace, probes, figures, injected.at, budget,
+                          f"{kind} on {victim.short}, {service} ({svc.traffic_policy}), mode {lb.mode}: outage "
+                          f"{figures['outage_ms']} ms, budget {budget:g} s", f"{kind} {service} {lb.mode}")
     attach_pcap(request, lb.cfg.report_dir, "gratuitous ARP frames", trace.garp_pcap, injected.at, "the fault")
     attach_pcap(request, lb.cfg.report_dir, "arp during the fault", during.pcap, injected.at, "the fault")
     after = after_arp.result()
     attach_pcap(request, lb.cfg.report_dir, "arp after the failback", after.pcap, injected.at, "the fault")
     verdicts = [
         within_budget(timeline, budget),
-        degradation(timeline, expected_share, cause),
+        degradation(timeline, expected_share, cause, needed),
         garp_from_new_owner(timeline),
         arp_ownership(during, node_macs, new_owner),
         noted(failback(timeline, budget), readdressed, ADDRESS_CHANGE_WHY),
@@ -142,3 +145,14 @@ def test_failover(request, lb, kind, service):
     ]
     check_all(request, verdicts, fault=kind, service=service, mode=lb.mode, victim=victim.short, new_owner=new_owner,
               final_owner=final_owner)
+
+
+def _attach_timeline_plot(request: pytest.FixtureRequest, lb: LBUnderTest, trace: AvailabilityTrace,
+                          probes: Sequence[Probe], figures: dict[str, Any], fault_at: float, budget: float, title: str,
+                          name: str) -> None:
+    """The failover timeline plot (each probe by the node that forwarded it, the marks of the timeline) and its CSV."""
+    points = [ProbePoint(round(p.t - fault_at, 4), p.ok, p.via, None if s.latency is None else s.latency * 1000,
+                         p.error) for p, s in zip(probes, sorted(trace.samples, key=lambda s: s.t), strict=True)]
+    marks = {label_: None if figures[key] is None else figures[key] / 1000 for label_, key in TIMELINE_MARKS.items()}
+    attach_plot(request, lb.cfg.report_dir, f"failover timeline {name}",
+                failover_timeline(points, marks, budget, title, timeout_ms=PROBE_TIMEOUT * 1000), csv_rows(points))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -62,6 +63,13 @@ def garp_credited(frame: GarpFrame, mac: str | None) -> bool:
     return frame.mac.lower() == mac and (frame.ether_src or "").lower() == mac
 
 
+def credited_times(frames: Sequence[GarpFrame], mac: str | None, since: float = -math.inf,
+                   until: float = math.inf) -> list[float]:
+    """When frames credited to ``mac`` (:func:`garp_credited`) were seen in [since, until], in time order: the one
+    place every GARP verdict and wait asks it."""
+    return sorted(f.t for f in frames if since <= f.t <= until and garp_credited(f, mac))
+
+
 def garp_claims(frames: Sequence[GarpFrame], node_macs: Mapping[str, str]) -> tuple[str, ...]:
     """Frames that claim a node's MAC as ARP sender but came from another Ethernet source (or one not captured),
     counted per (claimed node, actual source): what a GARP verdict names instead of crediting them."""
@@ -91,21 +99,21 @@ def garp_rows(frames: Sequence[GarpFrame], node_macs: Mapping[str, str], t0: flo
     return rows
 
 
-def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, float]], vip: str,
-               node_macs: Mapping[str, str] | None = None) -> Verdict:
+def garp_after(frames: Sequence[GarpFrame], announcers: Sequence[tuple[Host, float] | tuple[Host, float, float]],
+               vip: str, node_macs: Mapping[str, str] | None = None) -> Verdict:
     """Each (node, since) in ``announcers`` sent gratuitous ARP for ``vip`` after ``since``: a frame whose ARP
     sender and Ethernet source are both its MAC (:func:`garp_credited`). Frames that claim a node's MAC from
     another source are named, never credited; with every announcer heard, such frames still fail the check
     (what a switch learns from them points at the wrong port). ``node_macs``: every node's MAC (default: the
     announcers'), so that a frame claiming any node's MAC is named."""
-    claims = garp_claims(frames, node_macs if node_macs is not None else {n.short: n.mac for n, _ in announcers})
-    figures: dict[str, object] = {"vip": vip, "frames": len(frames), "announcers": [n.short for n, _ in announcers],
+    claims = garp_claims(frames, node_macs if node_macs is not None else {a[0].short: a[0].mac for a in announcers})
+    figures: dict[str, object] = {"vip": vip, "frames": len(frames), "announcers": [a[0].short for a in announcers],
                                   "uncredited_frames": sum(not garp_credited(f, f.mac) for f in frames)}
-    expected = ("gratuitous ARP from " + ", then ".join(f"{n.short} ({n.mac})" for n, _ in announcers) +
+    expected = ("gratuitous ARP from " + ", then ".join(f"{a[0].short} ({a[0].mac})" for a in announcers) +
                 ", each with its own MAC as ARP sender and Ethernet source")
     parts, missing = [], []
-    for node, since in announcers:
-        times = sorted(f.t for f in frames if f.t >= since and garp_credited(f, node.mac))
+    for node, since, *until in announcers:  # (node, since[, until]): a move's frames end where the next begins
+        times = credited_times(frames, node.mac, since, until[0] if until else math.inf)
         first_ms = round((times[0] - since) * 1000, 1) if times else None
         figures[f"{node.short}_first_garp_ms"] = first_ms
         if times:
@@ -170,11 +178,11 @@ def reannouncement(frames: Sequence[GarpFrame], first: Host, moved: Host | None,
         return verdict, (f"the announcement did not move back: after the undo the LB's owner of {vip} is {back.short}, "
                          f"the node that took over from {first.short}, so the move back and its gratuitous ARP were "
                          "not seen (the first move is judged)")
-    verdict = garp_after(frames, [(moved, fault_at), (back, undo_at)], vip, node_macs)
-    heard_back = any(f.t >= undo_at and garp_credited(f, back.mac) for f in frames)
+    verdict = garp_after(frames, [(moved, fault_at, undo_at), (back, undo_at)], vip, node_macs)
+    heard_back = bool(credited_times(frames, back.mac, undo_at))
     covered = recorded_until - undo_at
     if not heard_back and round(covered, 3) < grace:
-        first_move = garp_after(frames, [(moved, fault_at)], vip, node_macs)
+        first_move = garp_after(frames, [(moved, fault_at, undo_at)], vip, node_macs)
         return first_move, (f"the move back to {back.short} was not seen: the recording ended {covered:.1f} s after the "
                             f"undo began, before the {grace:g} s the provider allows its agent to come back and "
                             "announce (settings.announce_grace)")

@@ -35,11 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..probes.records import AvailabilityTrace, GarpFrame, NeighbourEntry, Sample
-from .arp import garp_claims, garp_credited, garp_rows
+from .arp import credited_times, garp_claims, garp_rows
 from .result import Verdict
 from .text import readable
 
 TOLERANCE = 0.05  #: degradation: extra failed share tolerated above the expectation (plus 3σ of the sampling)
+#: failback: probes in a row the final owner must answer after the undo (200 ms at 10 ms; settle.py waits for it)
+FAILBACK_RUN = 20
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,10 @@ class Timeline:
     first_via_other: float | None = None  #: first answer through any node but the victim (≤ first_via_new)
     first_other: str | None = None  #: that node: the new owner, or one that held the VIP on the way to it
     takeover: float | None = None  #: first_via_other once the new owner has served (None: it never did)
-    #: frames after the fault that claim a node's MAC as ARP sender from another Ethernet source (never credited)
+    #: frames from the fault to the undo that claim a node's MAC as ARP sender from another Ethernet source
     garp_claims: tuple[str, ...] = ()
+    failback_garp_claims: tuple[str, ...] = ()  #: the same, after the undo
+    failback_run: int = 0  #: the most probes in a row answered through the final owner after the undo
     garp_frames: tuple[dict[str, Any], ...] = ()  #: every GARP frame of the recording (garp_rows), for the report
     undone: float | None = None  #: the undo returned (a node restart and its redeploy take a while)
 
@@ -169,7 +173,8 @@ class Timeline:
                 "old_dataplane_serves": self.old_dataplane_serves, "resolution_ms": round(self.resolution * 1000, 1),
                 "phases": self.phases, "neighbour_at_end": self.neighbour_at_end, "new_owner_mac": self.new_owner_mac,
                 "final_owner_mac": self.final_owner_mac, "garp_macs": list(self.garp_macs),
-                "garp_claims": list(self.garp_claims), "garp_frames": [dict(row) for row in self.garp_frames]}
+                "garp_claims": list(self.garp_claims), "failback_garp_claims": list(self.failback_garp_claims),
+                "failback_run": self.failback_run, "garp_frames": [dict(row) for row in self.garp_frames]}
 
 
 def _first(items: Sequence[NeighbourEntry], mac: str | None, since: float, until: float = math.inf) -> float | None:
@@ -180,8 +185,16 @@ def _first(items: Sequence[NeighbourEntry], mac: str | None, since: float, until
 
 def _first_garp(frames: Sequence[GarpFrame], mac: str | None, since: float, until: float = math.inf) -> float | None:
     """The first frame in [since, until] credited to ``mac`` (ARP sender and Ethernet source both ``mac``)."""
-    return next((f.t for f in sorted(frames, key=lambda f: f.t) if since <= f.t <= until and garp_credited(f, mac)),
-                None)
+    return next(iter(credited_times(frames, mac, since, until)), None)
+
+
+def _longest_run(probes: Sequence[Probe], node: str | None) -> int:
+    """The most probes in a row (by send time) answered through ``node``."""
+    best = run = 0
+    for p in probes:
+        run = run + 1 if node is not None and p.ok and p.via == node else 0
+        best = max(best, run)
+    return best
 
 
 def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_kind: str, fault: float,
@@ -224,7 +237,9 @@ def build_timeline(trace: AvailabilityTrace, probes: Sequence[Probe], *, fault_k
         neighbour_at_end=(neighbour_end or "").lower() or None, new_owner_mac=new_mac, final_owner_mac=final_mac,
         garp_macs=tuple(sorted({g.mac.lower() for g in trace.garps if fault <= g.t <= stop})),
         first_via_other=other.t if other is not None else None, first_other=other.via if other is not None else None,
-        takeover=taken, garp_claims=garp_claims([g for g in trace.garps if g.t >= fault], node_macs),
+        takeover=taken, garp_claims=garp_claims([g for g in trace.garps if fault <= g.t <= stop], node_macs),
+        failback_garp_claims=garp_claims([g for g in trace.garps if g.t > stop], node_macs) if undo is not None else (),
+        failback_run=_longest_run(after, final_owner),
         garp_frames=tuple(garp_rows(trace.garps, node_macs, fault)),
     )
 
@@ -279,8 +294,9 @@ def expected_degradation(unreachable_backends: int, backends: int, policy: str) 
     return unreachable_backends / backends
 
 
-def degradation(timeline: Timeline, expected_share: float, cause: str) -> Verdict:
-    """After the takeover and until the undo, the failed share stays within the expectation (+ tolerance)."""
+def degradation(timeline: Timeline, expected_share: float, cause: str, min_probes: int = 1) -> Verdict:
+    """After the takeover and until the undo, the failed share stays within the expectation (+ tolerance), judged
+    on at least ``min_probes`` probes (the number the bound needs to be sharp: ``settle.degradation_probes``)."""
     tl = timeline
     phase = tl.phases.get("after_takeover", {})
     n = int(phase.get("probes") or 0)
@@ -298,8 +314,12 @@ def degradation(timeline: Timeline, expected_share: float, cause: str) -> Verdic
              and tl.undo - tl.degraded_until < 0.25 else f"until {tl.ms(tl.degraded_until)} ms")
     measured = (f"{phase['failed']} of {n} probes failed ({share:.0%})" +
                 (f" {until}" if phase["failed"] else "") + f", answered via {readable(phase['answered_via'])}")
+    figures["probes_needed"] = min_probes
     if share > bound:
         return Verdict("failover-degradation", False, expected, measured, figures, "degraded after takeover")
+    if n < min_probes:
+        return Verdict("failover-degradation", False, expected, f"only {n} probes after the takeover before the undo; "
+                       f"the bound needs {min_probes}: {measured}", figures, "degraded after takeover")
     return Verdict("failover-degradation", True, expected, measured, figures)
 
 
@@ -325,15 +345,17 @@ def garp_from_new_owner(timeline: Timeline) -> Verdict:
     return Verdict("garp-on-takeover", True, expected, measured, figures)
 
 
-def failback(timeline: Timeline, budget: float) -> Verdict:
-    """After the undo: the final owner serves, clients were told (its GARP, and the client's neighbour
-    entry points at it at the end), and no gap without answers longer than the budget."""
+def failback(timeline: Timeline, budget: float, run: int = FAILBACK_RUN) -> Verdict:
+    """After the undo: the final owner serves — ``run`` probes in a row answered through it —, clients were told (its
+    GARP, with no frame claiming a node's MAC from elsewhere, and the client's neighbour entry points at it at the
+    end), and no gap without answers longer than the budget."""
     tl = timeline
     figures = {**tl.key_figures("undo_ms", "first_via_final_ms", "garp_from_final_owner_ms", "failback_longest_gap_ms",
-                                "final_owner", "final_owner_mac", "neighbour_at_end"), "budget_ms": budget * 1000}
+                                "final_owner", "final_owner_mac", "neighbour_at_end", "failback_run",
+                                "failback_garp_claims"), "budget_ms": budget * 1000, "run_needed": run}
     expected = (f"after the undo the final owner {tl.final_owner} announces itself (GARP when it is not the node "
-                f"that took over), serves, the client's neighbour entry points at it, and no gap over "
-                f"{budget * 1000:.0f} ms")
+                f"that took over), serves {run} probes in a row, the client's neighbour entry points at it, and no gap "
+                f"over {budget * 1000:.0f} ms")
     if tl.undo is None or tl.failback_gap is None:
         return Verdict("failback", False, expected, "the recording ended before the undo", figures,
                        "failback not announced")
@@ -347,10 +369,12 @@ def failback(timeline: Timeline, budget: float) -> Verdict:
              if tl.garp_from_final_owner is not None else "no GARP after the undo",
              f"neighbour entry {tl.neighbour_at_end}", f"longest gap {gap_ms:.0f} ms"]
     measured = "; ".join(parts)
+    named = f"; not credited: {'; '.join(tl.failback_garp_claims)}" if tl.failback_garp_claims else ""
     if moved and tl.garp_from_final_owner is None:
-        named = f"; not credited: {'; '.join(tl.garp_claims)}" if tl.garp_claims else ""
         return Verdict("failback", False, expected, f"the returning owner was silent: {measured}{named}", figures,
                        "failback not announced")
+    if named:
+        return Verdict("failback", False, expected, measured + named, figures, "ARP source mismatch")
     if tl.first_via_final is None:
         return Verdict("failback", False, expected, f"no probe answered through the final owner after the undo: {measured}",
                        figures, "failback not announced")
@@ -359,6 +383,9 @@ def failback(timeline: Timeline, budget: float) -> Verdict:
                        "failback not announced")
     if gap_ms > budget * 1000:
         return Verdict("failback", False, expected, measured, figures, "failback over budget")
+    if tl.failback_run < run:
+        return Verdict("failback", False, expected, f"the final owner never answered {run} probes in a row (longest "
+                       f"run {tl.failback_run}): {measured}", figures, "failback unsteady")
     return Verdict("failback", True, expected, measured, figures)
 
 
