@@ -314,7 +314,7 @@ class _FakeEngine:
 
     def _get(self, url, params, stream):
         self.calls.append(("GET", url, params["platform"]))
-        return SimpleNamespace(close=lambda: self.calls.append(("closed",)))  # a streamed response is closed
+        return SimpleNamespace(close=lambda: None)  # a streamed response, closed once read
 
     def _raise_for_status(self, response):
         pass
