@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,14 +48,17 @@ class DockerNodeOps:
         return self.client.containers.get(host.name if isinstance(host, Host) else host)
 
     def host_veth(self, host: Host) -> str:
-        """The host-side veth of ``host``'s eth0 (its ``iflink`` is the peer's ifindex)."""
+        """The host-side veth of ``host``'s eth0 (its ``iflink`` is the peer's ifindex), named by the kernel
+        (``if_indextoname``): no walk over ``/sys/class/net``, whose entries of veths that a concurrent run is
+        removing can fail to read (``[Errno 22] Invalid argument`` ended an undo that way)."""
         res = containers.run(self.container(host), ["cat", "/sys/class/net/eth0/iflink"])
-        ifindex = res.stdout.strip()
-        for dev in Path("/sys/class/net").iterdir():
-            index_file = dev / "ifindex"
-            if index_file.exists() and index_file.read_text().strip() == ifindex:
-                return dev.name
-        raise InfrastructureError(f"no host interface has ifindex {ifindex} (peer of {host.name} eth0)")
+        raw = res.stdout.strip()
+        if not raw.isdigit():
+            raise InfrastructureError(f"{host.name}: /sys/class/net/eth0/iflink reads {raw!r}, not an interface index")
+        try:
+            return socket.if_indextoname(int(raw))
+        except OSError as exc:
+            raise InfrastructureError(f"no host interface has ifindex {raw} (peer of {host.name} eth0): {exc}") from exc
 
     def set_link(self, host: Host, up: bool) -> None:
         """Pull or plug ``host``'s cable: its host-side veth down or up (names, routes kept)."""
