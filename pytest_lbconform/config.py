@@ -163,8 +163,8 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     budgets = parse_budgets(value("failover_budget"), origin("failover_budget"))
     target, proxy, cluster_why, client_network = None, None, "", None
     if platform == "existing":  # read only, bounded: the kubeconfig, then the cluster's kube-proxy mode
-        target, proxy, cluster_why = _existing_cluster(value, origin, plan)
         client_network = existing.check_client_network(value("client_network"), origin("client_network"))
+        target, proxy, cluster_why = _existing_cluster(value, origin, plan)
         modes = (proxy.mode,) if proxy.mode else ()
     report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,  # created last
                                     create=create_report_dir and not plan)
@@ -195,6 +195,7 @@ def _existing_cluster(value: Callable[[str], str | None], origin: Callable[[str]
                       ) -> tuple[existing.Target, existing.ProxyMode, str]:
     """The kubeconfig and context (checked), the cluster's kube-proxy mode, and with --plan why the API could not be
     read (the plan says so in one line and shows what it can; a run stops with that line)."""
+    existing.check_mode_given(value("proxy_mode"), origin("proxy_mode"))  # before the API is asked anything
     target = existing.resolve_target(value("kubeconfig"), origin("kubeconfig"), value("context"), origin("context"))
     try:
         return target, existing.cluster_mode(target, value("proxy_mode"), origin("proxy_mode")), ""
@@ -216,9 +217,9 @@ def _check_existing_only(option: Callable[[str], object], value: Callable[[str],
     given = [f"--{n.replace('_', '-')}" if n == "allow_faults" else origin(n)
              for n in EXISTING_ONLY if (option(n) if n == "allow_faults" else value(n))]
     if given:
-        raise ConfigError(f"{', '.join(given)} only apply on --platform=existing (a cluster of your own); this run is "
-                          f"on {platform} (provider {lb}): leave {'them' if len(given) > 1 else 'it'} out or add "
-                          "--platform=existing")
+        raise ConfigError(f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} on --platform=existing (a "
+                          f"cluster of your own); this run is on {platform} (provider {lb}): leave "
+                          f"{'them' if len(given) > 1 else 'it'} out or add --platform=existing")
 
 
 def _without_option(name: str, default: str, ini: Callable[[str], object]) -> str:

@@ -234,12 +234,17 @@ def cluster_mode(target: Target, given: str | None, where: str) -> ProxyMode:
     return reconcile_mode(found, given, where)
 
 
+def check_mode_given(given: str | None, where: str) -> None:
+    """``--proxy-mode`` on existing names one mode the suite judges (the cluster's: it is compared once read)."""
+    if given is not None and ("," in given or given not in PROXY_MODES):
+        raise ConfigError(f"{where}={shown(given)}: on --platform=existing one mode runs, the cluster's; accepted: "
+                          f"{', '.join(PROXY_MODES)} (or leave it out: it is read from kube-proxy's ConfigMap)")
+
+
 def reconcile_mode(found: ProxyMode, given: str | None, where: str) -> ProxyMode:
     """The cluster's mode checked against ``--proxy-mode``: equal, or given where the cluster does not say it."""
     if given is not None:
-        if "," in given or given not in PROXY_MODES:
-            raise ConfigError(f"{where}={shown(given)}: on --platform=existing one mode runs, the cluster's; accepted: "
-                              f"{', '.join(PROXY_MODES)} (or leave it out: it is read from kube-proxy's ConfigMap)")
+        check_mode_given(given, where)
         if found.mode not in (None, "kube-proxy-replacement", given):
             raise ConfigError(f"{where}={shown(given)}, but the cluster's kube-proxy runs {found.mode} ({found.note}); "
                               f"leave --proxy-mode out or give {found.mode}")
