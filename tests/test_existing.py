@@ -214,6 +214,7 @@ def test_the_environment_creates_only_its_namespace_and_deletes_it(cluster_api, 
     from pytest_lbconform.environment import ExistingEnvironment
 
     api, kubeconfig = cluster_api
+    written = kubeconfig.read_bytes(), kubeconfig.stat().st_mtime_ns
     env = ExistingEnvironment(_cfg(tmp_path, kubeconfig), None, lambda m: None)
     env.setup()
     namespace = env.namespace
@@ -233,6 +234,7 @@ def test_the_environment_creates_only_its_namespace_and_deletes_it(cluster_api, 
     env.teardown()
     assert api.deleted == [namespace] and namespace not in api.namespaces
     assert not [k for k in api.objects if k[0] == namespace]
+    assert (kubeconfig.read_bytes(), kubeconfig.stat().st_mtime_ns) == written  # read, never written
 
 
 def test_a_cluster_without_metallb_is_one_line_and_creates_nothing(cluster_api, tmp_path):

@@ -68,7 +68,10 @@ def api_client(kubeconfig: str, context: str | None = None, timeout: tuple[float
     """A client for ``kubeconfig`` (a path, or KUBECONFIG's list: the client merges it as kubectl does) and
     ``context`` (default: its current-context), every request bounded by ``timeout`` (default REQUEST_TIMEOUT)."""
     configuration = k8s.Configuration()
-    k8s_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+    # persist_config=False: the client would write refreshed credentials (OIDC, exec) back into the file: a user's
+    # kubeconfig is read, never written
+    k8s_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration,
+                                persist_config=False)
     api = TimeoutApiClient(configuration)
     if timeout is not None:
         api.timeout = timeout
