@@ -163,6 +163,13 @@ class ExistingApi(ModelApi):
             return
         annotations = svc["metadata"].get("annotations") or {}
         requested = annotations.get("metallb.io/loadBalancerIPs")
+        key = annotations.get("metallb.io/allow-shared-ip")
+        sharing = next((o for o in self.objects.values() if key and o["metadata"]["namespace"] == ns and
+                        (o["metadata"].get("annotations") or {}).get("metallb.io/allow-shared-ip") == key and
+                        ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress")), None)
+        if sharing is not None and not requested:  # the same sharing key: the same address (ports not compared)
+            svc["status"] = {"loadBalancer": dict(sharing["status"]["loadBalancer"])}
+            return
         pool = self.pools[annotations.get("metallb.io/address-pool") or next(iter(self.pools))]
         first, last = (int(ipaddress.IPv4Address(a)) for a in pool.split("-"))
         used = {i["ip"] for o in self.objects.values() for i in

@@ -353,6 +353,37 @@ def test_plan_on_the_command_line_creates_nothing(cluster_api, pytester, tmp_pat
     assert sorted(p.name for p in pytester.path.iterdir()) == before and not (tmp_path / "reports").exists()
 
 
+# -- the suites through pytest, without a Docker engine -----------------------------------------------------------
+@pytest.mark.parametrize("allow", [False, True])
+def test_without_an_engine_the_api_checks_run_and_the_rest_is_not_tested(cluster_api, pytester, tmp_path,
+                                                                          monkeypatch, allow):
+    """A bare-metal user with no Docker engine: the SERVICE-API checks run against the cluster (here the API
+    double); the wire checks are not tested (no client), the faults neither; the exhausted pool only with
+    --allow-faults, and only then SERVICE-API can read success."""
+    api, kubeconfig = cluster_api
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    reports = tmp_path / "reports"
+    result = pytester.runpytest_subprocess("--lb=metallb", "--platform=existing", f"--kubeconfig={kubeconfig}",
+                                          f"--report-dir={reports}", "-p", "no:cacheprovider", "-q",
+                                          *(["--allow-faults"] if allow else []), str(SUITES))
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    report = json.loads((reports / "conformance.json").read_text())
+    results = {p["name"]: p["result"] for p in report["profiles"]}
+    assert results == {"L2-ANNOUNCE": "not-tested", "L2-FAILOVER": "not-tested", "SERVICE-TRAFFIC": "not-tested",
+                       "SERVICE-API": "success" if allow else "not-tested", "BALANCING": "not-tested"}, results
+    service_api = next(p for p in report["profiles"] if p["name"] == "SERVICE-API")
+    assert service_api["core"]["passed"] == (5 if allow else 4) and service_api["extended"]["passed"] == 1
+    reasons = {c["reason"] for p in report["profiles"] for c in p["not_tested"]}
+    no_client = "needs a client on the nodes' L2 segment: no Docker engine answers at unix:///nonexistent.sock"
+    assert reasons == ({no_client} if allow else {no_client, existing.FAULTS_OPT_IN,
+                                                  "it fills the address pool: a service of yours created meanwhile "
+                                                  "would stay pending; a run does that to your cluster only with "
+                                                  "--allow-faults"}), reasons
+    assert report["environment"]["faults"].startswith("allowed" if allow else "not allowed")
+    assert len(api.deleted) == 1 and not [n for n in api.namespaces if n.startswith("lbconform-")]
+    assert not [w for w in api.writes if w[0] == "PATCH"]  # no node was touched: no fault ran
+
+
 # -- not tested in the reports -----------------------------------------------------------------------------------------
 def test_not_tested_checks_are_listed_and_the_profile_is_neither_success_nor_failure():
     from pytest_lbconform.report import conformance, page
