@@ -214,6 +214,7 @@ def test_the_environment_creates_only_its_namespace_and_deletes_it(cluster_api, 
     from pytest_lbconform.environment import ExistingEnvironment
 
     api, kubeconfig = cluster_api
+    kubeconfig.write_text(kubeconfig.read_text().replace("mycluster", "myk8s"))  # a context named like the prefix
     written = kubeconfig.read_bytes(), kubeconfig.stat().st_mtime_ns
     env = ExistingEnvironment(_cfg(tmp_path, kubeconfig), None, lambda m: None)
     env.setup()

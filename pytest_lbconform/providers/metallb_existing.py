@@ -41,6 +41,11 @@ class ExistingMetalLB(KindMetalLB):
         self.container_names = dict(container_names or {})
         self.pool_name: str | None = None
 
+    def _short(self, node_name: str) -> str:
+        """Nodes are known by their own names here (on kind the cluster's prefix is cut; a context named like the
+        prefix must not cut it here)."""
+        return node_name
+
     @property
     def backend_nodes(self) -> tuple[Host, ...]:
         return self.topology.workers[:BACKENDS]
