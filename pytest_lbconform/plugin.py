@@ -321,6 +321,12 @@ def _lbconform_not_tested(request: pytest.FixtureRequest) -> None:
     reach = getattr(under_test, "reach", None)
     why = _withheld(cfg, request.node, tuple(meta["checks"]), list(meta["capabilities"]), reach)
     if why:
+        from .report.evidence import label
+
+        primary = checks.CHECKS[meta["checks"][0]]  # the labels its body would set: Allure shows it under its check
+        label(request, checks.FAMILIES.get(primary.family, primary.family), primary.title,
+              "critical" if meta["tier"] == checks.CORE else "normal", provider=cfg.spec.name, platform=cfg.platform,
+              mode=getattr(under_test, "mode", ""))
         request.node.user_properties.append((NOT_TESTED, why))
         pytest.skip(f"not tested: {why}")
 
