@@ -224,10 +224,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     cfg = config.stash[CFG]
     try:
-        engine = f"docker engine {engine_version(connect(timeout=5))}"
+        engine = f"docker engine {engine_version(connect(timeout=5))} at {existing.engine_address()}"
     except LbconformError as exc:
         engine = f"docker engine unavailable ({exc})"
-    return [f"lbconform: {cfg.label} ({cfg.spec.project}); {engine}"]
+    lines = [f"lbconform: {cfg.label} ({cfg.spec.project}); {engine}"]
+    if cfg.target is not None:  # existing: which cluster, and whether faults may touch it
+        lines.append(f"lbconform: cluster context {cfg.target.context} ({cfg.target.server}), kube-proxy "
+                     f"{cfg.proxy.note if cfg.proxy else '?'}; faults "
+                     + ("allowed (--allow-faults)" if cfg.allow_faults else "not injected (no --allow-faults)"))
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -365,7 +365,7 @@ def test_without_an_engine_the_api_checks_run_and_the_rest_is_not_tested(cluster
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     reports = tmp_path / "reports"
     result = pytester.runpytest_subprocess("--lb=metallb", "--platform=existing", f"--kubeconfig={kubeconfig}",
-                                          f"--report-dir={reports}", "-p", "no:cacheprovider", "-q",
+                                          f"--report-dir={reports}", "-p", "no:cacheprovider",
                                           *(["--allow-faults"] if allow else []), str(SUITES))
     assert result.ret == 0, result.stdout.str()[-3000:]
     report = json.loads((reports / "conformance.json").read_text())
@@ -381,6 +381,8 @@ def test_without_an_engine_the_api_checks_run_and_the_rest_is_not_tested(cluster
                                                   "would stay pending; a run does that to your cluster only with "
                                                   "--allow-faults"}), reasons
     assert report["environment"]["faults"].startswith("allowed" if allow else "not allowed")
+    result.stdout.fnmatch_lines(["lbconform: cluster context mycluster (http://localhost:*), kube-proxy iptables *; "
+                                 f"faults {'allowed' if allow else 'not injected'}*"])
     # Allure: skipped with the reason, under its check's labels (decided at set-up: the body never ran)
     results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
     arp = next(r for r in results if r["name"].startswith("test_exactly_one_node_answers_arp[existing-iptables-svc1"))
