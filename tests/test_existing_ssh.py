@@ -168,9 +168,12 @@ def existing_cluster(docker_client, httpserver, tmp_path, monkeypatch):
 
 def _child(sshd, kubeconfig: Path, report_dir: Path, *args: str, timeout: float = 600,
            stop_when: object = None) -> tuple[subprocess.CompletedProcess[str], int]:
-    """The suites in a child pytest whose engine is the ssh one (HOME with the ssh config, DOCKER_HOST=ssh://)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LBCONFORM_") and k not in ("KUBECONFIG",)}
-    env |= {"HOME": str(sshd.home), "DOCKER_HOST": sshd.url}
+    """The suites in a child pytest whose engine is the ssh one (HOME with the ssh config, DOCKER_HOST=ssh://), or
+    the local one when ``sshd`` is None."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("LBCONFORM_") and k not in ("KUBECONFIG", "DOCKER_HOST")}
+    if sshd is not None:
+        env |= {"HOME": str(sshd.home), "DOCKER_HOST": sshd.url}
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lb=metallb", "--platform=existing",
            f"--kubeconfig={kubeconfig}", f"--report-dir={report_dir}", "-rs", *args, str(SUITES)]
     child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -242,3 +245,20 @@ def test_sigterm_during_the_set_up_removes_the_namespace_and_the_clients(sshd, e
     assert result.returncode != 0 and "Traceback" not in result.stderr, out[-2000:]
     assert api.deleted and not [n for n in api.namespaces if n.startswith("lbconform-")], out[-2000:]
     assert not created_by(docker_client, pid), out[-2000:]
+
+
+def test_an_existing_kind_cluster_on_the_local_engine(existing_cluster, docker_client, tmp_path):
+    """The same cluster through the local engine: the plan says the nodes are containers of this host's engine and
+    plans the clients on their network; the run's clients are made there, the ARP check passes, nothing is left."""
+    api, _cluster, kubeconfig = existing_cluster
+    planned, _ = _child(None, kubeconfig, tmp_path / "plan", "--plan")
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    assert "(this host): the nodes are its containers" in planned.stdout and "on network kind" in planned.stdout
+    assert "# clients on Docker network kind of the engine at unix:///var/run/docker.sock:" in planned.stdout
+    assert not api.writes and not (tmp_path / "plan").exists()
+    result, pid = _child(None, kubeconfig, tmp_path / "reports", "-k", "test_exactly_one_node_answers_arp and svc1")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    checks = _checks(tmp_path / "reports")
+    assert checks["test_exactly_one_node_answers_arp[existing-iptables-svc1]"]["outcome"] == "passed"
+    assert checks[""]["environment"]["docker_engine"] == "unix:///var/run/docker.sock"
+    assert len(api.deleted) == 1 and not created_by(docker_client, pid)
