@@ -513,7 +513,11 @@ class ExistingEnvironment:
             mac = self.nodes.macs.get(node.name, "")
             if not mac and self.probes:  # not a container of the engine: its MAC as a client on the segment sees it
                 seen = self.probes[kind.CLIENTS[0]].arp_responders(node.internal_ip, ARP_WINDOW, 2).macs
-                mac = seen[0] if len(seen) == 1 else ""
+                if len(seen) != 1:  # the ARP checks would call its answers "not a node's": the network is wrong
+                    raise InfrastructureError(
+                        f"node {node.name} ({node.internal_ip}) answers ARP from {network} with "
+                        f"{', '.join(seen) or 'nothing'}, not one MAC: is --client-network on the nodes' L2 segment?")
+                mac = seen[0]
             role = "control-plane" if node.control_plane else "worker" if node.worker else "excluded"
             hosts.append(Host(node.name, role, node.internal_ip, mac.lower(), node.name))
         import ipaddress
