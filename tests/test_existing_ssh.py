@@ -4,7 +4,8 @@ The "existing cluster" is the kind double's node containers (``tests/kind_double
 labels and ``kind`` network) with an API double for its Kubernetes API (``tests/existing_api_double.py``, the
 MetalLB v0.16.1 model behind it). The run under test is a child pytest with ``DOCKER_HOST=ssh://root@127.0.0.1:PORT``
 served by an sshd on loopback that this test starts (its own config, host key and authorized key in a temporary
-directory; the child's HOME holds ``~/.ssh/config``, the key and ``known_hosts``, which paramiko reads), so every
+directory; the child's HOME holds ``~/.ssh/config``, the key and ``known_hosts``, and its PATH an ``ssh`` that reads
+that config: OpenSSH finds ~/.ssh through the passwd entry, not HOME), so every
 engine call of the run — the clients' creation, the probe agents' exec sessions, the removal — goes through ssh and
 ``docker system dial-stdio`` on the far side.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -57,9 +59,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    """An sshd on 127.0.0.1 (root, key only) and a HOME whose ~/.ssh lets paramiko reach it."""
-    if os.geteuid() != 0 or not os.path.exists(SSHD):
-        why = "needs root and openssh-server's sshd (scripts/setup --for-tests installs it)"
+    """An sshd on 127.0.0.1 (root, key only), a HOME whose ~/.ssh reaches it, and an ``ssh`` reading that config."""
+    if os.geteuid() != 0 or not os.path.exists(SSHD) or shutil.which("ssh") is None:
+        why = "needs root, openssh-server's sshd and the ssh client (scripts/setup --for-tests installs them)"
         if is_ci():
             pytest.fail(f"CI=true and this test {why}", pytrace=False)
         pytest.skip(why)
@@ -91,9 +93,16 @@ def sshd(tmp_path_factory):
             time.sleep(0.1)
     key_type, key = (base / "hostkey.pub").read_text().split()[:2]
     (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {key_type} {key}\n")
-    (home / ".ssh" / "config").write_text(f"Host 127.0.0.1\n  User root\n  IdentityFile {home / '.ssh' / 'id_ed25519'}\n")
+    (home / ".ssh" / "config").write_text(f"Host 127.0.0.1\n  User root\n  IdentityFile {home / '.ssh' / 'id_ed25519'}\n"
+                                          f"  UserKnownHostsFile {home / '.ssh' / 'known_hosts'}\n")
+    # the run speaks through the system ssh client (docker_engine.connect); OpenSSH finds ~/.ssh through the passwd
+    # entry, not HOME, so the child's PATH has an ssh that reads this config (paramiko, the fallback, reads HOME's)
+    bin_dir = base / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(f"#!/bin/sh\nexec {shutil.which('ssh')} -F {home / '.ssh' / 'config'} \"$@\"\n")
+    (bin_dir / "ssh").chmod(0o755)
     try:
-        yield SimpleNamespace(port=port, home=home, log=log, url=f"ssh://root@127.0.0.1:{port}")
+        yield SimpleNamespace(port=port, home=home, log=log, url=f"ssh://root@127.0.0.1:{port}", bin=bin_dir)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -173,7 +182,7 @@ def _child(sshd, kubeconfig: Path, report_dir: Path, *args: str, timeout: float 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("LBCONFORM_") and k not in ("KUBECONFIG", "DOCKER_HOST")}
     if sshd is not None:
-        env |= {"HOME": str(sshd.home), "DOCKER_HOST": sshd.url}
+        env |= {"HOME": str(sshd.home), "DOCKER_HOST": sshd.url, "PATH": f"{sshd.bin}{os.pathsep}{env['PATH']}"}
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lb=metallb", "--platform=existing",
            f"--kubeconfig={kubeconfig}", f"--report-dir={report_dir}", "-rs", *args, str(SUITES)]
     child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
