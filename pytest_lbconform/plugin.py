@@ -429,16 +429,25 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
 
 
 def _engine_for(cfg: run_config.RunConfig, progress: Callable[[str], None]) -> docker.DockerClient | None:
-    """The Docker engine of the run. On an existing cluster it only hosts the clients (and node containers): without
-    one (no DOCKER_HOST, no local socket) the checks that need the API still run, and the rest is reported as not
-    tested. An engine named by DOCKER_HOST that does not answer stops the set-up in one line."""
+    """The Docker engine of the run. On an existing cluster it only hosts the clients (and node containers): where
+    there is none (a local socket that does not exist: no Docker here) the checks that need the API still run, and
+    the rest is reported as not tested. A remote engine (ssh://, tcp://) or a socket that does not answer stops the
+    set-up in one line."""
     try:
         return connect()
     except EngineUnavailable as exc:
-        if cfg.platform != "existing" or os.environ.get("DOCKER_HOST"):  # an engine asked for by name must answer
+        if cfg.platform != "existing" or not _no_engine_here():  # an engine that exists must answer
             raise
         progress(f"lbconform: {exc}: only the checks through the Kubernetes API run; the rest is not tested")
         return None
+
+
+def _no_engine_here() -> bool:
+    """DOCKER_HOST names no engine but a local socket (or is unset), and that socket file does not exist."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        return False
+    return not os.path.exists(host.removeprefix("unix://") or "/var/run/docker.sock")
 
 
 def _teardown_or_say(env: Environment, cfg: run_config.RunConfig, progress: Callable[[str], None],

@@ -393,6 +393,19 @@ def test_without_an_engine_the_api_checks_run_and_the_rest_is_not_tested(cluster
     assert not [w for w in api.writes if w[0] == "PATCH"]  # no node was touched: no fault ran
 
 
+def test_a_remote_engine_that_does_not_answer_stops_the_set_up(cluster_api, pytester, tmp_path, monkeypatch):
+    """DOCKER_HOST names an engine (here tcp:// on a closed port): it must answer; the run does not go on without it."""
+    api, kubeconfig = cluster_api
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+    result = pytester.runpytest_subprocess("--lb=metallb", "--platform=existing", f"--kubeconfig={kubeconfig}",
+                                           f"--report-dir={tmp_path / 'reports'}", "-p", "no:cacheprovider",
+                                           str(SUITES))
+    assert result.ret == 3, result.stdout.str()[-2000:]
+    result.stdout.fnmatch_lines(["*lbconform: cannot set up lb=metallb platform=existing modes=iptables: no Docker "
+                                 "engine answers*"])
+    assert not api.writes
+
+
 # -- not tested in the reports -----------------------------------------------------------------------------------------
 def test_not_tested_checks_are_listed_and_the_profile_is_neither_success_nor_failure():
     from pytest_lbconform.report import conformance, page
