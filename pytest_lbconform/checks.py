@@ -213,6 +213,8 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     Mode("ipvs", "rr", "kube-proxy IPVS mode, rr scheduler, strictARP: true", IPVS_DEPRECATED),
     Mode("ipvs-nostrictarp", "rr", "negative control: IPVS without strictARP, every node answers ARP for the VIPs "
                                    "on kube-ipvs0 (the suite must fail it)", IPVS_DEPRECATED),
+    Mode("kube-proxy-replacement", "random", "no kube-proxy: a replacement (e.g. Cilium) is the service data plane; "
+                                             "its scheduler is taken as random (Cilium's default backend selection)"),
 )}
 
 
@@ -230,6 +232,16 @@ def judged_in_mode(check_id: str, mode: str) -> bool:
     scheduler: balancing-uniform in random modes, balancing-round-robin in rr modes)."""
     row = check(check_id)
     return row.scheduler is None or MODES[mode].scheduler == row.scheduler
+
+
+#: check families whose checks need a client container on the nodes' L2 segment (ARP, traffic); the allocation
+#: checks ask the Kubernetes API only
+API_ONLY_FAMILIES = frozenset({"vip_allocation"})
+
+
+def needs_client(check_ids: tuple[str, ...] | list[str]) -> bool:
+    """Whether a test judging ``check_ids`` needs a client on the segment (every family but the API-only ones)."""
+    return any(check(c).family not in API_ONLY_FAMILIES for c in check_ids)
 
 
 def capability_tier(capability: str) -> Tier:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import ConfigError, shown
 from .images import IMAGE_SOURCES
+from .platforms import existing
 from .providers.spec import PLATFORMS, ProviderSpec, builtin_specs, load_spec
 
 DEFAULT_LB = "keepalived"
@@ -29,7 +30,14 @@ FALLBACKS = {
     "lab_image_source": ("LBCONFORM_LAB_IMAGE_SOURCE", "lbconform_lab_image_source"),
     "failover_budget": ("LBCONFORM_FAILOVER_BUDGET", "lbconform_failover_budget"),
     "lab_mutant": ("LBCONFORM_LAB_MUTANT", "lbconform_lab_mutant"),
+    # --platform=existing; the kubeconfig then falls back to KUBECONFIG and ~/.kube/config, as kubectl's does
+    "kubeconfig": ("LBCONFORM_KUBECONFIG", "lbconform_kubeconfig"),
+    "context": ("LBCONFORM_CONTEXT", "lbconform_context"),
+    "client_network": ("LBCONFORM_CLIENT_NETWORK", "lbconform_client_network"),
 }
+#: options that only apply on --platform=existing (``--allow-faults`` has no env or ini key: an opt-in to disturb a
+#: cluster is given per run, on the command line)
+EXISTING_ONLY = ("kubeconfig", "context", "client_network", "allow_faults")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,13 @@ class RunConfig:
     kind_image: str | None = None
     preload_images: bool = False
     reuse_clusters: bool = False  #: kind: stable names, reuse a cluster whose config hash matches, keep it
+    #: existing: the cluster (kubeconfig, context, API server), read only
+    target: existing.Target | None = None
+    allow_faults: bool = False    #: existing: faults (and other disturbances) may be injected into the user's cluster
+    client_network: str | None = None  #: existing: the Docker network the clients join (default: the nodes')
+    #: existing: the cluster's kube-proxy mode as read (or given), with what it means
+    proxy: existing.ProxyMode | None = None
+    cluster_why: str = ""         #: existing with --plan: why the cluster could not be read (empty when it was)
 
     def budget(self, fault_kind: str) -> float:
         """Failover budget in seconds: the command line's, else the provider spec's."""
@@ -77,7 +92,7 @@ class RunConfig:
     @property
     def label(self) -> str:
         mutant = f" mutant={self.mutant}" if self.mutant else ""
-        return f"lb={self.lb} platform={self.platform} modes={','.join(self.modes)}{mutant}"
+        return f"lb={self.lb} platform={self.platform} modes={','.join(self.modes) or 'unknown'}{mutant}"
 
 
 def is_ci() -> bool:
@@ -135,23 +150,22 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                           f"it runs on: {', '.join(spec.platforms)}")
     _check_implemented(spec, platform, origin("platform") if value("platform") else f"provider {lb}'s default platform")
     _check_spec_for_implementation(spec, platform)
-    modes = _modes(spec, platform, value("proxy_mode"), origin("proxy_mode"))
+    plan = bool(option("plan"))
+    _check_existing_only(option, value, origin, platform, lb)
+    modes = () if platform == "existing" else _modes(spec, platform, value("proxy_mode"), origin("proxy_mode"))
     source = value("lab_image_source") or "auto"
     if source not in IMAGE_SOURCES:
         raise ConfigError(f"{origin('lab_image_source')}={_short(source)} is not one of {', '.join(IMAGE_SOURCES)}")
     mutant = _check_mutant(value("lab_mutant"), lb, platform, origin("lab_mutant"))
-    plan = bool(option("plan"))
     _check_flags(option, platform, lb)
     kind_image = _kind_image(option("kind_image"))
-    if spec.implementation == "metallb":
-        from .providers import metallb
-
-        metallb.version(spec)  # LBCONFORM_METALLB_VERSION goes into a URL: refused now unless a release tag
-    if platform == "kind" and not plan:
-        from .platforms.kind import kind_binary
-
-        kind_binary()  # fail now, in one line, rather than after building images
+    _check_tools(spec, platform, plan)
     budgets = parse_budgets(value("failover_budget"), origin("failover_budget"))
+    target, proxy, cluster_why, client_network = None, None, "", None
+    if platform == "existing":  # read only, bounded: the kubeconfig, then the cluster's kube-proxy mode
+        client_network = existing.check_client_network(value("client_network"), origin("client_network"))
+        target, proxy, cluster_why = _existing_cluster(value, origin, plan)
+        modes = (proxy.mode,) if proxy.mode else ()
     report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,  # created last
                                     create=create_report_dir and not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
@@ -160,7 +174,52 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      budget_overrides=budgets,
                      mutant=mutant, plan=plan,
                      kind_image=kind_image,
-                     preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")))
+                     preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")),
+                     target=target, allow_faults=bool(option("allow_faults")), client_network=client_network,
+                     proxy=proxy, cluster_why=cluster_why)
+
+
+def _check_tools(spec: ProviderSpec, platform: str, plan: bool) -> None:
+    """What the implementation needs from the host, checked now in one line rather than after building images."""
+    if spec.implementation == "metallb":
+        from .providers import metallb
+
+        metallb.version(spec)  # LBCONFORM_METALLB_VERSION goes into a URL: refused now unless a release tag
+    if platform == "kind" and not plan:
+        from .platforms.kind import kind_binary
+
+        kind_binary()
+
+
+def _existing_cluster(value: Callable[[str], str | None], origin: Callable[[str], str], plan: bool
+                      ) -> tuple[existing.Target, existing.ProxyMode, str]:
+    """The kubeconfig and context (checked), the cluster's kube-proxy mode, and with --plan why the API could not be
+    read (the plan says so in one line and shows what it can; a run stops with that line)."""
+    existing.check_mode_given(value("proxy_mode"), origin("proxy_mode"))  # before the API is asked anything
+    target = existing.resolve_target(value("kubeconfig"), origin("kubeconfig"), value("context"), origin("context"))
+    try:
+        return target, existing.cluster_mode(target, value("proxy_mode"), origin("proxy_mode")), ""
+    except existing.ClusterUnreachable as exc:
+        if not plan:
+            raise
+        given = value("proxy_mode")
+        return target, existing.ProxyMode(given if given in existing.PROXY_MODES else None, None,
+                                          "not read: the API did not answer"), str(exc)
+
+
+def _check_existing_only(option: Callable[[str], object], value: Callable[[str], str | None],
+                         origin: Callable[[str], str], platform: str, lb: str) -> None:
+    """``--kubeconfig``, ``--context``, ``--client-network`` (or their LBCONFORM_* / ini keys) and ``--allow-faults``
+    only apply on --platform=existing: one line naming where each came from (KUBECONFIG, kubectl's, is never
+    refused: it is read only on existing)."""
+    if platform == "existing":
+        return
+    given = [f"--{n.replace('_', '-')}" if n == "allow_faults" else origin(n)
+             for n in EXISTING_ONLY if (option(n) if n == "allow_faults" else value(n))]
+    if given:
+        raise ConfigError(f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} on --platform=existing (a "
+                          f"cluster of your own); this run is on {platform} (provider {lb}): leave "
+                          f"{'them' if len(given) > 1 else 'it'} out or add --platform=existing")
 
 
 def _without_option(name: str, default: str, ini: Callable[[str], object]) -> str:
@@ -193,7 +252,8 @@ def _check_spec_for_implementation(spec: ProviderSpec, platform: str) -> None:
     from .platforms.kind import KIND_MODES
     from .providers.keepalived import MODES as LAB_MODES
 
-    runs, needs = {"keepalived": (LAB_MODES, ()), "metallb": (KIND_MODES, ("version", "manifest"))}.get(
+    metallb_modes = (*KIND_MODES, "kube-proxy-replacement") if platform == "existing" else KIND_MODES
+    runs, needs = {"keepalived": (LAB_MODES, ()), "metallb": (metallb_modes, ("version", "manifest"))}.get(
         spec.implementation, ((), ()))
     where = f"provider spec {spec.source}" if spec.source else f"provider {spec.name}"
     unknown = [m for m in spec.accepted_modes(platform) if runs and m not in runs]

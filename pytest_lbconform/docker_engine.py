@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 
 import docker
@@ -14,6 +15,12 @@ from .errors import EngineUnavailable
 #: seconds the first exchange with the engine (its API version, then a ping) may take: an engine that accepts
 #: the connection and never answers is one line after this long, not after the client's whole timeout
 ANSWER_TIMEOUT = 10
+#: An engine reached through ``DOCKER_HOST=ssh://``: the docker SDK runs ``docker system dial-stdio`` on the far side
+#: for every HTTP connection it opens. Through paramiko all of them are sessions of one ssh connection, and the SDK
+#: releases a connection only when its response is collected: sshd's default MaxSessions (10) then answered "no more
+#: sessions" in the middle of a run (tests/test_existing_ssh.py, 2 runs of 3, with a pool of 4 as well as of 10).
+#: The system ssh client (``use_ssh_client``) gives each connection its own ssh connection, and reads the user's
+#: ~/.ssh/config in full (ProxyJump, the agent); paramiko is used only when no ``ssh`` is on PATH.
 
 
 def connect(timeout: int = 60) -> docker.DockerClient:
@@ -23,7 +30,8 @@ def connect(timeout: int = 60) -> docker.DockerClient:
     ``timeout`` for its requests."""
     bound = min(timeout, ANSWER_TIMEOUT)
     try:
-        client = docker.from_env(timeout=bound)  # asks the engine its API version: the first answer
+        shell_out = os.environ.get("DOCKER_HOST", "").startswith("ssh://") and shutil.which("ssh") is not None
+        client = docker.from_env(timeout=bound, use_ssh_client=shell_out)  # asks the engine its API version
         client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"

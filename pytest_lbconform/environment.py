@@ -19,12 +19,13 @@ from typing import Protocol
 
 import docker
 import docker.errors
+from docker.models.containers import Container
 
 from . import faults, labels
 from .config import RunConfig
 from .errors import ConfigError, InfrastructureError
 from .images import ensure_image
-from .platforms import kind
+from .platforms import existing, kind
 from .platforms.base import Host, Topology
 from .platforms.lab import DockerNodeOps, Lab, create_host
 from .probes.driver import ProbeClient
@@ -58,6 +59,8 @@ class LBUnderTest:
     probes: dict[str, ProbeClient]
     infra: NodeOps  #: container access and link control, for faults
     cfg: RunConfig
+    #: existing: what the run may and can do there (the plugin reports the rest as not tested); None elsewhere
+    reach: existing.Reach | None = None
     #: client → ((fault epoch, when), every VIP's ARP responders): one burst serves the ARP checks until a fault, for
     #: at most ARP_VIEW_MAX_AGE s
     _arp_seen: dict[str, tuple[tuple[int, float], dict[str, ArpObservation]]] = field(default_factory=dict,
@@ -158,19 +161,23 @@ class Environment(Protocol):
 ENVIRONMENTS: dict[tuple[str, str], Callable[[RunConfig, docker.DockerClient, Progress], Environment]] = {}
 
 
-def make_environment(cfg: RunConfig, client: docker.DockerClient, progress: Progress) -> Environment:
+def make_environment(cfg: RunConfig, client: docker.DockerClient | None, progress: Progress) -> Environment:
     """The environment of ``cfg``'s platform and provider implementation."""
     key = (cfg.spec.implementation, cfg.platform)
     if key not in ENVIRONMENTS:
         available = ", ".join(f"{impl} on {platform}" for impl, platform in ENVIRONMENTS)
         raise ConfigError(f"provider {cfg.spec.implementation} on platform {cfg.platform} is not implemented; "
                           f"available: {available} (a spec of your own names one with provider: NAME)")
-    return ENVIRONMENTS[key](cfg, client, progress)
+    if client is None and cfg.platform != "existing":  # only an existing cluster runs (its API checks) without one
+        from .docker_engine import connect
+
+        client = connect()
+    return ENVIRONMENTS[key](cfg, client, progress)  # type: ignore[arg-type]
 
 
-def _reap(client: docker.DockerClient, progress: Progress) -> None:
+def _reap(client: docker.DockerClient, progress: Progress, host_tables: bool = True) -> None:
     """Remove what runs that are provably over left behind; name the runs that could not be judged."""
-    reaped = reap(client)
+    reaped = reap(client, host_tables=host_tables)
     if reaped.removed:
         progress(f"lbconform: removed {len(reaped.removed)} objects left by earlier runs that are over: "
                  f"{', '.join(reaped.removed)}")
@@ -402,4 +409,182 @@ class KindEnvironment:
             raise errors[0]
 
 
-ENVIRONMENTS.update({("keepalived", "lab"): LabEnvironment, ("metallb", "kind"): KindEnvironment})
+class ExistingNodeOps(DockerNodeOps):
+    """Node access on an existing cluster: a node's container by the name the engine knows it by (kind's naming, or
+    found by its address); nodes that are no container are left as they are when the topology is read again."""
+
+    def __init__(self, client: docker.DockerClient | None, topology: Topology, names: dict[str, str]) -> None:
+        super().__init__(client, topology)  # type: ignore[arg-type]
+        self.names = names
+
+    def container(self, host: Host | str) -> Container:
+        name = host.name if isinstance(host, Host) else host
+        if self.client is None or name not in self.names:
+            raise InfrastructureError(f"node {name} is not a container of the Docker engine at "
+                                      f"{existing.engine_address()}")
+        return self.client.containers.get(self.names[name])
+
+    def refreshed(self, topology: Topology) -> Topology:
+        import dataclasses
+
+        nodes = []
+        for node in topology.nodes:
+            if node.name not in self.names or self.client is None:
+                nodes.append(node)
+                continue
+            net = self.container(node).attrs["NetworkSettings"]["Networks"].get(topology.network) or {}
+            nodes.append(dataclasses.replace(node, ip=net.get("IPAddress") or node.ip,
+                                             mac=(net.get("MacAddress") or node.mac).lower()))
+        self.topology = dataclasses.replace(topology, nodes=tuple(nodes))
+        return self.topology
+
+
+class ExistingEnvironment:
+    """A cluster of the user's with MetalLB installed their way (``--platform=existing``).
+
+    Creates only the run's namespace (backends, svc1..3; labelled ``io.lbconform.run``, annotated with the owner's
+    token) and, on the nodes' L2 segment, the two clients through the Docker engine that hosts the nodes (local or
+    ``DOCKER_HOST=ssh://…``); removes both at the end, also after a failure, Ctrl-C or SIGTERM (the plugin shields
+    the teardown), and a later run removes what a run killed with -9 left (:func:`existing.reap_namespaces`)."""
+
+    def __init__(self, cfg: RunConfig, client: docker.DockerClient | None, progress: Progress) -> None:
+        assert cfg.target is not None
+        self.cfg, self.client, self.progress = cfg, client, progress
+        self.target = cfg.target
+        self.run_id = labels.new_run_id()
+        self.namespace = existing.namespace_name(self.run_id)
+        self.version = ""
+        self.view: existing.ClusterView | None = None
+        self.nodes: existing.NodeContainers | None = None
+        self.reach: existing.Reach | None = None
+        self.probes: dict[str, ProbeClient] = {}
+        self.clients: tuple[Host, ...] = ()
+        self.provider: Provider | None = None
+        self.topology: Topology | None = None
+        self._core: object | None = None
+        self._created_namespace = False
+
+    def _api(self) -> object:
+        if self._core is None:
+            from kubernetes import client as k8s
+
+            self._core = k8s.CoreV1Api(existing.api_client(self.target))
+        return self._core
+
+    def setup(self) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._setup()
+        except ApiException as exc:
+            raise InfrastructureError(f"the Kubernetes API of context {self.target.context} answered {exc.status} "
+                                      f"{exc.reason}: {' '.join(str(exc.body or '').split())[:300]}") from exc
+        except InfrastructureError:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith(("urllib3", "kubernetes")):
+                raise InfrastructureError(existing.unreachable(self.target, exc)) from exc
+            raise
+
+    def _setup(self) -> None:
+        if self.client is not None:
+            _reap(self.client, self.progress, host_tables=existing.engine_is_local())
+        settings_ns = str(self.cfg.spec.settings.get("namespace", "metallb-system"))
+        view = existing.read_cluster(self.target, settings_ns, timeout=None)
+        if not view.reachable:
+            raise InfrastructureError(view.why)
+        if view.metallb_why:
+            raise InfrastructureError(view.metallb_why)
+        self.view = view
+        removed, left = existing.reap_namespaces(self._api(), self.target.context)
+        for line in ([f"removed {len(removed)} objects left by earlier runs that are over: {', '.join(removed)}"]
+                     if removed else []) + left:
+            self.progress(f"lbconform: {line}")
+        self.nodes = existing.find_node_containers(self.client, view.nodes)
+        network = self.cfg.client_network or (self.nodes.network if self.nodes.all else None)
+        no_client = existing.NO_CLIENT_NETWORK
+        if self.client is None:
+            network, no_client = None, f"no Docker engine answers at {existing.engine_address()}"
+        elif network is not None:
+            try:
+                net = self.client.networks.get(network)
+            except docker.errors.NotFound:
+                raise InfrastructureError(f"--client-network={network}: no such network on the Docker engine at "
+                                          f"{existing.engine_address()}; give a network on the nodes' L2 segment "
+                                          "(docker network ls)") from None
+            subnet_text = next((c["Subnet"] for c in (net.attrs.get("IPAM") or {}).get("Config") or []
+                                if ":" not in str(c.get("Subnet", ":"))), None)
+        self.progress(f"lbconform: cluster {self.target.context} ({self.target.server}): {len(view.nodes)} nodes, "
+                      f"kube-proxy {self.cfg.proxy.note if self.cfg.proxy else '?'}; MetalLB {view.metallb_version}; "
+                      + (f"nodes are containers of {self.nodes.engine} on {self.nodes.network}" if self.nodes.all
+                         else self.nodes.why_not()))
+        if network is not None:
+            image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)  # type: ignore[arg-type]
+            self.clients = tuple(
+                create_host(self.client, image, self.run_id, "existing", f"lbc-{self.run_id}-{short}", short,  # type: ignore[arg-type]
+                            "client", network, None) for short in kind.CLIENTS)
+            self.progress(f"lbconform: clients {', '.join(f'{c.short} {c.ip}' for c in self.clients)} on {network} "
+                          f"({existing.engine_address()})")
+            self.probes = _install_probes(self.client, self.clients)  # type: ignore[arg-type]
+        hosts = []
+        for node in view.nodes:
+            mac = self.nodes.macs.get(node.name, "")
+            if not mac and self.probes:  # not a container of the engine: its MAC as a client on the segment sees it
+                seen = self.probes[kind.CLIENTS[0]].arp_responders(node.internal_ip, ARP_WINDOW, 2).macs
+                if len(seen) != 1:  # the ARP checks would call its answers "not a node's": the network is wrong
+                    raise InfrastructureError(
+                        f"node {node.name} ({node.internal_ip}) answers ARP from {network} with "
+                        f"{', '.join(seen) or 'nothing'}, not one MAC: is --client-network on the nodes' L2 segment?")
+                mac = seen[0]
+            role = "control-plane" if node.control_plane else "worker" if node.worker else "excluded"
+            hosts.append(Host(node.name, role, node.internal_ip, mac.lower(), node.name))
+        import ipaddress
+
+        subnet = ipaddress.IPv4Network(subnet_text if network is not None and subnet_text else
+                                       f"{hosts[0].ip if hosts and hosts[0].ip else '0.0.0.0'}/32", strict=False)
+        self.topology = Topology(cluster=self.target.context, network=network or "", subnet=subnet,
+                                 gateway=str(subnet.network_address + 1) if subnet.num_addresses > 2 else "",
+                                 nodes=tuple(hosts), clients=self.clients)
+        from .providers.metallb_existing import ExistingMetalLB
+
+        self.provider = ExistingMetalLB(self.cfg.spec, self.client, view, self.topology, self.run_id, self.progress,
+                                        self.nodes.containers)
+        self._created_namespace = True  # from here on the teardown deletes it (it may exist half-made)
+        self.provider.deploy()
+        self.version = self.provider.version()
+        self.reach = existing.Reach(self.cfg.allow_faults, self.nodes, network, no_client)
+
+    def for_mode(self, mode: str) -> LBUnderTest:
+        assert self.topology is not None and self.provider is not None
+        return LBUnderTest(spec=self.cfg.spec, platform="existing", mode=mode, topology=self.topology,
+                           provider=self.provider, probes=self.probes,
+                           infra=ExistingNodeOps(self.client, self.topology, self.nodes.containers if self.nodes else {}),
+                           cfg=self.cfg, reach=self.reach)
+
+    def teardown(self, failed: bool = False) -> None:
+        """Delete the run's namespace (backends, services, the allocation checks' services) and remove the clients;
+        every step runs, the first error is raised at the end. ``--keep`` leaves both and says how to remove them."""
+        if self.cfg.keep:
+            self.progress(f"lbconform: --keep: namespace {self.namespace} and clients left (remove with: "
+                          f"{existing.removal_hint(self.namespace, self.target.context)}; {removal_command(self.run_id)})")
+            return
+        errors: list[BaseException] = []
+        if self._created_namespace:
+            try:
+                existing.delete_namespace(self._api(), self.namespace)
+                self._created_namespace = False
+            except Exception as exc:  # said, and the clients still go
+                errors.append(exc)
+                self.progress(f"lbconform: deleting namespace {self.namespace} failed ({exc}); remove it with: "
+                              f"{existing.removal_hint(self.namespace, self.target.context)}")
+        for probe in self.probes.values():
+            probe.close()
+        if self.client is not None:
+            remove_run(self.client, self.run_id)
+        if errors:
+            first = errors[0]
+            raise first if isinstance(first, InfrastructureError) else InfrastructureError(str(first))
+
+
+ENVIRONMENTS.update({("keepalived", "lab"): LabEnvironment, ("metallb", "kind"): KindEnvironment,
+                     ("metallb", "existing"): ExistingEnvironment})

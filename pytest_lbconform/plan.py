@@ -144,6 +144,105 @@ def _mutant_lines(name: str | None) -> list[str]:
             f"# hooks changed: {', '.join(changed)}"]
 
 
+def _existing_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: str) -> str:
+    """A cluster of the user's: what the run reads (read only), what it would create (its namespace with the backends
+    and services, the clients on which network of which engine), and what it would not test and why."""
+    from .platforms import existing
+
+    assert cfg.target is not None
+    target = cfg.target
+    namespace = existing.namespace_name(run_id)
+    settings_ns = str(cfg.spec.settings.get("namespace", "metallb-system"))
+    out = [f"# plan: {cfg.label}",
+           f"# cluster: context {target.context}, API {target.server}; kubeconfig {target.kubeconfig} "
+           f"({target.source}), read only: never written",
+           "# MetalLB is used as you installed it: nothing of it is installed or changed (no manifest, pool or "
+           "advertisement)"]
+    view = None
+    if cfg.cluster_why:
+        out.append(f"# API not reachable: {cfg.cluster_why}")
+    else:
+        try:
+            view = existing.read_cluster(target, settings_ns)
+        except Exception as exc:  # e.g. 403 on kube-proxy's ConfigMap: said in one line, the rest is shown
+            view = existing.ClusterView(target, False, f"reading the cluster failed: {' '.join(str(exc).split())[:200]}")
+        if not view.reachable:
+            out.append(f"# API not reachable: {view.why}")
+            view = None
+    nodes: existing.NodeContainers | None = None
+    workers = ["<worker>", "<worker2>", "<worker3>"]
+    if view is not None:
+        out += [f"# Kubernetes {view.kubernetes}; nodes (name, role, InternalIP, Ready):",
+                *(f"#   {n.name} {'control-plane' if n.control_plane else 'worker' if n.worker else 'excluded from LBs'} "
+                  f"{n.internal_ip or '-'} {'Ready' if n.ready else 'NotReady'}" for n in view.nodes),
+                f"# kube-proxy: {cfg.proxy.note if cfg.proxy else 'not read'} → mode {','.join(cfg.modes) or 'unknown'}",
+                f"# MetalLB in {settings_ns}: " + (view.metallb_why or f"{view.metallb_version} (speaker image "
+                                                   f"{view.speaker_image})"),
+                "# pools: " + ("; ".join(f"{p.name} {', '.join(p.addresses)}{'' if p.auto_assign else ' (no autoAssign)'}"
+                                         for p in view.pools) or "none"),
+                "# L2Advertisements: " + (", ".join(str(a["name"]) for a in view.l2_advertisements)
+                                          or "none (MetalLB assigns addresses but announces none in layer 2)"),
+                *([f"# namespaces left by earlier runs (removed by the next run once their run is over): "
+                   f"{', '.join(view.leftovers)}"] if view.leftovers else [])]
+        workers = [n.name for n in view.workers[:3]] or ["<no worker: every node is a control plane or excluded>"]
+        nodes = existing.find_node_containers(client, view.nodes)
+    else:
+        out.append(f"# kube-proxy mode: {','.join(cfg.modes) or 'unknown'} (not read from the cluster)")
+    engine = existing.engine_address()
+    network = cfg.client_network or (nodes.network if nodes is not None and nodes.all else None)
+    if client is None:
+        out.append(f"# Docker engine at {engine}: no answer (clients need one on the nodes' segment)")
+        network = None
+    elif nodes is not None:
+        out.append(f"# Docker engine at {engine} ({'this host' if nodes.local else 'another host'}): " +
+                   (f"the nodes are its containers {', '.join(sorted(nodes.containers.values()))} on network "
+                    f"{nodes.network}" if nodes.all else nodes.why_not()))
+    run = {"io.lbconform.run": run_id}
+    out += [f"\n# would create, labelled io.lbconform.run={run_id} and removed at the end (also on Ctrl-C or "
+            "SIGTERM; a run killed with -9 leaves it to the next run, or: "
+            f"{existing.removal_hint(namespace, target.context)}):",
+            _yaml([existing.namespace_object(run_id),
+                   *metallb.backend_pods(workers, metallb.backend_image(cfg.spec), namespace, run),
+                   *metallb.services(namespace=namespace, extra_labels=run)]).rstrip()]
+    if network is not None:
+        out += [f"# clients on Docker network {network} of the engine at {engine}:",
+                *(f"#   lbc-{run_id}-{short}: address assigned by Docker, caps NET_ADMIN NET_RAW NET_BROADCAST, "
+                  f"label io.lbconform.run={run_id}" for short in kind.CLIENTS)]
+    else:
+        out.append("# no clients: " + (existing.NO_CLIENT_NETWORK if client is not None else f"no engine at {engine}"))
+    reach = existing.Reach(cfg.allow_faults, nodes if view is not None else None, network,
+                           existing.NO_CLIENT_NETWORK if client is not None else f"no Docker engine answers at {engine}")
+    out.append("\n# would not be tested, and why" + ("" if reach.nodes is not None else
+                                                     " (the cluster was not read: what the set-up finds adds to this)")
+               + ":")
+    withheld = _existing_not_tested(cfg, reach)
+    out += [f"#   {what}: {why}" for what, why in withheld] or ["#   nothing: every check the provider declares runs"]
+    return "\n".join(out) + "\n"
+
+
+def _existing_not_tested(cfg: RunConfig, reach: object) -> list[tuple[str, str]]:
+    """(checks, why) a run on an existing cluster would not test, by the same rule the run applies."""
+    from .platforms import existing
+
+    assert isinstance(reach, existing.Reach)
+    declared = [c.split(":", 1)[1] for c in sorted(cfg.spec.capabilities) if c.startswith("failover:")]
+    candidates: list[tuple[str, bool, list[str], str | None]] = [
+        ("arp-ownership, owner-spread, snat-cluster, snat-local, balancing-* and affinity-sticky (the checks on the "
+         "wire)", True, [], None),
+        ("garp-on-announcement (moves the announcement with agent-kill)", True, ["agent-kill"], None),
+        *((f"failover-budget, failover-degradation, failback, garp-on-takeover with {kind_}", True, [kind_], None)
+          for kind_ in declared),
+        ("vip-pending when the pool is exhausted", False, [],
+         "it fills the address pool: a service of yours created meanwhile would stay pending"),
+    ]
+    out = []
+    for what, wire, kinds, disturbs in candidates:
+        why = existing.not_tested(reach, needs_client=wire, fault_kinds=kinds, disturbs=disturbs)
+        if why:
+            out.append((what, why))
+    return out
+
+
 #: (implementation, platform) → the plan renderer; the same keys as ``environment.ENVIRONMENTS``
 PLANS: dict[tuple[str, str], Callable[[RunConfig, docker.DockerClient | None, str], str]] = {
-    ("metallb", "kind"): _kind_metallb, ("keepalived", "lab"): _lab}
+    ("metallb", "kind"): _kind_metallb, ("keepalived", "lab"): _lab, ("metallb", "existing"): _existing_metallb}

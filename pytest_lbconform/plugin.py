@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+import docker
 import pytest
 
 from . import checks, infrastructure, ownership
@@ -18,9 +20,10 @@ from .docker_engine import connect, engine_version
 from .environment import Environment, LBUnderTest, make_environment
 from .errors import ConfigError, EngineUnavailable, InfrastructureError, LbconformError, RestoreError
 from .paths import SUITES
+from .platforms import existing
 from .reaper import remove_session
 from .report import allure_files, conformance, evidence, results_dir
-from .report.evidence import META, PROPERTY
+from .report.evidence import META, NOT_TESTED, PROPERTY
 
 CFG = pytest.StashKey[run_config.RunConfig]()
 RESULTS = pytest.StashKey[list[conformance.CheckResult]]()
@@ -68,6 +71,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--failover-budget", default=None, metavar="SECONDS|KIND=SECONDS,...",
                     help="override the provider spec's failover budgets (e.g. 3 or node-stop=5,agent-kill=2). "
                          "env LBCONFORM_FAILOVER_BUDGET")
+    group.addoption("--kubeconfig", default=None, metavar="FILE",
+                    help="existing: the kubeconfig of your cluster, read only (default: KUBECONFIG, else "
+                         "~/.kube/config, as kubectl). env LBCONFORM_KUBECONFIG")
+    group.addoption("--context", default=None, metavar="NAME",
+                    help="existing: the kubeconfig context (default: its current-context). env LBCONFORM_CONTEXT")
+    group.addoption("--allow-faults", action="store_true", default=False,
+                    help="existing: inject faults into your cluster (node and agent faults, a full pool); without it "
+                         "those checks are reported as not tested")
+    group.addoption("--client-network", default=None, metavar="NAME",
+                    help="existing: the Docker network the clients join (default: the nodes' network when the nodes "
+                         "are containers of the engine). env LBCONFORM_CLIENT_NETWORK")
     for name, (env, ini) in run_config.FALLBACKS.items():
         parser.addini(ini, f"default for --{name.replace('_', '-')} (env {env} wins)", default=None)
 
@@ -79,6 +93,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "judges(*check_ids): the registry checks (pytest_lbconform/checks.py) "
                                        "this test produces verdicts for; the first decides its profile")
     config.addinivalue_line("markers", "lbconform_missing(check_id, reason): internal: a core capability is missing")
+    config.addinivalue_line("markers", "disturbs(what): the check disturbs a cluster beyond its own objects (e.g. fills "
+                                       "the address pool): on --platform=existing only with --allow-faults")
     if not _active(config):  # installed but not asked for: no config, no Docker, no signal handlers
         return
     try:
@@ -117,7 +133,7 @@ def pytest_configure_node(node: object) -> None:
 #: options that make the plugin active outside the suites (their ``dest`` names)
 OPTION_DESTS = ("lb", "lb_spec", "lb_spec_replaces_builtin", "platform", "proxy_mode", "keep", "report_dir",
                 "lab_image_source", "lab_mutant", "plan", "kind_image", "preload_images", "reuse_clusters",
-                "require_all", "failover_budget")
+                "require_all", "failover_budget", "kubeconfig", "context", "allow_faults", "client_network")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -211,10 +227,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     cfg = config.stash[CFG]
     try:
-        engine = f"docker engine {engine_version(connect(timeout=5))}"
+        engine = f"docker engine {engine_version(connect(timeout=5))} at {existing.engine_address()}"
     except LbconformError as exc:
         engine = f"docker engine unavailable ({exc})"
-    return [f"lbconform: {cfg.label} ({cfg.spec.project}); {engine}"]
+    lines = [f"lbconform: {cfg.label} ({cfg.spec.project}); {engine}"]
+    if cfg.target is not None:  # existing: which cluster, and whether faults may touch it
+        lines.append(f"lbconform: cluster context {cfg.target.context} ({cfg.target.server}), kube-proxy "
+                     f"{cfg.proxy.note if cfg.proxy else '?'}; faults "
+                     + ("allowed (--allow-faults)" if cfg.allow_faults else "not injected (no --allow-faults)"))
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -251,8 +272,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = {"checks": list(judged), "profile": primary.profile, "tier": tier, "capabilities": wanted,
                 "missing": missing, "applies": applies}
         item.user_properties.append((META, meta))
-        if not applies or missing:  # the test body, which labels it, will not run: label it here
+        withheld = None if not applies or missing else _withheld(cfg, item, judged, wanted)
+        if not applies or missing or withheld:  # the test body, which labels it, will not run: label it here
             _allure_labels(item, primary, tier)
+        if withheld:  # known at collection: a check the user did not allow on their cluster
+            item.user_properties.append((NOT_TESTED, withheld))
+            item.add_marker(pytest.mark.skip(reason=f"not tested: {withheld}"))
+            continue
         if not applies:
             reason = (f"profile {primary.profile} does not apply on platform {cfg.platform}: "
                       f"{checks.PROFILES[primary.profile].not_applicable}")
@@ -264,6 +290,53 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.lbconform_missing(primary.id, f"{reason} ({why})"))
             else:
                 item.add_marker(pytest.mark.skip(reason=f"{reason}: extended feature not supported"))
+
+
+def fault_kinds(capabilities: list[str]) -> list[str]:
+    """The fault kinds a check injects: its ``failover:<kind>`` capabilities (parameters filled)."""
+    return [c.split(":", 1)[1] for c in capabilities if c.startswith("failover:")]
+
+
+def _disturbs(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("disturbs")
+    return str(mark.args[0]) if mark is not None and mark.args else None
+
+
+def _withheld(cfg: run_config.RunConfig, item: pytest.Item, judged: tuple[str, ...], wanted: list[str],
+              reach: existing.Reach | None = None) -> str | None:
+    """Why a check is not tested on an existing cluster (None: it runs; always None elsewhere). At collection only
+    the opt-in is known; at set-up (``reach`` with the nodes) also what the environment can do."""
+    if cfg.platform != "existing":
+        return None
+    return existing.not_tested(reach or existing.Reach(cfg.allow_faults), needs_client=checks.needs_client(judged),
+                               fault_kinds=fault_kinds(wanted), disturbs=_disturbs(item))
+
+
+@pytest.fixture(autouse=True)
+def _lbconform_not_tested(request: pytest.FixtureRequest) -> None:
+    """On an existing cluster, a check the environment cannot run (no client on the segment, nodes that are not
+    containers of the engine, an engine on another host) is not tested, with its reason: decided once the
+    environment is up, before the check's body."""
+    if "lb" not in request.fixturenames or CFG not in request.config.stash:
+        return
+    cfg = request.config.stash[CFG]
+    if cfg.platform != "existing":
+        return
+    meta = next((v for k, v in request.node.user_properties if k == META), None)
+    if not meta:
+        return
+    under_test = request.getfixturevalue("lb")
+    reach = getattr(under_test, "reach", None)
+    why = _withheld(cfg, request.node, tuple(meta["checks"]), list(meta["capabilities"]), reach)
+    if why:
+        from .report.evidence import label
+
+        primary = checks.CHECKS[meta["checks"][0]]  # the labels its body would set: Allure shows it under its check
+        label(request, checks.FAMILIES.get(primary.family, primary.family), primary.title,
+              "critical" if meta["tier"] == checks.CORE else "normal", provider=cfg.spec.name, platform=cfg.platform,
+              mode=getattr(under_test, "mode", ""))
+        request.node.user_properties.append((NOT_TESTED, why))
+        pytest.skip(f"not tested: {why}")
 
 
 def _judged_checks(item: pytest.Item) -> tuple[str, ...]:
@@ -337,7 +410,7 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
     progress = _progress(pytestconfig)
     env: Environment | None = None
     try:
-        env = make_environment(lbconform_config, connect(), progress)
+        env = make_environment(lbconform_config, _engine_for(lbconform_config, progress), progress)
         pytestconfig.stash[ENV] = env
         env.setup()
     except infrastructure.ERRORS as exc:  # the engine, the image or the cluster failed: one line, run stops
@@ -355,6 +428,28 @@ def lbconform_env(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
         yield env
     finally:
         _teardown_or_say(env, lbconform_config, progress, failed=request.session.testsfailed > 0)
+
+
+def _engine_for(cfg: run_config.RunConfig, progress: Callable[[str], None]) -> docker.DockerClient | None:
+    """The Docker engine of the run. On an existing cluster it only hosts the clients (and node containers): where
+    there is none (a local socket that does not exist: no Docker here) the checks that need the API still run, and
+    the rest is reported as not tested. A remote engine (ssh://, tcp://) or a socket that does not answer stops the
+    set-up in one line."""
+    try:
+        return connect()
+    except EngineUnavailable as exc:
+        if cfg.platform != "existing" or not _no_engine_here():  # an engine that exists must answer
+            raise
+        progress(f"lbconform: {exc}: only the checks through the Kubernetes API run; the rest is not tested")
+        return None
+
+
+def _no_engine_here() -> bool:
+    """DOCKER_HOST names no engine but a local socket (or is unset), and that socket file does not exist."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        return False
+    return not os.path.exists(host.removeprefix("unix://") or "/var/run/docker.sock")
 
 
 def _teardown_or_say(env: Environment, cfg: run_config.RunConfig, progress: Callable[[str], None],
@@ -474,6 +569,14 @@ def run_environment(cfg: run_config.RunConfig) -> dict[str, str]:
         from .platforms import kind
 
         env["node_images"] = ",".join(f"{m}={cfg.kind_image or kind.node_image(m)}" for m in cfg.modes)
+    if cfg.platform == "existing" and cfg.target is not None:
+        env["cluster"] = f"context {cfg.target.context} ({cfg.target.server})"
+        if cfg.proxy is not None:
+            env["kube_proxy"] = cfg.proxy.note
+            if cfg.proxy.strict_arp is False:
+                env["strict_arp"] = "off"
+        env["faults"] = "allowed (--allow-faults)" if cfg.allow_faults else "not allowed: not injected into the cluster"
+        env["docker_engine"] = existing.engine_address()
     return env
 
 

@@ -88,8 +88,9 @@ def unmark_kind_cluster(client: docker.DockerClient, cluster: str) -> None:
 
 
 def reap(client: docker.DockerClient, proc: Path = ownership.PROC,
-         kind_delete: Callable[[str], str | None] | None = None) -> Reaped:
-    """Remove the objects of every run that is provably over (see the module docstring)."""
+         kind_delete: Callable[[str], str | None] | None = None, host_tables: bool = True) -> Reaped:
+    """Remove the objects of every run that is provably over (see the module docstring). ``host_tables`` False: the
+    engine is not on this host (``DOCKER_HOST=ssh://…``), so its networks say nothing of this host's nft tables."""
     out = Reaped()
     mine, machine = ownership.me(), ownership.machine_id()
     delete_cluster = kind_delete or _kind_delete
@@ -108,7 +109,8 @@ def reap(client: docker.DockerClient, proc: Path = ownership.PROC,
         elif verdict.state == "unknown":
             out.left.append(f"run {run_id} left alone: {verdict.reason}; if it is over, remove it with: "
                             f"{removal_command(run_id)}")
-    out.removed += reap_tables(client)
+    if host_tables:
+        out.removed += reap_tables(client)
     return out
 
 

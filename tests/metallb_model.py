@@ -217,8 +217,9 @@ class Cluster:
     :attr:`garps`. What the API shows: the ``*_json`` methods."""
 
     def __init__(self, workers: Sequence[str] = ("worker", "worker2", "worker3"), cluster: str = "myk8s",
-                 services: Sequence[Svc] = SERVICES, timings: Timings | None = None) -> None:
+                 services: Sequence[Svc] = SERVICES, timings: Timings | None = None, namespace: str = "default") -> None:
         self.cluster, self.services, self.timings = cluster, tuple(services), timings or Timings()
+        self.namespace = namespace  #: the services' namespace (an existing cluster: the run's own)
         self.t = 0.0
         self.nodes: dict[str, Node] = {}
         for i, (short, role) in enumerate([("control-plane", "control-plane"), *((w, "worker") for w in workers)]):
@@ -372,10 +373,11 @@ class Cluster:
             items.append({"apiVersion": "metallb.io/v1beta1", "kind": "ServiceL2Status",
                           "metadata": {"name": name, "namespace": NAMESPACE, "generateName": "l2-",
                                        "labels": {"metallb.io/node": node, "metallb.io/service-name": svc,
-                                                  "metallb.io/service-namespace": "default"},
+                                                  "metallb.io/service-namespace": self.namespace},
                                        "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": owner,
                                                             "uid": pod.uid if pod else "gone"}]},
-                          "spec": {}, "status": {"node": node, "serviceName": svc, "serviceNamespace": "default"}})
+                          "spec": {}, "status": {"node": node, "serviceName": svc,
+                                                 "serviceNamespace": self.namespace}})
         return {"apiVersion": "metallb.io/v1beta1", "kind": "ServiceL2StatusList", "metadata": {}, "items": items}
 
     def endpointslices_json(self, service: str) -> dict[str, Any]:
@@ -385,15 +387,28 @@ class Cluster:
                      for i, ep in enumerate(self._endpoints(svc), start=1)]
         return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSliceList", "metadata": {},
                 "items": [{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-                           "metadata": {"name": f"{service}-abcde", "namespace": "default",
+                           "metadata": {"name": f"{service}-abcde", "namespace": self.namespace,
                                         "labels": {"kubernetes.io/service-name": service}},
                            "endpoints": endpoints, "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}]}
 
     def services_json(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "ServiceList", "metadata": {}, "items": [
-            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": s.name, "namespace": "default"},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": s.name, "namespace": self.namespace},
              "spec": {"type": "LoadBalancer", "externalTrafficPolicy": s.policy, "ports": [{"port": 80}]},
              "status": {"loadBalancer": {"ingress": [{"ip": s.vip, "ipMode": "VIP"}]}}} for s in self.services]}
+
+    def add_service(self, name: str, vip: str, policy: str) -> None:
+        """A service created through the API (an existing cluster: the run's svc1..3), announced from the next tick."""
+        self.services = (*self.services, Svc(name, vip, policy))
+        self._note(f"service {name} {vip} ({policy}) created")
+
+    def remove_services(self) -> None:
+        """The run's namespace deleted: its services, and their statuses, go."""
+        self.services = ()
+        self.statuses.clear()
+        for s in self.speakers.values():
+            s.announcing.clear()
+            s.spam.clear()
 
     # -- internals ------------------------------------------------------------------------------------------------
     def _note(self, text: str) -> None:

@@ -38,6 +38,7 @@ class Bad:
     env: dict[str, str] = field(default_factory=dict)
     ini: str = ""                #: lines of a [pytest] section
     spec: str | None = None      #: a spec file's text, passed as --lb-spec {spec}
+    kubeconfig: str | None = None  #: a kubeconfig's text, written to {kubeconfig}; {api}: an API double's address
     fragment: str = ""           #: must appear in the one line (names the source and the value)
 
 
@@ -158,6 +159,35 @@ CATALOGUE: list[Bad] = [
     Bad("spec-value", "replaces-builtin-no-manifest-plan", ("--lb=metallb", "--lb-spec-replaces-builtin", "--plan"),
         spec=METALLB_SPEC.split("settings:", maxsplit=1)[0] + "settings: {version: v0.16.1}\n",
         fragment="implementation metallb needs settings manifest"),
+    # -- a cluster of your own (--platform=existing) ------------------------------------------------------
+    Bad("existing", "kubeconfig-on-lab", ("--kubeconfig=/x",), fragment="--kubeconfig only applies on --platform=existing"),
+    Bad("existing", "context-on-kind", ("--lb=metallb", "--plan", "--context=kind-x"),
+        fragment="--context only applies on --platform=existing (a cluster of your own); this run is on kind"),
+    Bad("existing", "allow-faults-on-lab", ("--allow-faults",), fragment="--allow-faults only applies"),
+    Bad("existing", "client-network-on-lab", ("--client-network=kind",), fragment="--client-network only applies"),
+    Bad("existing", "env-context-on-lab", env={"LBCONFORM_CONTEXT": "prod"}, fragment="LBCONFORM_CONTEXT only applies"),
+    Bad("existing", "ini-kubeconfig-on-lab", ini="lbconform_kubeconfig = /x",
+        fragment="ini lbconform_kubeconfig only applies"),
+    Bad("existing", "kubeconfig-missing", ("--lb=metallb", "--platform=existing", "--kubeconfig={tmp}/nosuch"),
+        fragment="cannot read it (No such file or directory)"),
+    Bad("existing", "kubeconfig-directory", ("--lb=metallb", "--platform=existing", "--kubeconfig={tmp}"),
+        fragment="not a regular file"),
+    Bad("existing", "kubeconfig-not-one", ("--lb=metallb", "--platform=existing", "--kubeconfig=/etc/hostname"),
+        fragment="--kubeconfig='/etc/hostname': not a kubeconfig"),
+    Bad("existing", "env-kubeconfig-missing", ("--lb=metallb", "--platform=existing"),
+        env={"KUBECONFIG": "/nonexistent/kubeconfig"}, fragment="KUBECONFIG='/nonexistent/kubeconfig': cannot read it"),
+    Bad("existing", "context-unknown", ("--lb=metallb", "--platform=existing", "--kubeconfig={kubeconfig}",
+                                        "--context=nosuch"),
+        kubeconfig="https://127.0.0.1:6443", fragment="--context='nosuch' is not a context of"),
+    Bad("existing", "api-unreachable", ("--lb=metallb", "--platform=existing", "--kubeconfig={kubeconfig}"),
+        kubeconfig="http://127.0.0.1:9", fragment="(http://127.0.0.1:9) did not answer"),
+    Bad("existing", "client-network-name", ("--lb=metallb", "--platform=existing", "--client-network=a;rm -rf /"),
+        fragment="--client-network='a;rm -rf /' is not a Docker network name"),
+    Bad("existing", "two-modes", ("--lb=metallb", "--platform=existing", "--proxy-mode=iptables,ipvs"),
+        fragment="on --platform=existing one mode runs, the cluster's"),
+    Bad("existing", "mode-not-the-clusters", ("--lb=metallb", "--platform=existing", "--kubeconfig={kubeconfig}",
+                                              "--proxy-mode=ipvs"),
+        kubeconfig="{api}", fragment="--proxy-mode='ipvs', but the cluster's kube-proxy runs iptables"),
 ]
 
 #: a row of README's table: ``| options (`option`) | 27 | examples |``
@@ -201,9 +231,9 @@ def engine() -> docker.DockerClient | None:
 
 
 @pytest.mark.parametrize("bad", CATALOGUE, ids=[b.id for b in CATALOGUE])
-def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, engine, tmp_path, bad):
-    for name in [n for n in os.environ if n.startswith("LBCONFORM_")]:
-        monkeypatch.delenv(name)
+def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, engine, tmp_path, httpserver, bad):
+    for name in [n for n in os.environ if n.startswith("LBCONFORM_")] + ["KUBECONFIG"]:
+        monkeypatch.delenv(name, raising=False)
     for name, value in bad.env.items():
         monkeypatch.setenv(name, value)
     ini = []
@@ -211,7 +241,17 @@ def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, 
         (tmp_path / "pytest.ini").write_text(f"[pytest]\n{bad.ini}\n")
         ini = ["-c", str(tmp_path / "pytest.ini")]
     os.mkfifo(tmp_path / "fifo")
-    args = [a.replace("{tmp}", str(tmp_path)) for a in bad.args]
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{kubeconfig}", str(tmp_path / "kubeconfig")) for a in bad.args]
+    api = None
+    if bad.kubeconfig is not None:  # an existing cluster: a kubeconfig naming a server (an API double's for {api})
+        from tests.existing_api_double import ExistingApi, kubeconfig_text, serve
+        from tests.metallb_model import Cluster
+
+        server = bad.kubeconfig
+        if server == "{api}":
+            api = ExistingApi(Cluster())
+            server = serve(httpserver, api)
+        (tmp_path / "kubeconfig").write_text(kubeconfig_text(server))
     if bad.spec is not None:
         spec = tmp_path / "spec.yaml"
         spec.write_bytes(bad.spec.encode("utf-8", "surrogateescape"))
@@ -233,6 +273,8 @@ def test_bad_input_is_one_line_exit_4_and_leaves_nothing(pytester, monkeypatch, 
     assert not Path(tmp_path / "reports").exists()
     if engine is not None:
         assert not created_by(engine, os.getpid())
+    if api is not None:
+        assert not api.writes, "the cluster was written to"
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("", {"passed": 1}), ("true", {"errors": 1})])

@@ -16,22 +16,29 @@ NAMESPACE = "lbconform-alloc"
 class Allocator:
     """Services in their own namespace, so the allocation checks never touch svc1..3."""
 
-    def __init__(self, core: Any, spec: ProviderSpec, to_dict: Any = lambda o: o, budget: float = 30.0) -> None:
+    def __init__(self, core: Any, spec: ProviderSpec, to_dict: Any = lambda o: o, budget: float = 30.0,
+                 namespace: str = NAMESPACE, pool: str | None = None) -> None:
         """``core``: kubernetes' CoreV1Api, or anything with its create/read/delete_namespaced_service and
-        list_namespaced_event (a fake in unit tests); ``to_dict`` turns its objects into API dicts."""
+        list_namespaced_event (a fake in unit tests); ``to_dict`` turns its objects into API dicts. ``namespace``:
+        where the services go (an existing cluster: the run's own); ``pool``: the address pool every service asks for
+        (an existing cluster may have several: the checks judge one)."""
         self.core, self.spec, self.to_dict, self.budget = core, spec, to_dict, budget
+        self.namespace, self.pool = namespace, pool
 
     def create(self, name: str, requested_ip: str | None = None, sharing_key: str | None = None,
                port: int = 80, expect_pending: bool = False) -> Allocation:
         """Create the service and wait for an address, or (``expect_pending``) for the LB's reason."""
         body = metallb.allocation_service(name, requested_ip, sharing_key, port, self.spec)
-        body["metadata"]["namespace"] = NAMESPACE
+        body["metadata"]["namespace"] = self.namespace
+        if self.pool:
+            key = str(self.spec.settings.get("pool_annotation", "metallb.io/address-pool"))
+            body["metadata"]["annotations"] = {**(body["metadata"].get("annotations") or {}), key: self.pool}
         body["spec"]["selector"] = {"app": "lbconform-none"}  # allocation needs no endpoints
-        self.core.create_namespaced_service(NAMESPACE, body)
+        self.core.create_namespaced_service(self.namespace, body)
 
         def look() -> Allocation:
-            svc = self.to_dict(self.core.read_namespaced_service(name, NAMESPACE))
-            events = self.core.list_namespaced_event(NAMESPACE, field_selector=f"involvedObject.name={name}")
+            svc = self.to_dict(self.core.read_namespaced_service(name, self.namespace))
+            events = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")
             listed = events["items"] if isinstance(events, dict) else events.items
             items = [self.to_dict(e) for e in listed or []]
             return Allocation(name, metallb.ingress_ip(svc), metallb.allocation_failure(items))
@@ -45,4 +52,4 @@ class Allocator:
             return look()
 
     def delete(self, name: str) -> None:
-        self.core.delete_namespaced_service(name, NAMESPACE)
+        self.core.delete_namespaced_service(name, self.namespace)

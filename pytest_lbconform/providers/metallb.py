@@ -71,15 +71,19 @@ def backend_image(spec: ProviderSpec | None = None) -> str:
     return image
 
 
-def backend_pods(workers: Sequence[str], image: str = "") -> list[dict[str, Any]]:
+def backend_pods(workers: Sequence[str], image: str = "", namespace: str = NAMESPACE,
+                 extra_labels: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """One traefik/whoami pod per worker, pinned with nodeName (webpod1 on the first worker …), image
     pinned and ``imagePullPolicy: IfNotPresent`` (an untagged image defaults to Always and would ignore
-    a preloaded copy: Kubernetes docs, "Image pull policy")."""
+    a preloaded copy: Kubernetes docs, "Image pull policy"). In ``namespace`` (kind: default; an existing cluster:
+    the run's own), with ``extra_labels`` (the run's id on an existing cluster)."""
     template = yaml.safe_load((FIXTURES / "kind" / "backends.yaml").read_text())["pod"]
     pods = []
     for i, node in enumerate(workers, start=1):
         pod = copy.deepcopy(template)
-        pod["metadata"].update(name=f"webpod{i}", namespace=NAMESPACE)
+        pod["metadata"].update(name=f"webpod{i}", namespace=namespace)
+        if extra_labels:
+            pod["metadata"]["labels"] = {**(pod["metadata"].get("labels") or {}), **extra_labels}
         pod["spec"]["nodeName"] = node
         for container in pod["spec"]["containers"]:
             container["image"] = image or backend_image()
@@ -88,13 +92,15 @@ def backend_pods(workers: Sequence[str], image: str = "") -> list[dict[str, Any]
     return pods
 
 
-def services(annotations: Mapping[str, Mapping[str, str]] | None = None) -> list[dict[str, Any]]:
-    """svc1 (Cluster), svc2 (Local), svc3 (Cluster + ClientIP affinity), as in scenarios.SERVICES."""
+def services(annotations: Mapping[str, Mapping[str, str]] | None = None, namespace: str = NAMESPACE,
+             extra_labels: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """svc1 (Cluster), svc2 (Local), svc3 (Cluster + ClientIP affinity), as in scenarios.SERVICES, in ``namespace``."""
     template = yaml.safe_load((FIXTURES / "kind" / "backends.yaml").read_text())["service"]
     out = []
     for name, (policy, affinity) in SERVICES.items():
         svc = copy.deepcopy(template)
-        svc["metadata"] = {"name": name, "namespace": NAMESPACE}
+        svc["metadata"] = {"name": name, "namespace": namespace, **({"labels": dict(extra_labels)} if extra_labels
+                                                                     else {})}
         if annotations and name in annotations:
             svc["metadata"]["annotations"] = dict(annotations[name])
         svc["spec"]["externalTrafficPolicy"] = policy
@@ -136,7 +142,8 @@ class Announcement:
         return self.nodes[0] if len(self.nodes) == 1 else None
 
 
-def owners_from_l2status(items: Iterable[Mapping[str, Any]], exclude: Collection[str] = ()) -> dict[str, Announcement]:
+def owners_from_l2status(items: Iterable[Mapping[str, Any]], exclude: Collection[str] = (),
+                         namespace: str | None = None) -> dict[str, Announcement]:
     """ServiceL2Status objects (``metallb.io/v1beta1``) → service → announcing node(s).
 
     The announcer is the label ``metallb.io/node`` (set by the speaker that last wrote the object), else
@@ -146,12 +153,17 @@ def owners_from_l2status(items: Iterable[Mapping[str, Any]], exclude: Collection
     layer2_status_controller.go``, v0.14.9 vs v0.16.1). Objects of nodes in ``exclude`` (faulted or
     NotReady: an old release leaves them dangling) are left out. Duplicates on one node collapse (the
     KANS notes show two for svc3, both on myk8s-worker3); different nodes are kept and reported.
+    With ``namespace``, only the statuses of services in that namespace count (a cluster of the user's may have a
+    ``svc1`` of its own elsewhere).
     """
     found: dict[str, set[str]] = {}
     notes: dict[str, list[str]] = {}
     for item in items:
         status = item.get("status") or {}
         labels = item.get("metadata", {}).get("labels") or {}
+        owner_ns = status.get("serviceNamespace") or labels.get("metallb.io/service-namespace")
+        if namespace is not None and owner_ns and owner_ns != namespace:
+            continue
         service = status.get("serviceName") or labels.get("metallb.io/service-name")
         node = labels.get("metallb.io/node") or status.get("node")
         if not (service and node):

@@ -56,16 +56,26 @@ def transient_api_error(exc: BaseException) -> bool:
 class TimeoutApiClient(k8s.ApiClient):
     """The kubernetes client with a request timeout on every call (the generated client has none)."""
 
+    timeout: tuple[float, float] | None = None  #: None: REQUEST_TIMEOUT
+
     def call_api(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("_request_timeout") is None:
-            kwargs["_request_timeout"] = REQUEST_TIMEOUT
+            kwargs["_request_timeout"] = self.timeout or REQUEST_TIMEOUT
         return super().call_api(*args, **kwargs)
 
 
-def api_client(kubeconfig: str) -> k8s.ApiClient:
+def api_client(kubeconfig: str, context: str | None = None, timeout: tuple[float, float] | None = None) -> k8s.ApiClient:
+    """A client for ``kubeconfig`` (a path, or KUBECONFIG's list: the client merges it as kubectl does) and
+    ``context`` (default: its current-context), every request bounded by ``timeout`` (default REQUEST_TIMEOUT)."""
     configuration = k8s.Configuration()
-    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    return TimeoutApiClient(configuration)
+    # persist_config=False: the client would write refreshed credentials (OIDC, exec) back into the file: a user's
+    # kubeconfig is read, never written
+    k8s_config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration,
+                                persist_config=False)
+    api = TimeoutApiClient(configuration)
+    if timeout is not None:
+        api.timeout = timeout
+    return api
 
 
 def timestamp(text: str | None) -> dt.datetime | None:
@@ -80,10 +90,10 @@ class KindMetalLB:
     """MetalLB L2 on one kind cluster (one data-plane mode)."""
 
     def __init__(self, spec: ProviderSpec, docker_client: docker.DockerClient, kubeconfig: str, topology: Topology,
-                 pool: tuple[str, str], progress: Callable[[str], None] = print) -> None:
+                 pool: tuple[str, str], progress: Callable[[str], None] = print, context: str | None = None) -> None:
         self.spec, self.docker, self.topology, self.pool, self.progress = spec, docker_client, topology, pool, progress
         self.namespace = str(spec.settings.get("namespace", "metallb-system"))
-        self.api = api_client(kubeconfig)
+        self.api = api_client(kubeconfig, context=context)
         self.core = k8s.CoreV1Api(self.api)
         self.leases = k8s.CoordinationV1Api(self.api)
         self.apps = k8s.AppsV1Api(self.api)
@@ -91,7 +101,13 @@ class KindMetalLB:
         self.services: tuple[Service, ...] = ()
         self.backends: tuple[Backend, ...] = ()
         self.discovery = k8s.DiscoveryV1Api(self.api)
+        #: where the backends and svc1..3 go (kind: default; an existing cluster: the run's own namespace)
+        self.app_namespace = metallb.NAMESPACE
         self.allocator = Allocator(self.core, spec, self._dict)
+        #: node → its container's name, where they differ (an existing cluster whose nodes were found by address)
+        self.container_names: dict[str, str] = {}
+        #: the nodes MetalLB's L2Advertisements select (None: every node, as the run's own advertisement on kind)
+        self.ad_nodes: set[str] | None = None
         self.address_owners: dict[str, str] = {}
         #: the time the API's timestamps are compared with (the nodes share the host's clock); tests replace it
         self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -100,6 +116,14 @@ class KindMetalLB:
 
     # -- deployment ----------------------------------------------------------------------------
     def deploy(self) -> None:
+        """Install MetalLB from its release manifest with the run's pool and advertisement, then the workload."""
+        self.install()
+        workers = [n.name for n in self.topology.workers]
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ALLOC_NAMESPACE}}
+        self.deploy_workload([namespace, *metallb.backend_pods(workers, metallb.backend_image(self.spec)),
+                              *metallb.services()])
+
+    def install(self) -> None:
         url = metallb.manifest_url(self.spec)
         self.progress(f"lbconform: installing MetalLB {metallb.version(self.spec)} from {url}")
         with urllib.request.urlopen(url, timeout=60) as response:
@@ -110,9 +134,10 @@ class KindMetalLB:
                  transient=transient_api_error)
         for obj in metallb.l2_objects(*self.pool):
             self.create_metallb_object(obj)
-        workers = [n.name for n in self.topology.workers]
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ALLOC_NAMESPACE}}
-        for obj in [namespace, *metallb.backend_pods(workers, metallb.backend_image(self.spec)), *metallb.services()]:
+
+    def deploy_workload(self, objects: list[dict[str, Any]]) -> None:
+        """Create the backends and svc1..3 (``objects``), wait until they serve, and learn their VIPs and nodes."""
+        for obj in objects:
             self._create(obj)
         wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready",
                  transient=transient_api_error)
@@ -123,7 +148,7 @@ class KindMetalLB:
         self.services = tuple(Service(name, str(vips[name]), 80, pol, aff) for name, (pol, aff) in SERVICES.items())
         self.backends = tuple(
             Backend(p["metadata"]["name"], self._short(p["spec"]["nodeName"]), p["status"]["podIP"], 80)
-            for p in self._pods(metallb.NAMESPACE, "app=webpod")
+            for p in self._pods(self.app_namespace, "app=webpod")
         )
         nodes = list(map(self._dict, self.core.list_node().items))
         gateways = {metallb.pod_gateway(n.get("spec", {}).get("podCIDR")): self._short(n["metadata"]["name"])
@@ -176,12 +201,17 @@ class KindMetalLB:
         return True
 
     def _pods_ready(self) -> bool:
-        pods = self._pods(metallb.NAMESPACE, "app=webpod")
-        return len(pods) == len(self.topology.workers) and all(_ready(p) for p in pods)
+        pods = self._pods(self.app_namespace, "app=webpod")
+        return len(pods) == len(self.backend_nodes) and all(_ready(p) for p in pods)
+
+    @property
+    def backend_nodes(self) -> tuple[Host, ...]:
+        """The nodes the backends are pinned to (kind: every worker)."""
+        return self.topology.workers
 
     def _vips(self) -> dict[str, str | None]:
         out = {}
-        for svc in map(self._dict, self.core.list_namespaced_service(metallb.NAMESPACE).items):
+        for svc in map(self._dict, self.core.list_namespaced_service(self.app_namespace).items):
             if svc["spec"].get("type") == "LoadBalancer":
                 out[svc["metadata"]["name"]] = metallb.ingress_ip(svc)
         return out
@@ -193,7 +223,7 @@ class KindMetalLB:
     def announcements(self, exclude: frozenset[str] = frozenset()) -> dict[str, metallb.Announcement]:
         listed: dict[str, Any] = self.custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace,
                                                                            "servicel2statuses")  # type: ignore[assignment]
-        return metallb.owners_from_l2status(listed["items"], exclude)
+        return metallb.owners_from_l2status(listed["items"], exclude, self.app_namespace)
 
     def not_ready_nodes(self) -> frozenset[str]:
         """Nodes whose Ready condition is not True: an old MetalLB leaves their statuses behind."""
@@ -202,7 +232,8 @@ class KindMetalLB:
     def holders(self, service: Service) -> list[str]:
         ann = self.announcements(self.not_ready_nodes()).get(service.name)
         if ann is None:
-            events = self.core.list_namespaced_event(metallb.NAMESPACE, field_selector=f"involvedObject.name={service.name}")
+            events = self.core.list_namespaced_event(self.app_namespace,
+                                                     field_selector=f"involvedObject.name={service.name}")
             ann = metallb.owner_from_events(service.name, [self._dict(e) for e in events.items])
         return [self._short(n) for n in ann.nodes] if ann else []
 
@@ -226,10 +257,10 @@ class KindMetalLB:
         out: dict[str, str | None] = {}
         for svc in self.services:
             slices = self.discovery.list_namespaced_endpoint_slice(
-                metallb.NAMESPACE, label_selector=f"kubernetes.io/service-name={svc.name}").items
+                self.app_namespace, label_selector=f"kubernetes.io/service-name={svc.name}").items
             endpoints = [e for sl in map(self._dict, slices) for e in sl.get("endpoints") or []]
             winner = metallb.elected(svc.vip, speakers=speakers, policy=svc.traffic_policy, endpoints=endpoints,
-                                     excluded=excluded, network_unavailable=unavailable)
+                                     excluded=excluded, network_unavailable=unavailable, ad_nodes=self.ad_nodes)
             out[svc.name] = self._short(winner) if winner else None
         return out
 
@@ -351,7 +382,7 @@ class KindMetalLB:
         heartbeat: Kubernetes docs, Leases; KEP "Efficient Node Heartbeat"), the node Ready, and the speaker
         container started since and Ready.
         """
-        attrs = self.docker.containers.get(node.name).attrs
+        attrs = self.docker.containers.get(self.container_names.get(node.name, node.name)).attrs
         booted = timestamp(attrs["State"].get("StartedAt"))
         if booted is None:
             raise InfrastructureError(f"node {node.name} has no start time: it is not running")

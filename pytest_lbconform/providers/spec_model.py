@@ -44,6 +44,7 @@ class Settings(BaseModel):
     namespace: Name | None = None
     requested_ip_annotation: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9-]+$")] | None = None
     sharing_annotation: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9-]+$")] | None = None
+    pool_annotation: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9-]+$")] | None = None
     kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d+$")] | None = None
     backend_image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9./_-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$")] \
         | None = None

@@ -20,14 +20,14 @@ from .. import __version__, checks, hostcmd
 from ..errors import LbconformError
 from ..paths import FIXTURES, ROOT
 from . import files, page
-from .evidence import EVIDENCE, META, PROPERTY, TIMELINE
+from .evidence import EVIDENCE, META, NOT_TESTED, PROPERTY, TIMELINE
 
 
 @dataclass
 class CheckResult:
     nodeid: str
     family: str
-    outcome: str  #: passed / failed / skipped / inconclusive / not-applicable
+    outcome: str  #: passed / failed / skipped / inconclusive / not-tested / not-applicable
     message: str = ""
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
@@ -44,7 +44,9 @@ class CheckResult:
         return [e["path"] for e in self.evidence if e.get("kind") == "png"]
 
 
-OUTCOMES = ("passed", "failed", "inconclusive", "skipped")  #: a check's outcomes the report counts
+#: a check's outcomes the report counts; not-tested: the run could not or was not allowed to run it (an existing
+#: cluster without --allow-faults, nodes that are not containers, no client on the segment) — neither pass nor failure
+OUTCOMES = ("passed", "failed", "inconclusive", "skipped", "not-tested")
 ALL_OUTCOMES = (*OUTCOMES, "not-applicable")  #: every outcome a check can have
 
 
@@ -54,16 +56,19 @@ def family_of(nodeid: str) -> str:
     return stem.removeprefix("test_")
 
 
-def outcome_of(report: Any, verdicts: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+def outcome_of(report: Any, verdicts: list[dict[str, Any]], meta: dict[str, Any], not_tested: bool = False) -> str:
     """A test's outcome as the certification sees it.
 
     A failure is an LB failure only when a verdict failed; a test that failed or errored without a
     failing verdict (engine error, probe crash, set-up failure) is *inconclusive*: neither a pass nor
-    a verdict on the LB. A skip of a profile that does not apply on the platform is *not-applicable*.
+    a verdict on the LB. A skip of a profile that does not apply on the platform is *not-applicable*; a check
+    the run could not or was not allowed to run (``not_tested``) is *not-tested*.
     """
     if report.passed:
         return "passed"
     if report.skipped:
+        if not_tested:
+            return "not-tested"
         return "not-applicable" if meta and not meta.get("applies", True) else "skipped"
     return "failed" if any(not v.get("passed", True) for v in verdicts) else "inconclusive"
 
@@ -81,26 +86,31 @@ def from_report(report: Any) -> CheckResult | None:
     for name, value in props:
         if name == TIMELINE:
             timeline = {**(timeline or {}), **value}
+    withheld = next((str(value) for name, value in props if name == NOT_TESTED), "")
     message = ""
     if report.skipped and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2]).removeprefix("Skipped: ")
+        message = str(report.longrepr[2]).removeprefix("Skipped: ").removeprefix("not tested: ")
     elif report.failed:
         lines = report.longreprtext.strip().splitlines()
         message = lines[-1] if lines else ""
-    return CheckResult(report.nodeid, family_of(report.nodeid), outcome_of(report, verdicts, meta), message, verdicts,
+    return CheckResult(report.nodeid, family_of(report.nodeid), outcome_of(report, verdicts, meta, bool(withheld)),
+                       withheld if report.skipped and withheld else message, verdicts,
                        report.duration, profile=meta.get("profile", ""), tier=meta.get("tier", checks.CORE),
                        checks=list(meta.get("checks", [])), capabilities=list(meta.get("capabilities", [])),
                        evidence=[value for name, value in props if name == EVIDENCE], timeline=timeline)
 
 
 def tier_result(results: list[CheckResult]) -> str:
-    """failure > inconclusive > (partial: some skipped) > success; when nothing passed: not-supported
-    (everything was skipped as unsupported) or not-tested (nothing ran)."""
+    """failure > inconclusive > not-tested (a check the run could not or may not run: never success, never failure)
+    > (partial: some skipped) > success; when nothing passed: not-supported (everything was skipped as unsupported)
+    or not-tested (nothing ran)."""
     outcomes = {r.outcome for r in results}
     if "failed" in outcomes:
         return "failure"
     if "inconclusive" in outcomes:
         return "inconclusive"
+    if "not-tested" in outcomes:
+        return "not-tested"
     if "passed" not in outcomes:
         return "not-supported" if "skipped" in outcomes else "not-tested"
     return "partial" if "skipped" in outcomes else "success"
@@ -123,7 +133,8 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
             result = "partial"
     else:
         result = tier_result(extended)
-    if inconclusive_reason and applies and result in ("not-tested", "partial"):
+    withheld = any(r.outcome == "not-tested" for r in mine)  # decided, not a run that stopped short
+    if inconclusive_reason and applies and result in ("not-tested", "partial") and not withheld:
         result = "inconclusive"
     judges_budgets = any(c.profile == profile.name and c.id == "failover-budget" for c in checks.CHECKS.values())
     overridden = bool(budgets.get("overridden"))
@@ -149,6 +160,7 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
         "checks": [check_entry(r) for r in mine],
         "inconclusive": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "inconclusive"],
         "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome in ("skipped", "not-applicable")],
+        "not_tested": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "not-tested"],
     }
 
 

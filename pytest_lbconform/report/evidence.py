@@ -22,6 +22,7 @@ PROPERTY = "lbconform"        #: a verdict (check id, passed, expected, measured
 EVIDENCE = "lbconform_evidence"  #: an evidence file of the check: {"name", "path" (relative to the report dir), "kind"}
 TIMELINE = "lbconform_timeline"  #: the check's timeline (failover: ``Timeline.figures()``), once per check
 META = "lbconform_meta"       #: what the plugin decided at collection: checks, profile, tier, capabilities
+NOT_TESTED = "lbconform_not_tested"  #: why a check was not tested (existing: not allowed, or not possible there)
 EVIDENCE_DIR = "evidence"     #: ``<report dir>/evidence/<test slug>/<file>``
 
 #: evidence kinds (the file name's extension) and how Allure shows them

@@ -16,7 +16,7 @@ from .. import checks
 from ..faults import FAULT_KINDS
 from ..verdicts.text import readable
 
-OUTCOMES = ("passed", "failed", "inconclusive", "skipped", "not-applicable")
+OUTCOMES = ("passed", "failed", "inconclusive", "skipped", "not-tested", "not-applicable")
 ALLURE_REPORT = "allure-report/index.html"  #: where the README's Allure 3 command writes, relative to the page
 
 STYLE = """
@@ -39,7 +39,9 @@ code{background:#f4f4f4;padding:0 3px}
 LEGEND = ("<p class='legend'>outcomes: <span class='passed'>passed</span> the LB did what the check expects; "
           "<span class='failed'>failed</span> a verdict on the LB failed; <span class='inconclusive'>inconclusive"
           "</span> the environment failed (engine, cluster, probe), no verdict on the LB; <span class='skipped'>"
-          "skipped</span> an extended feature the provider does not declare; <span class='not-applicable'>"
+          "skipped</span> an extended feature the provider does not declare; <span class='not-tested'>not-tested</span> "
+          "a check the run could not or was not allowed to run (your cluster: faults only with --allow-faults), "
+          "neither a pass nor a failure; <span class='not-applicable'>"
           "not-applicable</span> a profile that does not apply on the platform. "
           "A core check cannot be skipped: a missing core capability is a failure.</p>")
 
@@ -96,14 +98,20 @@ def _tier_cell(prof: dict[str, Any], tier: str) -> str:
 
 
 def not_tested(report: dict[str, Any]) -> list[str]:
-    """What this run did not test, and why: not-applicable profiles, unsupported extended features (grouped by
-    reason), core checks that never ran."""
+    """What this run did not test, and why: not-applicable profiles, checks not tested (grouped by reason),
+    unsupported extended features (grouped by reason), core checks that never ran."""
     items = []
     for prof in report["profiles"]:
         if prof.get("not_applicable_reason"):
             n = len(prof["checks"])
             items.append(f"<b>{esc(prof['name'])}</b> (whole profile, {n} checks): not applicable: "
                          f"{esc(prof['not_applicable_reason'])}")
+        withheld: dict[str, list[str]] = {}
+        for chk in prof.get("not_tested", []):
+            withheld.setdefault(chk["reason"], []).append(short_id(chk["id"]))
+        for reason, ids in withheld.items():
+            items.append(f"<b>{esc(prof['name'])}</b> not tested, {len(ids)} checks ({esc(', '.join(ids))}): "
+                         f"{esc(reason)}")
         by_reason: dict[str, list[str]] = {}
         for skipped in prof["extended"].get("unsupported", []):
             by_reason.setdefault(skipped["reason"], []).append(short_id(skipped["id"]))
