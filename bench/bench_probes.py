@@ -6,8 +6,8 @@
    inside the client) against ``http_burst`` (a new TCP connection per sample, 8 at a time).
 2. Failover resolution: an availability recording (10 ms interval) around a node-isolate fault,
    comparing the measured VIP outage with the time the new owner's gratuitous ARP was seen.
-3. Power: the sample size that detects a 10-point skew over 3 backends at α = 0.001 with power
-   0.99 (non-central χ²), and how long ``http_burst`` takes to collect it.
+3. Power: the sample size that detects a 10-point skew over 3 backends at the verdict's α with power
+   0.99 (non-central χ², ``verdicts.balancing.required_n``), and how long ``http_burst`` takes to collect it.
 Writes ``reports/bench-probes.json``.
 """
 
@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-from scipy import optimize, stats
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -30,17 +28,8 @@ from pytest_lbconform.docker_engine import connect  # noqa: E402
 from pytest_lbconform.environment import LabEnvironment  # noqa: E402
 from pytest_lbconform.faults import fault  # noqa: E402
 from pytest_lbconform.platforms import containers  # noqa: E402
+from pytest_lbconform.verdicts.balancing import DEFAULT_ALPHA, required_n  # noqa: E402
 from pytest_lbconform.verdicts.failover import attribute, build_timeline  # noqa: E402
-
-
-def required_n(k: int = 3, skew_points: float = 0.10, alpha: float = 0.001, power: float = 0.99) -> int:
-    """N so that a +10 percentage-point share on one backend (rest equal) is detected."""
-    p0 = [1 / k] * k
-    p1 = [1 / k + skew_points] + [1 / k - skew_points / (k - 1)] * (k - 1)
-    w2 = sum((a - b) ** 2 / b for a, b in zip(p1, p0, strict=True))
-    crit = stats.chi2.ppf(1 - alpha, k - 1)
-    n = optimize.brentq(lambda n: stats.ncx2.sf(crit, k - 1, n * w2) - power, 10, 100_000)
-    return int(n) + 1
 
 
 def curl_loop(lb, vip: str, n: int) -> float:
@@ -75,12 +64,12 @@ def main() -> int:
                        "http_burst_incl_docker_exec_per_s": round(800 / wall, 1),
                        "ratio": round(burst.rate / classic, 1), "ratio_incl_exec": round(800 / wall / classic, 1),
                        "burst_errors": len(burst.errors)}
-        out["power"] = {"n_for_10pt_skew_k3_alpha0.001_power0.99": n_needed,
+        out["power"] = {"n_for_10pt_skew_k3_power0.99": n_needed, "alpha": DEFAULT_ALPHA,
                         "seconds_to_collect_in_client": round(power_burst.elapsed, 3),
                         "errors": len(power_burst.errors)}
         print(f"fresh connections/s from mypc: curl loop {classic:.0f}, http_burst {burst.rate:.0f} "
               f"(×{burst.rate / classic:.1f}; ×{800 / wall / classic:.1f} counting docker exec + python start)")
-        print(f"power: N={n_needed} detects a 10-point skew over 3 backends (α=0.001, power 0.99); "
+        print(f"power: N={n_needed} detects a 10-point skew over 3 backends (α={DEFAULT_ALPHA:g}, power 0.99); "
               f"collected in {power_burst.elapsed:.2f} s")
 
         runs = []

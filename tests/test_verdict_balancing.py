@@ -2,8 +2,10 @@
 
 import random
 
+import pytest
+
 from pytest_lbconform.probes.records import Sample
-from pytest_lbconform.verdicts.balancing import only_backends, round_robin, sticky, uniform
+from pytest_lbconform.verdicts.balancing import DEFAULT_ALPHA, only_backends, required_n, round_robin, sticky, uniform
 
 B = ["webpod1", "webpod2", "webpod3"]
 REFUSED = "ConnectionRefusedError: [Errno 111] Connection refused"
@@ -30,6 +32,30 @@ def test_a_fair_random_split_passes():
     verdict = uniform(from_counts(counts), B)
     assert verdict.passed, verdict.message
     assert verdict.figures["p_value"] > 0.001
+
+
+def test_the_healthy_split_that_failed_at_alpha_0_001_passes():
+    """The loaded mutant bench at c84e13b: a healthy random scheduler gave this split, p = 0.00097 < 0.001 (a false
+    failure one healthy run in a thousand makes by chance). At the verdict's α it passes."""
+    verdict = uniform(from_counts({"webpod1": 337, "webpod2": 314, "webpod3": 249}), B)
+    assert verdict.figures["p_value"] == pytest.approx(0.00097, abs=0.00001)
+    assert verdict.passed, verdict.message
+    assert not uniform(from_counts({"webpod1": 337, "webpod2": 314, "webpod3": 249}), B, alpha=0.001).passed
+
+
+def test_the_suite_collects_enough_connections_for_its_power():
+    """UNIFORM_SAMPLES keeps the power at 0.99 for a 10-point skew at the verdict's α: lowering α without raising
+    the sample (or the reverse) fails here."""
+    from pytest_lbconform.suites.test_balancing import UNIFORM_SAMPLES
+
+    assert required_n(3) <= UNIFORM_SAMPLES
+    assert required_n(3, alpha=0.001) == 784  # the figure README gave for α = 0.001
+    assert DEFAULT_ALPHA <= 1e-5
+
+
+def test_a_ten_point_skew_at_the_suites_sample_size_is_detected():
+    verdict = uniform(from_counts({"webpod1": 520, "webpod2": 340, "webpod3": 340}), B)  # 43/28/28 % of 1,200
+    assert not verdict.passed and verdict.category == "balancing skew", verdict.message
 
 
 def test_a_ten_point_skew_over_800_connections_is_detected():

@@ -222,7 +222,7 @@ def test_uniform_pass_figures():
     assert v.passed and v.figures["chi2"] == 0.0 and v.figures["p_value"] == pytest.approx(1.0)
     assert v.figures["df"] == 2 and v.figures["shares"] == dict.fromkeys(B, 0.3333)
     assert v.measured == "webpod1=300, webpod2=300, webpod3=300: χ²=0.0, p=1; 900/900 answered"
-    assert v.expected == "each of 3 backends ≈ 1/3 of 900 fresh connections (χ² p ≥ 0.001)"
+    assert v.expected == "each of 3 backends ≈ 1/3 of 900 fresh connections (χ² p ≥ 1e-05)"
 
 
 # -- round robin ---------------------------------------------------------------------------------------

@@ -130,7 +130,9 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
            "answers ARP for it for 6 s more, as a former leader that has not noticed yet",
            frozenset({"arp-ownership"}),
            {"garp-on-announcement": "the client's neighbour entry may follow the stale answer instead of the GARP",
-            "failback": "same reason: the client may point at the stale node at the end of the recording"},
+            "failback": "same reason: the client may point at the stale node at the end of the recording",
+            "owner-spread": "a check that starts within 6 s of a failback finds the VIP on two nodes (the stale one on "
+                            "lo): the LB reports no single owner (seen in the loaded mutant bench at c84e13b)"},
            hooks=Hooks(stale_owner_s=6.0)),
     Mutant("ether-spoof", "an ARP reply's Ethernet source is its ARP sender, the owner's MAC",
            "a bridge-family nft rule on the host rewrites the Ethernet source of ARP replies for the VIPs",

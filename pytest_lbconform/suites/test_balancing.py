@@ -8,7 +8,7 @@ from pytest_lbconform.report.evidence import attach_burst, attach_plot, check, l
 from pytest_lbconform.report.plots import affinity_chart, balancing_histogram
 from pytest_lbconform.verdicts.balancing import only_backends, round_robin, sticky, uniform
 
-UNIFORM_SAMPLES = 900   # ≥ 784: detects a 10-point skew over 3 backends at α=0.001 with power 0.99
+UNIFORM_SAMPLES = 1200  # ≥ required_n() = 1,102: detects a 10-point skew over 3 backends at α=1e-5, power 0.99
 CYCLE_SAMPLES = 30      # a random scheduler cycles perfectly over 30 with p = 3^-27
 
 

@@ -10,14 +10,30 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from scipy import stats
+from scipy import optimize, stats
 
 from ..probes.records import Sample
 from .connections import answered_text, judge_failures
 from .result import Verdict
 from .text import readable
 
-DEFAULT_ALPHA = 0.001
+#: Significance of the uniformity test. One χ² verdict per random-mode run, and CI plus the benches make hundreds of
+#: healthy runs: at α = 0.001 one in a thousand healthy runs failed by chance (seen: webpod1=337, webpod2=314,
+#: webpod3=249, p = 0.00097, in the loaded mutant bench at c84e13b). At 1e-5 that is one in 100,000, and
+#: :func:`required_n` says how many connections keep the power at 0.99 for a 10-point skew (1,102 for 3 backends).
+DEFAULT_ALPHA = 1e-5
+SKEW_POINTS = 0.10  #: the skew the sample size is chosen to detect: one backend's share 10 points above 1/k
+POWER = 0.99        #: the probability of detecting that skew
+
+
+def required_n(k: int = 3, skew_points: float = SKEW_POINTS, alpha: float = DEFAULT_ALPHA, power: float = POWER) -> int:
+    """Fresh connections so that a share ``skew_points`` above 1/k on one backend (the rest equal) fails the χ²
+    test at ``alpha`` with probability ``power`` (non-central χ², df = k − 1)."""
+    p0 = [1 / k] * k
+    p1 = [1 / k + skew_points] + [1 / k - skew_points / (k - 1)] * (k - 1)
+    w2 = sum((a - b) ** 2 / b for a, b in zip(p1, p0, strict=True))
+    crit = stats.chi2.ppf(1 - alpha, k - 1)
+    return int(optimize.brentq(lambda n: stats.ncx2.sf(crit, k - 1, n * w2) - power, 10, 1_000_000)) + 1
 
 
 def uniform(samples: Sequence[Sample], backends: Sequence[str], alpha: float = DEFAULT_ALPHA) -> Verdict:
