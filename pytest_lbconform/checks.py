@@ -82,6 +82,11 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
 )}
 
 
+#: the fault kinds, in the order the failover checks run them (``faults.FAULTS`` implements each; a registry here, below
+#: its users, so that the spec and the configuration validate against it without importing the fault code)
+FAULT_KINDS = ("agent-kill", "agent-crash", "node-isolate", "node-stop", "node-freeze", "peer-partition")
+
+
 #: check family (``suites/test_<family>.py``) → its name in reports (the Allure feature)
 FAMILIES = {"arp_ownership": "ARP ownership", "failover": "Failover", "snat": "SNAT", "balancing": "Balancing",
             "vip_allocation": "VIP allocation"}

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import checks
 from .errors import RestoreError
 from .platforms.base import Host
 from .providers.base import NodeOps, Provider
@@ -61,7 +62,8 @@ FAULTS: dict[str, FaultKind] = {f.name: f for f in (
               "the node and its peers (on kind also the API server) cannot reach each other; clients still reach "
               "every node", True, False),
 )}
-FAULT_KINDS = tuple(FAULTS)
+FAULT_KINDS = checks.FAULT_KINDS
+assert tuple(FAULTS) == FAULT_KINDS, "checks.FAULT_KINDS lists every fault, in order"
 
 
 @dataclass

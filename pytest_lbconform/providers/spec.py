@@ -8,10 +8,13 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..paths import FIXTURES
+from .kube_model import Kubernetes, NotSupported
 from .spec_model import read_spec
 
 SPEC_DIR = FIXTURES / "providers"
 PLATFORMS = ("kind", "lab", "existing")
+#: the implementation that drives a spec with a ``kubernetes:`` section and no ``provider:``
+KUBE_L2 = "kube-l2"
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,19 @@ class ProviderSpec:
     organization: str = ""
     url: str = ""
     contact: tuple[str, ...] = ()  #: where a user reaches the implementation's maintainers (the report shows it)
+    kubernetes: Kubernetes | None = None  #: a declarative Kubernetes L2 LB (``kube_model``)
+    not_supported: tuple[NotSupported, ...] = ()  #: capabilities lacking by design, with reason and source
+    reasons: dict[str, str] = field(default_factory=dict)  #: capability or fault kind → why declared / that budget
 
     @property
     def implementation(self) -> str:
-        return self.provider or self.name
+        """The code that drives this LB: ``provider:``, else the generic Kubernetes L2 provider for a spec with a
+        ``kubernetes:`` section, else the spec's own name."""
+        return self.provider or (KUBE_L2 if self.kubernetes is not None else self.name)
+
+    def unsupported(self, capability: str) -> NotSupported | None:
+        """The spec's "not supported by design" entry for ``capability``, if it has one."""
+        return next((n for n in self.not_supported if n.capability == capability), None)
 
     @property
     def builtin(self) -> bool:
@@ -62,6 +74,13 @@ def load_spec(path: Path) -> ProviderSpec:
     if unbudgeted:
         raise ConfigError(f"provider spec {path}: declares failover for {', '.join(unbudgeted)} but gives no "
                           f"budget; add budgets: {{{unbudgeted[0]}: SECONDS}}")
+    both = sorted({n.capability for n in model.not_supported} & set(model.capabilities))
+    if both:
+        raise ConfigError(f"provider spec {path}: not_supported names {', '.join(both)}, which capabilities declares; "
+                          "keep each in one of them")
+    if model.kubernetes is not None and "lab" in model.platforms:
+        raise ConfigError(f"provider spec {path}: a kubernetes: section runs on kind or existing, not lab; "
+                          f"platforms: {', '.join(model.platforms)}")
     return ProviderSpec(
         name=model.name, project=model.project or model.name, platforms=tuple(model.platforms),
         default_platform=model.default_platform or model.platforms[0],
@@ -70,6 +89,7 @@ def load_spec(path: Path) -> ProviderSpec:
         optional_modes={k: tuple(v) for k, v in model.optional_modes.items()},
         budgets=dict(model.budgets), source=str(path), provider=model.provider or "",
         organization=model.organization or "", url=model.url or "", contact=tuple(model.contact),
+        kubernetes=model.kubernetes, not_supported=tuple(model.not_supported), reasons=dict(model.reasons),
     )
 
 

@@ -17,7 +17,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from ..checks import CAPABILITIES, FAULT_KINDS
 from ..errors import ConfigError
+from .kube_model import OWNER_REPORT_KINDS, Kubernetes, NotSupported
 
 MAX_SPEC_BYTES = 64 * 1024
 MAX_ALIASES = 16
@@ -67,21 +69,35 @@ class SpecModel(BaseModel):
     capabilities: Annotated[list[str], Field(max_length=32)]
     settings: Settings = Settings()
     budgets: dict[str, Budget] = {}
+    #: why each capability is declared and each budget is what it is (key: a capability or a fault kind)
+    reasons: Annotated[dict[str, Text], Field(max_length=32)] = {}
+    #: capabilities the LB lacks by design, each with its reason and upstream source (the report shows them)
+    not_supported: Annotated[list[NotSupported], Field(max_length=32)] = []
+    #: a Kubernetes L2 LB described as data (``kube_model.Kubernetes``), driven by ``providers/kube_l2.py``
+    kubernetes: Kubernetes | None = None
 
     @field_validator("capabilities")
     @classmethod
     def known_capabilities(cls, value: list[str]) -> list[str]:
-        from ..checks import CAPABILITIES
-
         _all_known(value, list(CAPABILITIES), "capability")
         return value
 
     @field_validator("budgets")
     @classmethod
     def known_fault_kinds(cls, value: dict[str, float]) -> dict[str, float]:
-        from ..faults import FAULT_KINDS
-
         _all_known(list(value), list(FAULT_KINDS), "fault kind")
+        return value
+
+    @field_validator("reasons")
+    @classmethod
+    def known_reason_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        _all_known(list(value), [*CAPABILITIES, *FAULT_KINDS], "capability or fault kind")
+        return value
+
+    @field_validator("not_supported")
+    @classmethod
+    def known_unsupported(cls, value: list[NotSupported]) -> list[NotSupported]:
+        _all_known([n.capability for n in value], list(CAPABILITIES), "capability")
         return value
 
 
@@ -145,14 +161,46 @@ def read_spec(path: Path) -> SpecModel:
         raise ConfigError(f"{where}: {_one_line(errors[0], raw)}") from exc
 
 
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class of the mapping at ``loc`` (names of model fields; list indexes skipped), None if not one."""
+    model: type[BaseModel] = SpecModel
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        found = _model_in(field.annotation)
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel class inside ``annotation`` (``X | None``, ``list[X]``, ``Annotated[...]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _one_line(error: Any, raw: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     value = error.get("input")
     if error["type"] == "extra_forbidden":
-        parent = SpecModel if len(error["loc"]) == 1 else Settings
-        fields = list(parent.model_fields)
-        near = difflib.get_close_matches(str(error["loc"][-1]), fields, n=1)
+        parent = _model_at(error["loc"][:-1])
+        fields = list(parent.model_fields) if parent else []
+        key = str(error["loc"][-1])
+        near = difflib.get_close_matches(key, fields, n=1)
         hint = f"did you mean {near[0]!r}? " if near else ""
+        if error["loc"][-2:-1] == ("owner_report",):
+            return (f"unknown owner report kind {key!r} at {loc!r}; {hint}supported kinds: "
+                    f"{', '.join(OWNER_REPORT_KINDS)} (another kind needs a reader in pytest_lbconform/providers/"
+                    f"owner_readers/)")
         return f"unknown key {loc!r}; {hint}accepted: {', '.join(fields)}"
     shown = str(value) if isinstance(value, float) and not math.isfinite(value) else repr(value)
     shown = shown if len(shown) <= 80 else shown[:80] + "…"
