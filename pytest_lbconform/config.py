@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import ConfigError, shown
 from .images import IMAGE_SOURCES
 from .platforms import existing
-from .providers.spec import PLATFORMS, ProviderSpec, builtin_specs, load_spec
+from .providers.spec import KUBE_L2, PLATFORMS, ProviderSpec, builtin_specs, load_spec
 
 DEFAULT_LB = "keepalived"
 #: a failover budget above this is no failover (and the availability probe would record for minutes)
@@ -123,21 +123,11 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
             return f"--{name.replace('_', '-')}"
         return env_name if os.environ.get(env_name) else f"ini {ini_name}"
 
-    specs = dict(specs if specs is not None else builtin_specs())
-    spec_path = option("lb_spec")
-    if option("lb_spec_replaces_builtin") and not spec_path:
-        raise ConfigError("--lb-spec-replaces-builtin only applies with --lb-spec FILE; give the spec or leave it out")
-    if spec_path:
-        custom = load_spec(Path(str(spec_path)))
-        if custom.name in specs and not option("lb_spec_replaces_builtin"):
-            raise ConfigError(f"--lb-spec {spec_path}: name {custom.name!r} is a built-in provider's; a spec of your "
-                              f"own takes its own name (it can drive the built-in implementation with provider: "
-                              f"{specs[custom.name].implementation}), or pass --lb-spec-replaces-builtin to replace it")
-        specs[custom.name] = custom
+    specs, custom = _with_custom_spec(option, dict(specs if specs is not None else builtin_specs()))
     if option("lb") == "":
         raise ConfigError(f"--lb='' is empty; accepted: {', '.join(sorted(specs))} "
                           f"(or leave it out: {_without_option('lb', DEFAULT_LB, ini)})")
-    lb = value("lb") or DEFAULT_LB
+    lb = value("lb") or (custom.name if custom is not None else DEFAULT_LB)  # a spec given alone is the one to run
     if lb not in specs:
         raise ConfigError(f"{origin('lb')}={_short(lb)} is not a known provider; accepted: {', '.join(sorted(specs))} "
                           "(or describe yours with --lb-spec FILE.yaml)")
@@ -179,12 +169,32 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      proxy=proxy, cluster_why=cluster_why)
 
 
+def _with_custom_spec(option: Callable[[str], object], specs: dict[str, ProviderSpec]
+                      ) -> tuple[dict[str, ProviderSpec], ProviderSpec | None]:
+    """``specs`` with ``--lb-spec``'s added (a built-in's name only with --lb-spec-replaces-builtin), and that spec."""
+    spec_path = option("lb_spec")
+    if option("lb_spec_replaces_builtin") and not spec_path:
+        raise ConfigError("--lb-spec-replaces-builtin only applies with --lb-spec FILE; give the spec or leave it out")
+    if not spec_path:
+        return specs, None
+    custom = load_spec(Path(str(spec_path)))
+    if custom.name in specs and not option("lb_spec_replaces_builtin"):
+        raise ConfigError(f"--lb-spec {spec_path}: name {custom.name!r} is a built-in provider's; a spec of your "
+                          f"own takes its own name (it can drive the built-in implementation with provider: "
+                          f"{specs[custom.name].implementation}), or pass --lb-spec-replaces-builtin to replace it")
+    return {**specs, custom.name: custom}, custom
+
+
 def _check_tools(spec: ProviderSpec, platform: str, plan: bool) -> None:
     """What the implementation needs from the host, checked now in one line rather than after building images."""
     if spec.implementation == "metallb":
         from .providers import metallb
 
         metallb.version(spec)  # LBCONFORM_METALLB_VERSION goes into a URL: refused now unless a release tag
+    if spec.kubernetes is not None and spec.kubernetes.install.helm is not None and platform == "kind" and not plan:
+        from .providers import kube_l2
+
+        kube_l2.helm_binary()  # one line when helm is missing, before any cluster is made
     if platform == "kind" and not plan:
         from .platforms.kind import kind_binary
 
@@ -249,12 +259,12 @@ def _kind_image(given: object) -> str | None:
 def _check_spec_for_implementation(spec: ProviderSpec, platform: str) -> None:
     """What the spec's implementation needs from it: modes it can run and the settings it reads without a
     default (a spec of your own, or one replacing a built-in, may lack them): one line, before anything starts."""
-    from .platforms.kind import KIND_MODES
+    from .platforms.kind import KIND_MODES, KUBE_L2_MODES
     from .providers.keepalived import MODES as LAB_MODES
 
     metallb_modes = (*KIND_MODES, "kube-proxy-replacement") if platform == "existing" else KIND_MODES
-    runs, needs = {"keepalived": (LAB_MODES, ()), "metallb": (metallb_modes, ("version", "manifest"))}.get(
-        spec.implementation, ((), ()))
+    runs, needs = {"keepalived": (LAB_MODES, ()), "metallb": (metallb_modes, ("version", "manifest")),
+                   KUBE_L2: (KUBE_L2_MODES, ())}.get(spec.implementation, ((), ()))
     where = f"provider spec {spec.source}" if spec.source else f"provider {spec.name}"
     unknown = [m for m in spec.accepted_modes(platform) if runs and m not in runs]
     if unknown:

@@ -32,7 +32,7 @@ from .probes.driver import ProbeClient
 from .probes.records import ArpObservation, Sample
 from .providers.base import Backend, NodeOps, Provider, Service
 from .providers.keepalived import KeepalivedLab
-from .providers.spec import ProviderSpec
+from .providers.spec import KUBE_L2, ProviderSpec
 from .reaper import mark_kind_cluster, reap, removal_command, remove_run, unmark_kind_cluster
 from .verdicts.failover import forwarder
 
@@ -280,13 +280,17 @@ class KindEnvironment:
         self.image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)  # the clients' image
 
     def for_mode(self, mode: str) -> LBUnderTest:
+        from .providers.kube_l2_kind import KindKubeL2
         from .providers.metallb_kind import KindMetalLB
 
+        kube = self.cfg.spec.kubernetes
+        provider_class = KindKubeL2 if self.cfg.spec.implementation == KUBE_L2 else KindMetalLB
         for other in [m for m in self.clusters if m != mode and not self._keeps_clusters]:
             self._retire(other)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
-        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
+        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind,
+                                   disable_default_cni=bool(kube and kube.cluster.disable_default_cni))
         if self.cfg.reuse_clusters and cluster.exists():
             cluster.export_kubeconfig()
             reason = kind.reuse_verdict(name, cluster.labelled_hash(), kind.config_hash(cluster.config))
@@ -317,7 +321,7 @@ class KindEnvironment:
                             clients=self.clients)
         size = int(self.cfg.spec.settings.get("pool_size", 51))
         pool = kind.vip_pool(subnet, size, kind.pool_index(self.slot, list(self.cfg.modes).index(mode), len(self.cfg.modes)))
-        provider = KindMetalLB(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress)
+        provider = provider_class(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress)
         provider.deploy()
         self.version = provider.version()
         return LBUnderTest(spec=self.cfg.spec, platform="kind", mode=mode, topology=topology, provider=provider,
@@ -587,4 +591,5 @@ class ExistingEnvironment:
 
 
 ENVIRONMENTS.update({("keepalived", "lab"): LabEnvironment, ("metallb", "kind"): KindEnvironment,
+                     (KUBE_L2, "kind"): KindEnvironment,
                      ("metallb", "existing"): ExistingEnvironment})

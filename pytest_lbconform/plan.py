@@ -89,6 +89,91 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
     return "\n".join(out) + "\n"
 
 
+def _kind_kube_l2(cfg: RunConfig, client: docker.DockerClient | None, run_id: str) -> str:
+    """A spec-described Kubernetes L2 LB on kind: per mode the cluster, the node sysctls, the install (release
+    manifests, chart, generated manifest; all applied server-side), the pool objects, the workload, how the owner is
+    read and how agent faults keep the agent away; then what the LB does not support by design."""
+    from .providers import kube_l2
+
+    kube = kube_l2.section(cfg.spec)
+    subnet, read = kind.kind_subnet(client)
+    size = int(cfg.spec.settings.get("pool_size", 51))
+    install = kube.install
+    out = [f"# plan: {cfg.label}",
+           f"# kind network subnet: {subnet} ({'read from docker' if read else 'assumed: no kind network yet'})",
+           f"# {cfg.spec.project} {install.version}: installed at run time from its official release (nothing of it "
+           "is copied into this project); every object applied server-side (field manager lbconform)"]
+    for index, mode in enumerate(cfg.modes):
+        name = kind.cluster_name(run_id, mode)
+        kubeconfig = WORKDIR / f"kubeconfig-{name}"
+        config_path = WORKDIR / f"kind-{name}.yaml"
+        first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
+        image = cfg.kind_image or kind.node_image(mode)
+        nodes = [f"{name}-control-plane", f"{name}-worker", f"{name}-worker2", f"{name}-worker3"]
+        cni_off = kube.cluster.disable_default_cni
+        out += [f"\n# ===== mode {mode}: cluster {name} =====", f"# node image {image}",
+                "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image,
+                                                     wait=not cni_off))
+                + ("   # no --wait: the nodes are Ready once the LB's CNI runs" if cni_off else ""),
+                f"# {config_path}:",
+                yaml.safe_dump(kind.cluster_config(name, mode, cni_off), sort_keys=False).rstrip(),
+                *("$ " + shlex.join(argv) for node in nodes for argv in kube_l2.sysctl_commands(cfg.spec, node))]
+        if install.namespace:
+            out.append(f"# namespace {install.namespace} (server-side apply)")
+        out += [f"# server-side apply of every object of {url}" for url in kube_l2.manifest_urls(cfg.spec)]
+        if install.helm is not None:
+            out += ["$ " + shlex.join(kube_l2.helm_command(cfg.spec, str(WORKDIR / "values.yaml")))
+                    + "   # helm on PATH; the objects it prints are applied server-side",
+                    f"# {WORKDIR / 'values.yaml'}:",
+                    yaml.safe_dump(kube_l2.values(cfg.spec, name), sort_keys=False).rstrip()]
+        out += ["$ " + shlex.join(kube_l2.generate_command(g, cfg.spec)) + "   # its output applied server-side"
+                for g in install.generate]
+        agent = kube.agent
+        if agent.keep_away == "node_label":
+            out.append(f"# {agent.kind} {agent.namespace}/{agent.name}: node affinity {kube_l2.NO_AGENT_LABEL} "
+                       "DoesNotExist added to its pod template (agent faults label the victim)")
+        out += [f"# wait: {agent.kind} {agent.namespace}/{agent.name} ({agent.selector}) ready",
+                f"# pool objects (pool {first}-{last}):",
+                _yaml(kube_l2.pool_objects(cfg.spec, first, last, str(subnet), name)).rstrip(),
+                "# backends and services:",
+                _yaml([*metallb.backend_pods(nodes[1:], metallb.backend_image(cfg.spec)),
+                       *kube_l2.services(cfg.spec)]).rstrip(),
+                "$ " + shlex.join(kind.export_logs_command("kind", name, Path("reports/kind-logs") / name))
+                + "   # on failure",
+                "$ " + shlex.join(kind.delete_command("kind", name, kubeconfig)) + "   # at the end, unless --keep"]
+    out += ["\n# the owner report: " + _owner_line(cfg),
+            f"# agent faults: {kube_l2.keep_away_steps(cfg.spec, '<owner>')[0]}; undone: "
+            f"{kube_l2.keep_away_steps(cfg.spec, '<owner>')[1]}",
+            *(f"# declared {key}: {why}" for key, why in cfg.spec.reasons.items()),
+            *(f"# not supported by design: {n.capability}: {n.reason} ({n.source})" for n in cfg.spec.not_supported)]
+    out.append("\n# clients on the kind network (lab image, python3 + scapy), as for every kind run:")
+    out += [f"#   {short}: docker network kind, address assigned by Docker, caps NET_ADMIN NET_RAW NET_BROADCAST, "
+            f"labels io.lbconform.run={run_id} {kind.SLOT_LABEL}=<slot>" for short in kind.CLIENTS]
+    return "\n".join(out) + "\n"
+
+
+def _owner_line(cfg: RunConfig) -> str:
+    """How the spec's owner report is read, in one line."""
+    from .providers import kube_l2
+
+    owner = kube_l2.section(cfg.spec).owner_report
+    if owner.lease is not None:
+        return (f"Lease {owner.lease.namespace}/{owner.lease.name}, holderIdentity {owner.lease.holder}"
+                + (f" (or the Lease the Service's {owner.lease.name_annotation} names)"
+                   if owner.lease.name_annotation else ""))
+    if owner.status_objects is not None:
+        so = owner.status_objects
+        return (f"{so.plural}.{so.group}/{so.version} in {so.namespace} ({so.label_selector or 'all'}): service from "
+                f"{', '.join(so.service)}, node from {', '.join(so.node)}")
+    if owner.service_annotation is not None:
+        sa = owner.service_annotation
+        return f"Service annotation {sa.key} = {sa.format!r} entries separated by {sa.separator!r} ({sa.entries})"
+    assert owner.http is not None
+    hp = owner.http
+    return (f"GET {hp.scheme}://<agent pod>:{hp.port}{hp.path} (API server pod proxy): {hp.items or '.'}"
+            f"[{', '.join(f'{k}={v}' for k, v in hp.match.items())}].{hp.state} in {', '.join(hp.active)}")
+
+
 def _lab(cfg: RunConfig, client: docker.DockerClient | None = None, run_id: str = "<run>") -> str:
     """The lab and the reference LB as the run would create them: the network and the containers, then per worker
     what the provider loads (keepalived.conf, the nftables rules per mode, a mutant's extra commands) and a
@@ -245,4 +330,5 @@ def _existing_not_tested(cfg: RunConfig, reach: object) -> list[tuple[str, str]]
 
 #: (implementation, platform) → the plan renderer; the same keys as ``environment.ENVIRONMENTS``
 PLANS: dict[tuple[str, str], Callable[[RunConfig, docker.DockerClient | None, str], str]] = {
-    ("metallb", "kind"): _kind_metallb, ("keepalived", "lab"): _lab, ("metallb", "existing"): _existing_metallb}
+    ("metallb", "kind"): _kind_metallb, ("keepalived", "lab"): _lab, ("metallb", "existing"): _existing_metallb,
+    ("kube-l2", "kind"): _kind_kube_l2}

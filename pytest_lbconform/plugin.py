@@ -351,6 +351,10 @@ def _judged_checks(item: pytest.Item) -> tuple[str, ...]:
 def missing_capability(cfg: run_config.RunConfig, missing: list[str]) -> str:
     """Which capabilities the provider does not declare, and what each means."""
     said = [f"{c} ({checks.CAPABILITIES[c].meaning})" if c in checks.CAPABILITIES else c for c in missing]
+    by_design = [n for n in map(cfg.spec.unsupported, missing) if n is not None]
+    if by_design and len(by_design) == len(missing):  # every one explained by the spec: say why, with its source
+        return "; ".join(f"not supported by design: {n.capability} ({n.reason}; source: {n.source})"
+                         for n in by_design)
     return f"provider {cfg.spec.name} does not declare capability {', '.join(said)}"
 
 

@@ -65,7 +65,8 @@ END_OF_LIFE = frozenset({"1.34"})
 #: nftables: from 1.31 (kind docs), GA 1.33. ipvs: deprecated from 1.35 (KEP-5495: a warning in 1.35, the
 #: KubeProxyIPVS feature gate from 1.37, default true; planned default false in 1.40, gone from 1.43): up to 1.39
 #: without a gate setting.
-MODE_MINORS = {"iptables": (0, 999), "nftables": (31, 999), "ipvs": (0, 39), "ipvs-nostrictarp": (0, 39)}
+MODE_MINORS = {"iptables": (0, 999), "nftables": (31, 999), "ipvs": (0, 39), "ipvs-nostrictarp": (0, 39),
+               "kube-proxy-replacement": (0, 999)}
 
 
 def image_minor(image: str) -> str:
@@ -90,6 +91,9 @@ NODE_IMAGES = {mode: node_image(mode) for mode in MODE_MINORS}
 NODE_IMAGE = NODE_IMAGES["iptables"]  #: the default lane's image (an example in messages)
 DEFAULT_KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
 KIND_MODES = ("iptables", "ipvs", "nftables", "ipvs-nostrictarp")
+#: the generic Kubernetes L2 provider also runs without kube-proxy (``kubeProxyMode: none``; e.g. Cilium's
+#: kube-proxy replacement, kind commit 6cfdd79 added the mode for it)
+KUBE_L2_MODES = (*KIND_MODES, "kube-proxy-replacement")
 CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
 SLOT_LABEL = f"{labels.PREFIX}.kind-slot"   #: on a run's clients: its slot on the shared ``kind`` network
 MAX_SLOTS = 16                               #: concurrent runs (or xdist workers) on one host
@@ -128,13 +132,17 @@ def installed_version(binary: str) -> str | None:
     return words[1] if len(words) > 1 and words[0] == "kind" else None
 
 
-def cluster_config(name: str, mode: str) -> dict[str, Any]:
-    """The kind Cluster config for data-plane ``mode``, from ``fixtures/kind/cluster.yaml``."""
-    if mode not in KIND_MODES:
-        raise ConfigError(f"kind data-plane mode {mode!r} is not one of {', '.join(KIND_MODES)}")
+def cluster_config(name: str, mode: str, disable_default_cni: bool = False) -> dict[str, Any]:
+    """The kind Cluster config for data-plane ``mode``, from ``fixtures/kind/cluster.yaml``; ``kube-proxy-replacement``
+    runs no kube-proxy, ``disable_default_cni`` no kindnet (the LB brings its own CNI)."""
+    if mode not in KUBE_L2_MODES:
+        raise ConfigError(f"kind data-plane mode {mode!r} is not one of {', '.join(KUBE_L2_MODES)}")
     config: dict[str, Any] = yaml.safe_load((FIXTURES / "kind" / "cluster.yaml").read_text())
     config["name"] = name
-    config["networking"]["kubeProxyMode"] = "ipvs" if mode.startswith("ipvs") else mode
+    config["networking"]["kubeProxyMode"] = ("ipvs" if mode.startswith("ipvs") else
+                                             "none" if mode == "kube-proxy-replacement" else mode)
+    if disable_default_cni:
+        config["networking"]["disableDefaultCNI"] = True
     if mode == "ipvs":
         # MetalLB's installation docs: IPVS needs strictARP (arp_ignore=1, arp_announce=2 on nodes);
         # kind applies KubeProxyConfiguration patches from kubeadmConfigPatches
@@ -155,10 +163,12 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(yaml.safe_dump(clean, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def create_command(kind: str, name: str, config_path: Path, kubeconfig: Path, image: str | None = None) -> list[str]:
-    """``kind create cluster`` as kind's quick-start documents it, with an isolated kubeconfig."""
+def create_command(kind: str, name: str, config_path: Path, kubeconfig: Path, image: str | None = None,
+                   wait: bool = True) -> list[str]:
+    """``kind create cluster`` as kind's quick-start documents it, with an isolated kubeconfig; without ``wait`` for a
+    cluster whose CNI comes later (its nodes are not Ready before the LB's install)."""
     cmd = [kind, "create", "cluster", "--name", name, "--config", str(config_path),
-           "--kubeconfig", str(kubeconfig), "--wait", "5m"]
+           "--kubeconfig", str(kubeconfig), *(["--wait", "5m"] if wait else [])]
     return [*cmd, "--image", image] if image else cmd
 
 
@@ -308,6 +318,7 @@ class KindCluster:
     workdir: Path
     kind: str = field(default_factory=kind_binary)
     run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
+    disable_default_cni: bool = False  #: the LB brings its own CNI (a spec's kubernetes.cluster)
 
     @property
     def kubeconfig(self) -> Path:
@@ -315,7 +326,7 @@ class KindCluster:
 
     @property
     def config(self) -> dict[str, Any]:
-        return cluster_config(self.name, self.mode)
+        return cluster_config(self.name, self.mode, self.disable_default_cni)
 
     def exists(self) -> bool:
         out = self._kind(get_clusters_command(self.kind), "kind get clusters")
@@ -324,7 +335,8 @@ class KindCluster:
     def create(self, image: str | None = None) -> None:
         path = self.workdir / f"kind-{self.name}.yaml"
         path.write_text(yaml.safe_dump(self.config, sort_keys=False))
-        self._kind(create_command(self.kind, self.name, path, self.kubeconfig, image), f"creating kind cluster {self.name}")
+        self._kind(create_command(self.kind, self.name, path, self.kubeconfig, image, wait=not self.disable_default_cni),
+                   f"creating kind cluster {self.name}")
 
     def export_kubeconfig(self) -> None:
         cmd = export_kubeconfig_command(self.kind, self.name, self.kubeconfig)

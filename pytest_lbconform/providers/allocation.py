@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InfrastructureError
@@ -17,18 +18,21 @@ class Allocator:
     """Services in their own namespace, so the allocation checks never touch svc1..3."""
 
     def __init__(self, core: Any, spec: ProviderSpec, to_dict: Any = lambda o: o, budget: float = 30.0,
-                 namespace: str = NAMESPACE, pool: str | None = None) -> None:
+                 namespace: str = NAMESPACE, pool: str | None = None,
+                 make_body: Callable[..., dict[str, Any]] | None = None) -> None:
         """``core``: kubernetes' CoreV1Api, or anything with its create/read/delete_namespaced_service and
         list_namespaced_event (a fake in unit tests); ``to_dict`` turns its objects into API dicts. ``namespace``:
         where the services go (an existing cluster: the run's own); ``pool``: the address pool every service asks for
-        (an existing cluster may have several: the checks judge one)."""
+        (an existing cluster may have several: the checks judge one); ``make_body``: the Service for (name,
+        requested_ip, sharing_key, port, spec), default MetalLB's annotations."""
         self.core, self.spec, self.to_dict, self.budget = core, spec, to_dict, budget
+        self.make_body = make_body or metallb.allocation_service
         self.namespace, self.pool = namespace, pool
 
     def create(self, name: str, requested_ip: str | None = None, sharing_key: str | None = None,
                port: int = 80, expect_pending: bool = False) -> Allocation:
         """Create the service and wait for an address, or (``expect_pending``) for the LB's reason."""
-        body = metallb.allocation_service(name, requested_ip, sharing_key, port, self.spec)
+        body = self.make_body(name, requested_ip, sharing_key, port, self.spec)
         body["metadata"]["namespace"] = self.namespace
         if self.pool:
             key = str(self.spec.settings.get("pool_annotation", "metallb.io/address-pool"))

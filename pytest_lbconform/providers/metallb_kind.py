@@ -89,6 +89,10 @@ def timestamp(text: str | None) -> dt.datetime | None:
 class KindMetalLB:
     """MetalLB L2 on one kind cluster (one data-plane mode)."""
 
+    #: the agent's pods (label selector) and container: the speaker here, a spec's ``kubernetes.agent`` in KindKubeL2
+    agent_selector = "component=speaker"
+    agent_container: str | None = "speaker"  #: None: any container of the agent's pod
+
     def __init__(self, spec: ProviderSpec, docker_client: docker.DockerClient, kubeconfig: str, topology: Topology,
                  pool: tuple[str, str], progress: Callable[[str], None] = print, context: str | None = None) -> None:
         self.spec, self.docker, self.topology, self.pool, self.progress = spec, docker_client, topology, pool, progress
@@ -334,10 +338,16 @@ class KindMetalLB:
         and cannot leave memberlist or withdraw anything (what a crash or an OOM kill leaves)."""
         self._evict_speaker(node, grace_period_seconds=0)
 
+    def _keep_agent_away(self, node: Host) -> None:
+        """Taint the node NoSchedule: the DaemonSet cannot bring the agent back (undone by :meth:`_let_agent_back`)."""
+        self.core.patch_node(node.name, {"spec": {"taints": [*self._taints(node), metallb.speaker_taint()]}})
+
+    def _let_agent_back(self, node: Host) -> None:
+        key = metallb.speaker_taint()["key"]
+        self.core.patch_node(node.name, {"spec": {"taints": [t for t in self._taints(node) if t["key"] != key]}})
+
     def _evict_speaker(self, node: Host, grace_period_seconds: int | None) -> None:
-        taint = metallb.speaker_taint()
-        body = {"spec": {"taints": [*self._taints(node), taint]}}
-        self.core.patch_node(node.name, body)
+        self._keep_agent_away(node)
         for pod in self._speakers(node):
             if grace_period_seconds is None:
                 self.core.delete_namespaced_pod(pod, self.namespace)
@@ -350,20 +360,20 @@ class KindMetalLB:
         grace period (``terminationGracePeriodSeconds: 2`` in MetalLB's manifest) while the takeover has already
         happened: accepting it returned before a new speaker existed."""
         since = self.now().replace(microsecond=0)  # API times have whole seconds
-        key = metallb.speaker_taint()["key"]
-        self.core.patch_node(node.name, {"spec": {"taints": [t for t in self._taints(node) if t["key"] != key]}})
+        self._let_agent_back(node)
         wait_for(functools.partial(self.agent_back, node, since), lambda why: why is None, budget=AGENT_BACK_BUDGET,
                  interval=POLL, what=f"a new speaker on {node.name}", transient=transient_api_error)
 
     def agent_back(self, node: Host, since: dt.datetime) -> str | None:
         """None when a new speaker pod runs on ``node`` (no deletionTimestamp, started at or after ``since``, Ready);
         else what the API shows instead."""
-        pods = self._pods(self.namespace, "component=speaker", f"spec.nodeName={node.name}")
+        pods = self._pods(self.namespace, self.agent_selector, f"spec.nodeName={node.name}")
         seen = []
         for pod in pods:
             deleting = (pod.get("metadata") or {}).get("deletionTimestamp")
             started = [timestamp(((c.get("state") or {}).get("running") or {}).get("startedAt"))
-                       for c in (pod.get("status", {}).get("containerStatuses") or []) if c.get("name") == "speaker"]
+                       for c in (pod.get("status", {}).get("containerStatuses") or [])
+                       if self.agent_container in (None, c.get("name"))]
             fresh = any(t is not None and t >= since for t in started)
             if not deleting and fresh and _ready(pod):
                 return None
@@ -401,10 +411,10 @@ class KindMetalLB:
             return f"kubelet lease last renewed {renewed} (before the restart at {since})"
         if not _ready(self._dict(self.core.read_node(node.name))):
             return "node not Ready"
-        pods = self._pods(self.namespace, "component=speaker", f"spec.nodeName={node.name}")
+        pods = self._pods(self.namespace, self.agent_selector, f"spec.nodeName={node.name}")
         started = [timestamp(((c.get("state") or {}).get("running") or {}).get("startedAt"))
                    for p in pods if _ready(p) for c in (p.get("status", {}).get("containerStatuses") or [])
-                   if c.get("name") == "speaker"]
+                   if self.agent_container in (None, c.get("name"))]
         if not any(t is not None and t >= since for t in started):
             return f"speaker not restarted and Ready since {since} (started: {started or 'no Ready speaker pod'})"
         return None
@@ -413,7 +423,7 @@ class KindMetalLB:
         return list(self._dict(self.core.read_node(node.name)).get("spec", {}).get("taints") or [])
 
     def _speakers(self, node: Host, ready: bool = False) -> list[str]:
-        pods = self._pods(self.namespace, "component=speaker", f"spec.nodeName={node.name}")
+        pods = self._pods(self.namespace, self.agent_selector, f"spec.nodeName={node.name}")
         return [p["metadata"]["name"] for p in pods if _ready(p) or not ready]
 
     def version(self) -> str:
