@@ -289,8 +289,9 @@ class KindEnvironment:
             self._retire(other)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
-        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind,
-                                   disable_default_cni=bool(kube and kube.cluster.disable_default_cni))
+        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
+        if kube is not None and kube.cluster.disable_default_cni:
+            cluster.disable_default_cni = True
         if self.cfg.reuse_clusters and cluster.exists():
             cluster.export_kubeconfig()
             reason = kind.reuse_verdict(name, cluster.labelled_hash(), kind.config_hash(cluster.config))

@@ -18,7 +18,7 @@ from pytest_lbconform.config import from_options
 from pytest_lbconform.errors import ConfigError
 from pytest_lbconform.platforms import kind
 from pytest_lbconform.platforms.base import Host, Topology
-from pytest_lbconform.providers import kube_l2
+from pytest_lbconform.providers import kube_l2, kube_l2_kind  # imported now: test_kind_logs replaces KindMetalLB
 from pytest_lbconform.providers.base import Service
 from pytest_lbconform.providers.spec import load_spec
 from tests.conftest import ROOT
@@ -221,8 +221,6 @@ class FakeApi:
 
 
 def _provider(spec, api: FakeApi, monkeypatch):
-    from pytest_lbconform.providers import kube_l2_kind
-
     monkeypatch.setattr(kube_l2_kind.k8s, "CoordinationV1Api", lambda _api: api)
     provider = kube_l2_kind.KindKubeL2.__new__(kube_l2_kind.KindKubeL2)
     provider.spec, provider.kube, provider.core = spec, spec.kubernetes, api
