@@ -270,7 +270,7 @@ def _check_spec_for_implementation(spec: ProviderSpec, platform: str) -> None:
     if unknown:
         raise ConfigError(f"{where}: modes {', '.join(_clip(m) for m in unknown)} on {platform}: implementation "
                           f"{spec.implementation} cannot run them; it runs: {', '.join(runs)}")
-    missing = [key for key in needs if key not in spec.settings]
+    missing = [] if spec.kubernetes is not None else [key for key in needs if key not in spec.settings]
     if missing:
         raise ConfigError(f"{where}: implementation {spec.implementation} needs settings "
                           f"{', '.join(missing)}; add them (the built-in {spec.implementation} spec shows them)")

@@ -30,6 +30,7 @@ from .platforms.base import Host, Topology
 from .platforms.lab import DockerNodeOps, Lab, create_host
 from .probes.driver import ProbeClient
 from .probes.records import ArpObservation, Sample
+from .providers import metallb
 from .providers.base import Backend, NodeOps, Provider, Service
 from .providers.keepalived import KeepalivedLab
 from .providers.spec import KUBE_L2, ProviderSpec
@@ -494,7 +495,7 @@ class ExistingEnvironment:
     def _setup(self) -> None:
         if self.client is not None:
             _reap(self.client, self.progress, host_tables=existing.engine_is_local())
-        settings_ns = str(self.cfg.spec.settings.get("namespace", "metallb-system"))
+        settings_ns = metallb.namespace(self.cfg.spec)
         view = existing.read_cluster(self.target, settings_ns, timeout=None)
         if not view.reachable:
             raise InfrastructureError(view.why)

@@ -73,7 +73,7 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
                 f"$ docker pull {backend}   # with --preload-images, when it is not local; then:",
                 f"$ docker save --platform <its local platform> -o {archive} {backend}   # through the engine API",
                 "$ " + shlex.join(kind.load_archive_command("kind", name, archive)),
-                f"# MetalLB L2 objects (pool {first}-{last}):", _yaml(metallb.l2_objects(first, last)).rstrip(),
+                f"# MetalLB L2 objects (pool {first}-{last}):", _yaml(metallb.l2_objects(first, last, cfg.spec)).rstrip(),
                 "# backends and services:",
                 _yaml([*metallb.backend_pods([f"{name}-worker", f"{name}-worker2", f"{name}-worker3"],
                                              metallb.backend_image(cfg.spec)),
@@ -237,7 +237,7 @@ def _existing_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id
     assert cfg.target is not None
     target = cfg.target
     namespace = existing.namespace_name(run_id)
-    settings_ns = str(cfg.spec.settings.get("namespace", "metallb-system"))
+    settings_ns = metallb.namespace(cfg.spec)
     out = [f"# plan: {cfg.label}",
            f"# cluster: context {target.context}, API {target.server}; kubeconfig {target.kubeconfig} "
            f"({target.source}), read only: never written",

@@ -222,7 +222,7 @@ def test_allocation_service_uses_metallbs_annotations():
 
 def test_manifest_url_is_the_official_release_of_the_pinned_version(monkeypatch):
     assert metallb.manifest_url(SPEC) == (
-        f"https://raw.githubusercontent.com/metallb/metallb/{SPEC.settings['version']}/config/manifests/metallb-native.yaml")
+        f"https://raw.githubusercontent.com/metallb/metallb/{SPEC.kubernetes.install.version}/config/manifests/metallb-native.yaml")
     monkeypatch.setenv("LBCONFORM_METALLB_VERSION", "v0.15.0")
     assert "/v0.15.0/" in metallb.manifest_url(SPEC)
 

@@ -185,3 +185,17 @@ def test_value_at_reads_labels_annotations_and_fields():
     obj = {"metadata": {"labels": {"a/b": "1"}, "annotations": {"c": "2"}}, "status": {"node": "n"}}
     assert (value_at(obj, "label:a/b"), value_at(obj, "annotation:c"), value_at(obj, "status.node"),
             value_at(obj, "status.node.x")) == ("1", "2", "n", None)
+
+
+def test_the_builtin_metallb_spec_s_owner_report_reads_as_the_metallb_reader():
+    """metallb.yaml's kubernetes.owner_report (status_objects) says what providers/metallb.py reads in Python."""
+    from pytest_lbconform.providers.spec import builtin_specs
+
+    spec = builtin_specs()["metallb"]
+    assert spec.kubernetes is not None and spec.kubernetes.owner_report.status_objects == METALLB
+    for name in ("kans_servicel2status.json", "kind_api/l2status_old_release_moved.json",
+                 "kind_api/l2status_dangling_victim.json"):
+        items = json.loads((DATA / name).read_text())["items"]
+        found = status_objects.by_service(items, METALLB, exclude={"myk8s-worker"})
+        legacy = metallb.owners_from_l2status(items, exclude={"myk8s-worker"})
+        assert {s: h.nodes for s, h in found.items() if h.nodes} == {s: a.nodes for s, a in legacy.items()}, name

@@ -35,7 +35,7 @@ class Allocator:
         body = self.make_body(name, requested_ip, sharing_key, port, self.spec)
         body["metadata"]["namespace"] = self.namespace
         if self.pool:
-            key = str(self.spec.settings.get("pool_annotation", "metallb.io/address-pool"))
+            key = metallb.annotation(self.spec, "pool")
             body["metadata"]["annotations"] = {**(body["metadata"].get("annotations") or {}), key: self.pool}
         body["spec"]["selector"] = {"app": "lbconform-none"}  # allocation needs no endpoints
         self.core.create_namespaced_service(self.namespace, body)

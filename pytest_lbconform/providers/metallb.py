@@ -20,6 +20,7 @@ import yaml
 from ..errors import ConfigError, shown
 from ..paths import FIXTURES
 from ..scenarios import SERVICES
+from .kube_model import fill, render_pool
 from .spec import ProviderSpec
 
 NODE_ASSIGNED = re.compile(r'announcing from node "(?P<node>[^"]+)" with protocol "layer2"')
@@ -36,29 +37,61 @@ VERSION_ENV = "LBCONFORM_METALLB_VERSION"
 RELEASE_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 
 
+def _pin(spec: ProviderSpec) -> str:
+    """The spec's release pin: ``kubernetes.install.version``, else (a spec of the user's) ``settings.version``."""
+    return spec.kubernetes.install.version if spec.kubernetes is not None else str(spec.settings["version"])
+
+
 def version(spec: ProviderSpec) -> str:
     """The MetalLB release to install: ``LBCONFORM_METALLB_VERSION`` or the spec's pin. The variable must be a
     release tag (``v0.16.1``): anything else (``../``, ``;``, a URL) would reach the manifest URL."""
     override = os.environ.get(VERSION_ENV)
     if not override:
-        return str(spec.settings["version"])
+        return _pin(spec)
     if not RELEASE_TAG.fullmatch(override):
         raise ConfigError(f"{VERSION_ENV}={shown(override)} is not a MetalLB release tag; give vMAJOR.MINOR.PATCH "
-                          f"(e.g. {spec.settings.get('version', 'v0.16.1')}) or unset it to install the spec's pin")
+                          f"(e.g. {_pin(spec) if spec.kubernetes or 'version' in spec.settings else 'v0.16.1'}) or "
+                          "unset it to install the spec's pin")
     return override
 
 
 def manifest_url(spec: ProviderSpec) -> str:
     """The official release manifest of that version (installed at run time, never copied here)."""
-    return str(spec.settings["manifest"]).format(version=version(spec))
+    template = spec.kubernetes.install.manifests[0] if spec.kubernetes is not None else str(spec.settings["manifest"])
+    return fill(template, {"version": version(spec)}, ("version",))
 
 
-def l2_objects(first: str, last: str) -> list[dict[str, Any]]:
-    """The IPAddressPool (first-last, as 172.18.255.200-172.18.255.250 in the notes) and its L2Advertisement."""
-    data = yaml.safe_load((FIXTURES / "metallb" / "l2.yaml").read_text())
-    pool, advert = data["ipaddresspool"], data["l2advertisement"]
-    pool["spec"]["addresses"] = [f"{first}-{last}"]
-    return [pool, advert]
+def namespace(spec: ProviderSpec) -> str:
+    """MetalLB's namespace: the agent's (``kubernetes.agent.namespace``), else ``settings.namespace``."""
+    if spec.kubernetes is not None:
+        return spec.kubernetes.agent.namespace
+    return str(spec.settings.get("namespace", "metallb-system"))
+
+
+def annotation(spec: ProviderSpec | None, which: str) -> str:
+    """The Service annotation a spec names for ``which`` (requested_ip, sharing, pool), MetalLB's by default."""
+    defaults = {"requested_ip": "metallb.io/loadBalancerIPs", "sharing": "metallb.io/allow-shared-ip",
+                "pool": "metallb.io/address-pool"}
+    if spec is not None and spec.kubernetes is not None:
+        svc = spec.kubernetes.service
+        found = {"requested_ip": svc.requested_ip.annotation if svc.requested_ip else None,
+                 "sharing": svc.sharing_annotation, "pool": svc.pool_annotation}[which]
+        return found or defaults[which]
+    settings = spec.settings if spec else {}
+    return str(settings.get(f"{which}_annotation" if which != "sharing" else "sharing_annotation", defaults[which]))
+
+
+def l2_objects(first: str, last: str, spec: ProviderSpec | None = None) -> list[dict[str, Any]]:
+    """The IPAddressPool (first-last, as 172.18.255.200-172.18.255.250 in the notes) and its L2Advertisement: the
+    pool template of ``spec`` (default: the built-in metallb spec's)."""
+    if spec is None or spec.kubernetes is None:
+        from .spec import SPEC_DIR, load_spec
+
+        spec = load_spec(SPEC_DIR / "metallb.yaml")
+    assert spec.kubernetes is not None
+    known = {"pool_start": first, "pool_end": last, "pool_range": f"{first}-{last}", "subnet": "",
+             "namespace": namespace(spec), "cluster": ""}
+    return render_pool(spec.kubernetes.pool.template, known)
 
 
 def backend_image(spec: ProviderSpec | None = None) -> str:
@@ -115,11 +148,10 @@ def allocation_service(name: str, requested_ip: str | None = None, sharing_key: 
     svc = services()[0]
     svc["metadata"] = {"name": name, "namespace": NAMESPACE}
     annotations = {}
-    settings = spec.settings if spec else {}
     if requested_ip:
-        annotations[str(settings.get("requested_ip_annotation", "metallb.io/loadBalancerIPs"))] = requested_ip
+        annotations[annotation(spec, "requested_ip")] = requested_ip
     if sharing_key:
-        annotations[str(settings.get("sharing_annotation", "metallb.io/allow-shared-ip"))] = sharing_key
+        annotations[annotation(spec, "sharing")] = sharing_key
     if annotations:
         svc["metadata"]["annotations"] = annotations
     svc["spec"]["ports"][0]["port"] = port

@@ -96,7 +96,7 @@ class KindMetalLB:
     def __init__(self, spec: ProviderSpec, docker_client: docker.DockerClient, kubeconfig: str, topology: Topology,
                  pool: tuple[str, str], progress: Callable[[str], None] = print, context: str | None = None) -> None:
         self.spec, self.docker, self.topology, self.pool, self.progress = spec, docker_client, topology, pool, progress
-        self.namespace = str(spec.settings.get("namespace", "metallb-system"))
+        self.namespace = metallb.namespace(spec)
         self.api = api_client(kubeconfig, context=context)
         self.core = k8s.CoreV1Api(self.api)
         self.leases = k8s.CoordinationV1Api(self.api)
@@ -136,7 +136,7 @@ class KindMetalLB:
             self._create(doc)
         wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2, what="MetalLB controller and speakers ready",
                  transient=transient_api_error)
-        for obj in metallb.l2_objects(*self.pool):
+        for obj in metallb.l2_objects(*self.pool, spec=self.spec):
             self.create_metallb_object(obj)
 
     def deploy_workload(self, objects: list[dict[str, Any]]) -> None:
@@ -250,7 +250,7 @@ class KindMetalLB:
         eligible speakers), computed from the API the way every speaker computes it: speakers whose pod runs and is
         not terminating (memberlist membership is not in the API; a running speaker joins), minus nodes labelled
         exclude-from-external-load-balancers or NetworkUnavailable, and for Local only nodes with an endpoint that
-        can serve. The run's one L2Advertisement selects every node (``fixtures/metallb/l2.yaml``). None: no node
+        can serve. The run's one L2Advertisement selects every node (the metallb spec's pool template). None: no node
         is eligible (the election cannot be computed from what the API shows)."""
         nodes = [self._dict(n) for n in self.core.list_node().items]
         excluded = {n["metadata"]["name"] for n in nodes if metallb.EXCLUDE_LB_LABEL in (n["metadata"].get("labels") or {})}
