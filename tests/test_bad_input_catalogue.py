@@ -27,6 +27,7 @@ from pytest_lbconform.docker_engine import connect
 from pytest_lbconform.errors import EngineUnavailable
 from pytest_lbconform.paths import SUITES
 from tests.conftest import ROOT, created_by
+from tests.test_kube_spec import KUBE_BAD, kube_spec_text
 from tests.test_spec_model import BAD_TEXT, GOOD
 
 
@@ -159,6 +160,15 @@ CATALOGUE: list[Bad] = [
     Bad("spec-value", "replaces-builtin-no-manifest-plan", ("--lb=metallb", "--lb-spec-replaces-builtin", "--plan"),
         spec=METALLB_SPEC.split("settings:", maxsplit=1)[0] + "settings: {version: v0.16.1}\n",
         fragment="implementation metallb needs settings manifest"),
+    # -- a spec's kubernetes: section (a declarative Kubernetes L2 LB) ------------------------------------------
+    *[Bad("spec-kubernetes", f"kube-{change[:50]}", spec=kube_spec_text(change), fragment=fragment)
+      for change, fragment in KUBE_BAD],
+    Bad("spec-kubernetes", "kube-l2-on-existing", ("--platform=existing",),
+        spec=kube_spec_text("platforms: [kind, existing]"), fragment="provider mine (implementation kube-l2) is not "
+        "implemented there"),
+    Bad("spec-kubernetes", "kube-helm-missing", env={"PATH": "/nonexistent-bin"},
+        spec=kube_spec_text("kubernetes.install.helm: {repo: 'https://charts.example.com', chart: lb, version: 1.0.0, "
+                            "release: lb, namespace: lb}"), fragment="helm is needed on PATH"),
     # -- a cluster of your own (--platform=existing) ------------------------------------------------------
     Bad("existing", "kubeconfig-on-lab", ("--kubeconfig=/x",), fragment="--kubeconfig only applies on --platform=existing"),
     Bad("existing", "context-on-kind", ("--lb=metallb", "--plan", "--context=kind-x"),

@@ -34,7 +34,7 @@ kubernetes:
 """
 
 
-def _with(tmp_path: Path, change: str) -> Path:
+def kube_spec_text(change: str) -> str:
     """KUBE_GOOD with ``change`` (``dotted.key: YAML value``, or ``-dotted.key`` to delete) applied."""
     data = yaml.safe_load(KUBE_GOOD)
     key, _, value = change.partition(": ")
@@ -46,8 +46,12 @@ def _with(tmp_path: Path, change: str) -> Path:
         node.pop(parts[-1])
     else:
         node[parts[-1]] = yaml.safe_load(value)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _with(tmp_path: Path, change: str) -> Path:
     path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(kube_spec_text(change))
     return path
 
 
