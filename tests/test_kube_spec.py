@@ -138,3 +138,17 @@ def test_fill_leaves_yaml_flow_braces_alone():
     assert fill("a: {b: {service}}", {"service": "svc1"}, ("service",)) == "a: {b: svc1}"
     with pytest.raises(ValueError, match="unknown placeholder"):
         fill("{x}", {}, ("service",))
+
+
+def test_docs_provider_spec_names_every_key():
+    """docs/provider-spec.md describes every key the spec model accepts (a key added to the model without a line
+    there fails here)."""
+    from pydantic import BaseModel
+
+    from pytest_lbconform.providers import kube_model, spec_model
+
+    text = (ROOT / "docs" / "provider-spec.md").read_text()
+    models = [m for m in [*vars(kube_model).values(), spec_model.SpecModel, spec_model.Settings]
+              if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__.startswith("pytest_lbconform")]
+    missing = sorted({f"{m.__name__}.{key}" for m in models for key in m.model_fields if f"`{key}`" not in text})
+    assert not missing, f"docs/provider-spec.md does not describe: {', '.join(missing)}"
