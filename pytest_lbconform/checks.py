@@ -79,6 +79,9 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
     Capability("affinity", EXTENDED, "sessionAffinity ClientIP"),
     Capability("spread_owners", EXTENDED, "VIPs are spread over the nodes as the provider intends"),
     Capability("ipam", CORE, "addresses allocated from a pool through the Kubernetes Service API"),
+    Capability("ipam_pool_only", CORE, "a requested address outside the pool is refused: the service stays pending "
+                                       "with a reason"),
+    Capability("ipam_sharing", EXTENDED, "a sharing key puts two services' ports on one address"),
 )}
 
 
@@ -190,8 +193,8 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
        "ipam", "allocation"),
     _c("vip-released", "vip_allocation", "a deleted service's address is reusable", "SERVICE-API", CORE, "ipam",
        "allocation"),
-    _c("vip-shared", "vip_allocation", "a sharing key puts two ports on one address", "SERVICE-API", EXTENDED, "ipam",
-       "allocation"),
+    _c("vip-shared", "vip_allocation", "a sharing key puts two ports on one address", "SERVICE-API", EXTENDED,
+       "ipam_sharing", "allocation"),
 )}
 
 

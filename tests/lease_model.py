@@ -500,8 +500,9 @@ class Cluster:
             return
         if not agent.reconciled and self.t >= agent.started + self.flavor.reconcile:
             agent.reconciled = True
-            if self.flavor.clears_stale_on_start:
-                node.announced -= {s.vip for s in self.services}
+            if self.flavor.clears_stale_on_start:  # withdraw what this agent does not lead
+                held = {s.vip for e in agent.electors.values() if e.leading for s in self._services_of(e.lease)}
+                node.announced &= held
         wanted = {self.lease_key(s)[1] for s in self.services if agent.node in self.candidates(s)}
         for lease in wanted - set(agent.electors):
             # agents start together and race for each new Lease: first come, first served

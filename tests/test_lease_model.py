@@ -65,6 +65,7 @@ def test_no_takeover_while_the_holder_renews(make):
     transitions = {k: r.transitions for k, r in c.leases.items()}
     c.advance(60)
     assert {s.name: c.holder(s.name) for s in c.services} == before
+    assert {s.name: c.arp_responders(s.vip) for s in c.services} == {k: [v] for k, v in before.items()}
     assert {k: r.transitions for k, r in c.leases.items()} == transitions
 
 

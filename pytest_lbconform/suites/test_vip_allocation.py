@@ -66,6 +66,7 @@ def test_a_requested_address_is_honoured(request, lb, alloc):
     check(request, v.honoured(alloc(requested_ip=requested), requested), mode=lb.mode)
 
 
+@pytest.mark.requires("ipam_pool_only")  # kube-vip and LoxiLB accept any requested address by design
 @pytest.mark.judges("vip-pending")
 def test_a_request_outside_the_pool_stays_pending_with_a_reason(request, lb, alloc):
     # on the segment, never in the pool: a client's address, or a node's where the run has no client
@@ -92,6 +93,7 @@ def test_an_exhausted_pool_leaves_the_next_service_pending(request, lb, alloc):
     check(request, v.stays_pending(alloc(expect_pending=True), "pool exhausted"), mode=lb.mode)
 
 
+@pytest.mark.requires("ipam_sharing")
 @pytest.mark.judges("vip-shared")
 def test_a_sharing_key_puts_two_ports_on_one_address(request, lb, alloc):
     first = alloc(sharing_key="lbconform-shared", port=80)
