@@ -86,6 +86,8 @@ def test_every_capability_is_declared_or_not_supported_with_a_source(name):
         assert (capability in spec.capabilities) != (capability in unsupported), f"{name}: {capability}"
     for entry in unsupported.values():
         assert entry.source.startswith("https://") and len(entry.reason) > 40, entry
+    for text in [*spec.reasons.values(), *(n.reason for n in spec.not_supported)]:  # a " #" cut a reason short once
+        assert text.count("(") == text.count(")") and not text.endswith((",", "(")), text
 
 
 @pytest.mark.parametrize("name", KUBE_L2_SPECS)
