@@ -68,7 +68,8 @@ def kube_vip(timings: LeaseTimings | None = None, *, services_election: bool = T
     """kube-vip v1.2.4 in services/ARP mode from the Helm chart with ``tolerations: []`` (workers only)."""
     return Flavor(
         name="kube-vip", timings=timings or LeaseTimings(15, 10, 2), agent_namespace="kube-system",
-        agent_labels={"app.kubernetes.io/name": "kube-vip"}, image="ghcr.io/kube-vip/kube-vip:v1.2.4",
+        agent_labels={"app.kubernetes.io/name": "kube-vip", "app.kubernetes.io/instance": "kube-vip"},
+        image="ghcr.io/kube-vip/kube-vip:v1.2.4",
         lease_name=lambda ns, svc: f"kubevip-{svc.name}", lease_namespace=lambda ns, svc: ns,
         global_lease=None if services_election else "plndr-svcs-lock",
         garp_period=(arp_rate_ms if arp_rate_ms >= 500 else 3000) / 1000,
