@@ -9,10 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import implementations
+from .checks import FAULT_KINDS
 from .errors import ConfigError, shown
 from .images import IMAGE_SOURCES
-from .platforms import existing
-from .providers.spec import KUBE_L2, PLATFORMS, ProviderSpec, builtin_specs, load_spec
+from .platforms import existing, kind
+from .providers import kube_l2, metallb
+from .providers.mutants import MUTANTS
+from .providers.spec import PLATFORMS, ProviderSpec, builtin_specs, load_spec
 
 DEFAULT_LB = "keepalived"
 #: a failover budget above this is no failover (and the availability probe would record for minutes)
@@ -79,12 +83,10 @@ class RunConfig:
 
     def budgets_report(self) -> dict[str, object]:
         """The budgets this run judges failover by, for the certification report."""
-        from .faults import FAULT_KINDS
-
         used = {}
-        for kind in FAULT_KINDS:
+        for fault_kind in FAULT_KINDS:
             try:
-                used[kind] = self.budget(kind)
+                used[fault_kind] = self.budget(fault_kind)
             except ConfigError:
                 continue
         return {"unit": "s", "used": used, "spec": dict(self.spec.budgets), "overridden": dict(self.budget_overrides)}
@@ -187,18 +189,12 @@ def _with_custom_spec(option: Callable[[str], object], specs: dict[str, Provider
 
 def _check_tools(spec: ProviderSpec, platform: str, plan: bool) -> None:
     """What the implementation needs from the host, checked now in one line rather than after building images."""
-    if spec.implementation == "metallb":
-        from .providers import metallb
-
+    if spec.implementation == implementations.METALLB:
         metallb.version(spec)  # LBCONFORM_METALLB_VERSION goes into a URL: refused now unless a release tag
     if spec.kubernetes is not None and spec.kubernetes.install.helm is not None and platform == "kind" and not plan:
-        from .providers import kube_l2
-
         kube_l2.helm_binary()  # one line when helm is missing, before any cluster is made
     if platform == "kind" and not plan:
-        from .platforms.kind import kind_binary
-
-        kind_binary()
+        kind.kind_binary()
 
 
 def _existing_cluster(value: Callable[[str], str | None], origin: Callable[[str], str], plan: bool
@@ -247,24 +243,18 @@ def _kind_image(given: object) -> str | None:
     it becomes an argument of ``kind create cluster``, so nothing else (spaces, ``;``, a leading ``-``) passes."""
     if given in (None, ""):
         return None
-    from .platforms.kind import NODE_IMAGE, valid_image
-
-    if not valid_image(str(given)):
+    if not kind.valid_image(str(given)):
         raise ConfigError(f"--kind-image={_short(str(given))} is not a Docker image reference; give "
                           f"[REGISTRY[:PORT]/]NAME[:TAG][@sha256:DIGEST] (lower-case name, no spaces), "
-                          f"e.g. {NODE_IMAGE.split('@')[0]}")
+                          f"e.g. {kind.NODE_IMAGE.split('@')[0]}")
     return str(given)
 
 
 def _check_spec_for_implementation(spec: ProviderSpec, platform: str) -> None:
     """What the spec's implementation needs from it: modes it can run and the settings it reads without a
     default (a spec of your own, or one replacing a built-in, may lack them): one line, before anything starts."""
-    from .platforms.kind import KIND_MODES, KUBE_L2_MODES
-    from .providers.keepalived import MODES as LAB_MODES
-
-    metallb_modes = (*KIND_MODES, "kube-proxy-replacement") if platform == "existing" else KIND_MODES
-    runs, needs = {"keepalived": (LAB_MODES, ()), "metallb": (metallb_modes, ("version", "manifest")),
-                   KUBE_L2: (KUBE_L2_MODES, ())}.get(spec.implementation, ((), ()))
+    runs = implementations.MODES.get(spec.implementation, {}).get(platform, ())
+    needs = implementations.NEEDS.get(spec.implementation, ())
     where = f"provider spec {spec.source}" if spec.source else f"provider {spec.name}"
     unknown = [m for m in spec.accepted_modes(platform) if runs and m not in runs]
     if unknown:
@@ -278,10 +268,8 @@ def _check_spec_for_implementation(spec: ProviderSpec, platform: str) -> None:
 
 def _check_implemented(spec: ProviderSpec, platform: str, where: str) -> None:
     """The spec's implementation must exist on ``platform`` (checked before anything is created)."""
-    from .environment import ENVIRONMENTS
-
-    if (spec.implementation, platform) not in ENVIRONMENTS:
-        available = ", ".join(f"{impl} on {plat}" for impl, plat in ENVIRONMENTS)
+    if (spec.implementation, platform) not in implementations.IMPLEMENTED:
+        available = ", ".join(f"{impl} on {plat}" for impl, plat in implementations.IMPLEMENTED)
         raise ConfigError(f"{where}={platform!r}: provider {spec.name} (implementation {spec.implementation}) is not "
                           f"implemented there; available: {available} (a spec names one with provider: NAME)")
 
@@ -367,8 +355,6 @@ def _clip(text: str, limit: int = 80) -> str:
 def _check_mutant(mutant: str | None, lb: str, platform: str, where: str = "--lab-mutant") -> str | None:
     if not mutant:
         return None
-    from .providers.mutants import MUTANTS
-
     if mutant not in MUTANTS:
         raise ConfigError(f"{where}={_short(mutant)} is not a known mutant; accepted: {', '.join(MUTANTS)}")
     if lb != "keepalived" or platform != "lab":
@@ -387,8 +373,6 @@ def parse_budgets(text: str | None, where: str = "--failover-budget") -> dict[st
 
     ``where`` names the value's source in the error (option, environment variable or ini key).
     """
-    from .faults import FAULT_KINDS
-
     if not text:
         return {}
     budgets: dict[str, float] = {}

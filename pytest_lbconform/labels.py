@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 
-PREFIX = "io.lbconform"
+from . import ownership
+
+PREFIX = ownership.PREFIX  #: every label key of the project starts with it
 RUN = f"{PREFIX}.run"          #: run id shared by everything one pytest process created
 ROLE = f"{PREFIX}.role"        #: node / client / network
 OWNER_PID = f"{PREFIX}.pid"    #: pid of the pytest process (for people; the reaper judges ownership.OWNER)
@@ -20,6 +22,4 @@ def new_run_id() -> str:
 
 def run_labels(run_id: str, role: str) -> dict[str, str]:
     """The labels of one object created by the run ``run_id``, with its owner's identity (``ownership.py``)."""
-    from . import ownership
-
     return {RUN: run_id, ROLE: role, OWNER_PID: str(os.getpid()), **ownership.labels()}

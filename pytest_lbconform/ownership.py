@@ -20,7 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from .labels import PREFIX
+#: the prefix of every label a run puts on what it creates (``labels`` builds on this module, never the reverse)
+PREFIX = "io.lbconform"
 
 OWNER = f"{PREFIX}.owner"      #: ``<boot id>/<pid namespace>/<pid>/<start time>`` of the process that made it
 MACHINE = f"{PREFIX}.machine"  #: the machine id of that process's host

@@ -37,7 +37,7 @@ from typing import Any
 import docker
 import yaml
 
-from .. import hostcmd, labels
+from .. import hostcmd, implementations, labels
 from ..errors import ConfigError, InfrastructureError
 from ..paths import FIXTURES
 from .base import Host
@@ -90,10 +90,8 @@ def node_image(mode: str) -> str:
 NODE_IMAGES = {mode: node_image(mode) for mode in MODE_MINORS}
 NODE_IMAGE = NODE_IMAGES["iptables"]  #: the default lane's image (an example in messages)
 DEFAULT_KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
-KIND_MODES = ("iptables", "ipvs", "nftables", "ipvs-nostrictarp")
-#: the generic Kubernetes L2 provider also runs without kube-proxy (``kubeProxyMode: none``; e.g. Cilium's
-#: kube-proxy replacement, kind commit 6cfdd79 added the mode for it)
-KUBE_L2_MODES = (*KIND_MODES, "kube-proxy-replacement")
+KIND_MODES = implementations.KIND_MODES
+KUBE_L2_MODES = implementations.KUBE_L2_MODES  #: with kube-proxy-replacement: ``kubeProxyMode: none``
 CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
 SLOT_LABEL = f"{labels.PREFIX}.kind-slot"   #: on a run's clients: its slot on the shared ``kind`` network
 MAX_SLOTS = 16                               #: concurrent runs (or xdist workers) on one host

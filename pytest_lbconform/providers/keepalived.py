@@ -25,6 +25,7 @@ from typing import cast
 import docker
 from docker.models.containers import Container
 
+from .. import implementations
 from ..platforms import containers, host_nft
 from ..platforms.base import Host, Topology
 from ..probes import whoami
@@ -39,7 +40,7 @@ KEEPALIVED_CONF = "/etc/keepalived/lbconform.conf"
 NFT_PATH = "/etc/lbconform/service.nft"
 PID_FILES = ["-p", "/run/lbc-keepalived.pid", "-r", "/run/lbc-vrrp.pid"]
 FIRST_VRID = 51
-MODES = ("random", "rr")  #: the data-plane modes :func:`render_ruleset` renders
+MODES = implementations.LAB_MODES  #: the data-plane modes :func:`render_ruleset` renders
 CONVERGE_BUDGET = 15.0  #: seconds for the VIPs to settle on one owner each after a change
 #: seconds for keepalived to run and open its VRRP socket, and for a whoami backend to answer 200. A start is
 #: confirmed as soon as it is up (a wait on the condition), so the budget only bounds how long a start that

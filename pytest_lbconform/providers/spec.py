@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import implementations
 from ..errors import ConfigError
 from ..paths import FIXTURES
 from .kube_model import Kubernetes, NotSupported
@@ -14,7 +15,7 @@ from .spec_model import read_spec
 SPEC_DIR = FIXTURES / "providers"
 PLATFORMS = ("kind", "lab", "existing")
 #: the implementation that drives a spec with a ``kubernetes:`` section and no ``provider:``
-KUBE_L2 = "kube-l2"
+KUBE_L2 = implementations.KUBE_L2
 
 
 @dataclass(frozen=True)
