@@ -128,6 +128,8 @@ def _kind_kube_l2(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
                     yaml.safe_dump(kube_l2.values(cfg.spec, name), sort_keys=False).rstrip()]
         out += ["$ " + shlex.join(kube_l2.generate_command(g, cfg.spec)) + "   # its output applied server-side"
                 for g in install.generate]
+        out += ["$ " + shlex.join(kube_l2.override_command(o, p)) + "   # sent through the API after the install"
+                for o, p in kube_l2.overrides(cfg.spec)]
         agent = kube.agent
         if agent.keep_away == "node_label":
             out.append(f"# {agent.kind} {agent.namespace}/{agent.name}: node affinity {kube_l2.NO_AGENT_LABEL} "

@@ -27,7 +27,7 @@ def test_environment_fills_what_the_command_line_left_empty(monkeypatch):
 
 
 @pytest.mark.parametrize(("options", "fragment"), [
-    ({"lb": "nosuch"}, "accepted: cilium, keepalived, kube-vip, metallb, purelb"),
+    ({"lb": "nosuch"}, "accepted: cilium, keepalived, kube-vip, loxilb, metallb, purelb"),
     ({"platform": "kind"}, "it runs on: lab"),
     ({"platform": "moon"}, "not one of kind, lab, existing"),
     ({"proxy_mode": "ipvs"}, "accepted: random, rr"),
@@ -161,7 +161,8 @@ def test_an_error_names_the_source_the_value_came_from(tmp_path, monkeypatch, va
 
 
 @pytest.mark.parametrize(("options", "fragment"), [
-    ({"lb": ""}, "--lb='' is empty; accepted: cilium, keepalived, kube-vip, metallb, purelb (or leave it out: keepalived)"),
+    ({"lb": ""}, "--lb='' is empty; accepted: cilium, keepalived, kube-vip, loxilb, metallb, purelb "
+                 "(or leave it out: keepalived)"),
     ({"proxy_mode": "random,random"}, "--proxy-mode='random,random': random given more than once"),
     ({"plan": True, "keep": True}, "--keep with --plan: --plan creates nothing"),
     ({"kind_image": "kindest/node:v1.34.11"}, "--kind-image only apply on --platform=kind; this run is on lab"),

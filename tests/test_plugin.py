@@ -11,7 +11,7 @@ def test_unknown_provider_is_one_line_with_the_accepted_ones(pytester):
     result = pytester.runpytest_subprocess("--lb=nosuch", SUITES)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.lines[0] == (
-        "ERROR: --lb='nosuch' is not a known provider; accepted: cilium, keepalived, kube-vip, metallb, purelb "
+        "ERROR: --lb='nosuch' is not a known provider; accepted: cilium, keepalived, kube-vip, loxilb, metallb, purelb "
         "(or describe yours with --lb-spec FILE.yaml)")
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 

@@ -8,13 +8,23 @@ and charts come from the spec's pinned release URLs at run time.
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
 from . import metallb
-from .kube_model import POOL_PLACEHOLDERS, VALUES_PLACEHOLDERS, Generator, Kubernetes, fill, render_pool
+from .kube_model import (
+    OVERRIDE_PLACEHOLDERS,
+    POOL_PLACEHOLDERS,
+    VALUES_PLACEHOLDERS,
+    Generator,
+    Kubernetes,
+    Override,
+    fill,
+    render_pool,
+)
 from .spec import ProviderSpec
 
 #: the node label a ``keep_away: node_label`` agent must not carry (the run adds this affinity at install)
@@ -81,6 +91,26 @@ def image(generator: Generator, spec: ProviderSpec) -> str:
 def generate_command(generator: Generator, spec: ProviderSpec) -> list[str]:
     """The LB image printing its own manifest (kube-vip ``manifest daemonset …``), as ``docker run`` would run it."""
     return ["docker", "run", "--rm", "--network", "host", image(generator, spec), *generator.args]
+
+
+def overrides(spec: ProviderSpec) -> list[tuple[Override, dict[str, Any]]]:
+    """The install's workload patches, ``{version}`` filled, in the spec's order."""
+    known = {"version": version(spec)}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return fill(node, known, OVERRIDE_PLACEHOLDERS) if isinstance(node, str) else node
+
+    return [(o, dict(walk(copy.deepcopy(o.patch)))) for o in section(spec).install.overrides]
+
+
+def override_command(override: Override, patch: dict[str, Any]) -> list[str]:
+    """The ``kubectl patch`` an override amounts to (the run sends the same strategic-merge patch through the API)."""
+    return ["kubectl", "-n", override.namespace, "patch", override.kind.lower(), override.name, "--type", "strategic",
+            "-p", json.dumps(patch, separators=(",", ":"))]
 
 
 def lb_namespace(spec: ProviderSpec) -> str:

@@ -84,6 +84,7 @@ class KindKubeL2(KindMetalLB):
             out = self.docker.containers.run(kube_l2.image(generator, self.spec), generator.args, remove=True,
                                              network_mode="host")
             self.apply_all(list(yaml.safe_load_all(out)))
+        self.apply_overrides()
         if self.kube.agent.keep_away == "node_label":
             self.patch_agent_affinity()
         wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2,
@@ -91,6 +92,15 @@ class KindKubeL2(KindMetalLB):
         for obj in kube_l2.pool_objects(self.spec, *self.pool, str(self.topology.subnet), self.topology.cluster):
             wait_for(functools.partial(self.applied, obj), bool, budget=120, interval=2,
                      what=f"applying {obj['kind']} {obj['metadata']['name']}", transient=_retry_apply)
+
+    def apply_overrides(self) -> None:
+        """The spec's strategic-merge patches of installed workloads (``install.overrides``), in order."""
+        for override, patch in kube_l2.overrides(self.spec):
+            self.progress(f"lbconform: patching {override.kind} {override.namespace}/{override.name}")
+            send = (self.apps.patch_namespaced_daemon_set if override.kind == "DaemonSet"
+                    else self.apps.patch_namespaced_deployment)
+            wait_for(functools.partial(_sent, send, override.name, override.namespace, patch), bool, budget=120,
+                     interval=2, what=f"patching {override.kind} {override.name}", transient=transient_api_error)
 
     def helm_template(self) -> list[dict[str, Any]]:
         """The chart rendered by ``helm template`` with the spec's values (helm on PATH: checked at start-up)."""
@@ -220,6 +230,11 @@ class KindKubeL2(KindMetalLB):
 
     def version(self) -> str:
         return kube_l2.version(self.spec)
+
+
+def _sent(send: Callable[..., Any], name: str, namespace: str, body: dict[str, Any]) -> bool:
+    send(name, namespace, body)
+    return True
 
 
 def _retry_apply(exc: BaseException) -> bool:

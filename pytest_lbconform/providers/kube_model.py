@@ -36,6 +36,7 @@ POOL_PLACEHOLDERS = ("pool_start", "pool_end", "pool_range", "subnet", "namespac
 LEASE_PLACEHOLDERS = ("service", "service_namespace")
 HOLDER_PLACEHOLDERS = ("node",)
 VALUES_PLACEHOLDERS = ("cluster", "version", "namespace")
+OVERRIDE_PLACEHOLDERS = ("version",)
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 SAMPLE = {"pool_start": "172.18.255.200", "pool_end": "172.18.255.250", "pool_range": "172.18.255.200-172.18.255.250",
           "subnet": "172.18.0.0/16", "namespace": "lb-system", "cluster": "lbc", "service": "svc1",
@@ -104,15 +105,51 @@ class Generator(_Strict):
     args: Annotated[list[Arg], Field(min_length=1, max_length=32)]
 
 
+class Override(_Strict):
+    """A strategic-merge patch of one installed workload, applied right after the install: what a release manifest
+    does not set and a run needs (kube-loxilb's flags, a pinned image where the manifest says ``latest``, where a pod
+    may run). It names only what changes (containers merge by name, a list such as ``args`` is replaced); strings may
+    use ``{version}``."""
+
+    kind: Literal["Deployment", "DaemonSet"]
+    namespace: Name
+    name: Name
+    patch: Annotated[dict[str, Any], Field(min_length=1, max_length=8)]
+
+    @field_validator("patch")
+    @classmethod
+    def plain_tree(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _plain(value, OVERRIDE_PLACEHOLDERS)
+        return value
+
+
+def _plain(node: Any, accepted: tuple[str, ...]) -> None:
+    """Refuse anything but YAML mappings (string keys), lists, strings (placeholders among ``accepted``), numbers,
+    booleans and null."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if not isinstance(k, str):
+                raise ValueError(f"a key must be a string, not {k!r}")
+            _plain(v, accepted)
+    elif isinstance(node, list):
+        for v in node:
+            _plain(v, accepted)
+    elif isinstance(node, str):
+        fill(node, SAMPLE, accepted)
+    elif not isinstance(node, (int, float, bool)) and node is not None:
+        raise ValueError(f"only YAML scalars, lists and mappings, not {type(node).__name__}")
+
+
 class Install(_Strict):
     """How the LB is installed on kind: pinned release manifests, a helm chart, a generated manifest (any mix, in
-    that order); ``namespace`` is created first when given."""
+    that order); ``namespace`` is created first when given; ``overrides`` patch installed workloads afterwards."""
 
     version: Release
     namespace: Name | None = None
     manifests: Annotated[list[Url], Field(max_length=8)] = []
     helm: Helm | None = None
     generate: Annotated[list[Generator], Field(max_length=4)] = []
+    overrides: Annotated[list[Override], Field(max_length=8)] = []
 
     @model_validator(mode="after")
     def something(self) -> Install:
