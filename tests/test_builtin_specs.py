@@ -12,9 +12,12 @@ from types import SimpleNamespace
 
 import kubernetes_validate
 import pytest
+import yaml
 
-from pytest_lbconform import checks
+from pytest_lbconform import checks, plan
+from pytest_lbconform.config import from_options
 from pytest_lbconform.plugin import missing_capability
+from pytest_lbconform.providers import kube_l2
 from pytest_lbconform.providers.kube_model import SAMPLE, render_pool
 from pytest_lbconform.providers.lease_timing import LeaseTimings, NodeLeaseTimings
 from pytest_lbconform.providers.spec import KUBE_L2, ProviderSpec, builtin_specs
@@ -233,3 +236,55 @@ def test_a_not_supported_capability_is_explained_with_its_source():
                          "loadBalancer.go)")
     metallb = SimpleNamespace(spec=SPECS["metallb"])
     assert "not supported" not in missing_capability(metallb, ["spread_owners"])  # type: ignore[arg-type]
+
+
+# -- the plan of each --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", KUBE_L2_SPECS)
+def test_each_spec_plans_and_every_object_it_would_create_validates(name, tmp_path):
+    spec = SPECS[name]
+    assert spec.kubernetes is not None
+    cfg = from_options(tmp_path, lb=name, plan=True)
+    text = plan.render(cfg, None)
+    assert text.startswith(f"# plan: lb={name} platform=kind modes={','.join(spec.modes['kind'])}")
+    for mode in spec.modes["kind"]:
+        assert f"# ===== mode {mode}: cluster lbc-<run>-{mode} =====" in text
+    assert text.count("# not supported by design: ") == len(spec.not_supported)
+    helm = spec.kubernetes.install.helm
+    if helm is not None:
+        assert f"$ helm template {helm.release} {helm.chart} --repo {helm.repo} --version {helm.version}" in text
+    for url in spec.kubernetes.install.manifests:
+        assert f"server-side apply of every object of {url}" in text
+    assert text.count("$ kubectl -n ") == len(spec.kubernetes.install.overrides) * len(spec.modes["kind"])
+    for block in text.split("# backends and services:\n")[1:]:
+        for doc in yaml.safe_load_all(block.split("\n$ ", 1)[0]):
+            kubernetes_validate.validate(doc, "1.31", strict=True)
+            if doc["kind"] == "Service" and spec.kubernetes.service.load_balancer_class:
+                assert doc["spec"]["loadBalancerClass"] == spec.kubernetes.service.load_balancer_class
+
+
+def test_the_plans_say_what_each_cluster_needs(tmp_path):
+    cilium_plan = plan.render(from_options(tmp_path, lb="cilium", plan=True), None)
+    assert "kubeProxyMode: none" in cilium_plan and "disableDefaultCNI: true" in cilium_plan
+    assert "k8sServiceHost: lbc-<run>-kube-proxy-replacement-control-plane" in cilium_plan
+    purelb_plan = plan.render(from_options(tmp_path, lb="purelb", plan=True), None)
+    assert "sysctl -w net.ipv4.conf.all.arp_ignore=1" in purelb_plan
+    assert "purelb.io/allow-local: 'true'" in purelb_plan   # on svc2 (Local) only
+    kube_vip_plan = plan.render(from_options(tmp_path, lb="kube-vip", plan=True), None)
+    assert "strictARP: true" in kube_vip_plan and "vip_arpRate: '500'" in kube_vip_plan
+    loxilb_plan = plan.render(from_options(tmp_path, lb="loxilb", plan=True), None)
+    assert '"--noZoneName"' in loxilb_plan and "kind: LoxiURL" in loxilb_plan
+
+
+def test_allocation_services_ask_the_way_each_spec_says(tmp_path):
+    for name in KUBE_L2_SPECS:
+        spec = SPECS[name]
+        assert spec.kubernetes is not None
+        body = kube_l2.allocation_service("alloc", "172.18.255.210", None, 8080, spec)
+        kubernetes_validate.validate(body, "1.31", strict=True)
+        requested = spec.kubernetes.service.requested_ip
+        assert requested is not None and requested.annotation is not None
+        assert body["metadata"]["annotations"][requested.annotation] == "172.18.255.210"
+        if "ipam_sharing" in spec.capabilities:
+            shared = kube_l2.allocation_service("alloc2", None, "k", 8081, spec)
+            kubernetes_validate.validate(shared, "1.31", strict=True)
+            assert shared["metadata"]["annotations"][spec.kubernetes.service.sharing_annotation] == "k"

@@ -78,3 +78,36 @@ def test_the_model_serves_leases_shaped_like_the_data(flavor):
         (data["metadata"]["namespace"], data["metadata"]["name"])
     assert set(served["spec"]) == set(data["spec"])
     kubernetes_validate.validate(served, K8S, strict=True)
+
+
+# -- the built-in specs' readers on the upstream-shaped objects ----------------------------------------------------
+def test_the_lease_reader_with_the_kube_vip_and_cilium_specs_names_the_holder():
+    from pytest_lbconform.providers.owner_readers import lease
+    from pytest_lbconform.providers.spec import builtin_specs
+
+    specs = builtin_specs()
+    for name, held, released in (("kube-vip", "kube-vip_lease_per_service.json", "kube-vip_lease_released.json"),
+                                 ("cilium", "cilium_lease.json", "cilium_lease_released.json")):
+        report = specs[name].kubernetes.owner_report.lease  # type: ignore[union-attr]
+        assert report is not None
+        service = {"metadata": {"name": "svc1", "namespace": "lbc-run"}}
+        data = _load(DATA / held)
+        assert lease.lease_key(report, service) == (data["metadata"]["namespace"], data["metadata"]["name"])
+        assert lease.holders(data, report).nodes == (data["spec"]["holderIdentity"],)
+        assert lease.holders(_load(DATA / released), report).nodes == ()
+    kube_vip = specs["kube-vip"].kubernetes.owner_report.lease  # type: ignore[union-attr]
+    renamed = {"metadata": {"name": "svc1", "namespace": "lbc-run", "annotations": {"kube-vip.io/leaseName": "shared"}}}
+    assert lease.lease_key(kube_vip, renamed) == ("lbc-run", "shared")   # kube-vip.io/leaseName
+
+
+def test_the_purelb_spec_reads_the_newest_entry_of_its_append_only_annotation():
+    from pytest_lbconform.providers.owner_readers import service_annotation
+    from pytest_lbconform.providers.spec import builtin_specs
+
+    report = builtin_specs()["purelb"].kubernetes.owner_report.service_annotation  # type: ignore[union-attr]
+    assert report is not None
+    vip = "172.18.255.200"
+    assert service_annotation.holders(_load(DATA / "purelb_service_announcing.json"), report, vip).nodes == \
+        ("myk8s-worker",)
+    after = service_annotation.holders(_load(DATA / "purelb_service_announcing_after_takeover.json"), report, vip)
+    assert after.nodes == ("myk8s-worker2",)
