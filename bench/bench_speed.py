@@ -76,7 +76,16 @@ def run_job(tree: Path, *extra: str) -> dict[str, object]:
     return {"args": list(extra), "exit": proc.returncode, "wall_s": round(wall, 1),
             "passed": sum(c["outcome"] == "passed" for c in checks),
             "failed": [c["id"] for c in checks if c["outcome"] in ("failed", "inconclusive")],
+            "failures": [failure(c) for c in checks if c["outcome"] in ("failed", "inconclusive")],
             "tail": proc.stdout.strip().splitlines()[-1:], "checks": checks, "phases": phases(proc.stdout)}
+
+
+def failure(check: dict) -> dict[str, object]:
+    """What a failed or inconclusive check said (kept in the JSON: a false failure must be explainable afterwards)."""
+    return {"id": check["id"], "outcome": check["outcome"], "message": check.get("message"),
+            "verdicts": [{k: v.get(k) for k in ("check", "expected", "measured", "category", "figures")}
+                         for v in check.get("verdicts", []) if not v.get("passed")],
+            "timeline": check.get("timeline")}
 
 
 def failover_floor(check: dict) -> dict[str, float] | None:
