@@ -30,7 +30,7 @@ from .platforms.base import Host, Topology
 from .platforms.lab import DockerNodeOps, Lab, create_host
 from .probes.driver import ProbeClient
 from .probes.records import ArpObservation, Sample
-from .providers import metallb
+from .providers import kube_l2, metallb
 from .providers.base import Backend, NodeOps, Provider, Service
 from .providers.keepalived import KeepalivedLab
 from .providers.spec import KUBE_L2, ProviderSpec
@@ -334,8 +334,6 @@ class KindEnvironment:
         host has it and no registry), saved for its local platform into the run's workdir (``docker save``), loaded
         with ``kind load image-archive``. ``kind load docker-image`` fails with the containerd image store (Docker
         29's default: "content digest … not found", kubernetes-sigs/kind#3795). The pods use it with IfNotPresent."""
-        from .providers import metallb
-
         image = metallb.backend_image(self.cfg.spec)
         try:
             self.client.images.get(image)
@@ -495,8 +493,8 @@ class ExistingEnvironment:
     def _setup(self) -> None:
         if self.client is not None:
             _reap(self.client, self.progress, host_tables=existing.engine_is_local())
-        settings_ns = metallb.namespace(self.cfg.spec)
-        view = existing.read_cluster(self.target, settings_ns, timeout=None)
+        view = existing.read_cluster(self.target, kube_l2.existing_namespace(self.cfg.spec), timeout=None,
+                                     agent=kube_l2.existing_agent(self.cfg.spec))
         if not view.reachable:
             raise InfrastructureError(view.why)
         if view.metallb_why:
@@ -521,7 +519,8 @@ class ExistingEnvironment:
             subnet_text = next((c["Subnet"] for c in (net.attrs.get("IPAM") or {}).get("Config") or []
                                 if ":" not in str(c.get("Subnet", ":"))), None)
         self.progress(f"lbconform: cluster {self.target.context} ({self.target.server}): {len(view.nodes)} nodes, "
-                      f"kube-proxy {self.cfg.proxy.note if self.cfg.proxy else '?'}; MetalLB {view.metallb_version}; "
+                      f"kube-proxy {self.cfg.proxy.note if self.cfg.proxy else '?'}; "
+                      f"{kube_l2.existing_agent(self.cfg.spec).project} {view.metallb_version}; "
                       + (f"nodes are containers of {self.nodes.engine} on {self.nodes.network}" if self.nodes.all
                          else self.nodes.why_not()))
         if network is not None:
@@ -551,9 +550,11 @@ class ExistingEnvironment:
         self.topology = Topology(cluster=self.target.context, network=network or "", subnet=subnet,
                                  gateway=str(subnet.network_address + 1) if subnet.num_addresses > 2 else "",
                                  nodes=tuple(hosts), clients=self.clients)
+        from .providers.kube_l2_existing import ExistingKubeL2
         from .providers.metallb_existing import ExistingMetalLB
 
-        self.provider = ExistingMetalLB(self.cfg.spec, self.client, view, self.topology, self.run_id, self.progress,
+        provider_class = ExistingKubeL2 if self.cfg.spec.implementation == KUBE_L2 else ExistingMetalLB
+        self.provider = provider_class(self.cfg.spec, self.client, view, self.topology, self.run_id, self.progress,
                                         self.nodes.containers)
         self._created_namespace = True  # from here on the teardown deletes it (it may exist half-made)
         self.provider.deploy()
@@ -593,5 +594,5 @@ class ExistingEnvironment:
 
 
 ENVIRONMENTS.update({("keepalived", "lab"): LabEnvironment, ("metallb", "kind"): KindEnvironment,
-                     (KUBE_L2, "kind"): KindEnvironment,
+                     (KUBE_L2, "kind"): KindEnvironment, (KUBE_L2, "existing"): ExistingEnvironment,
                      ("metallb", "existing"): ExistingEnvironment})

@@ -14,10 +14,11 @@ KIND_MODES = ("iptables", "ipvs", "nftables", "ipvs-nostrictarp")
 #: kube-proxy replacement, kind commit 6cfdd79 added the mode for it)
 KUBE_L2_MODES = (*KIND_MODES, "kube-proxy-replacement")
 #: (implementation, platform) pairs, in the order messages list them
-IMPLEMENTED = ((KEEPALIVED, "lab"), (METALLB, "kind"), (KUBE_L2, "kind"), (METALLB, "existing"))
+IMPLEMENTED = ((KEEPALIVED, "lab"), (METALLB, "kind"), (KUBE_L2, "kind"), (METALLB, "existing"),
+               (KUBE_L2, "existing"))
 #: implementation → platform → the modes it can run
 MODES: dict[str, dict[str, tuple[str, ...]]] = {
     KEEPALIVED: {"lab": LAB_MODES}, METALLB: {"kind": KIND_MODES, "existing": KUBE_L2_MODES},
-    KUBE_L2: {"kind": KUBE_L2_MODES}}
+    KUBE_L2: {"kind": KUBE_L2_MODES, "existing": KUBE_L2_MODES}}
 #: implementation → the settings it reads without a default (a spec without a kubernetes: section)
 NEEDS = {METALLB: ("version", "manifest")}

@@ -239,18 +239,21 @@ def _existing_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id
     assert cfg.target is not None
     target = cfg.target
     namespace = existing.namespace_name(run_id)
-    settings_ns = metallb.namespace(cfg.spec)
+    from .providers import kube_l2
+
+    settings_ns = kube_l2.existing_namespace(cfg.spec)
+    agent = kube_l2.existing_agent(cfg.spec)
     out = [f"# plan: {cfg.label}",
            f"# cluster: context {target.context}, API {target.server}; kubeconfig {target.kubeconfig} "
            f"({target.source}), read only: never written",
-           "# MetalLB is used as you installed it: nothing of it is installed or changed (no manifest, pool or "
-           "advertisement)"]
+           f"# {agent.project} is used as you installed it: nothing of it is installed or changed (no manifest, pool "
+           "or advertisement)"]
     view = None
     if cfg.cluster_why:
         out.append(f"# API not reachable: {cfg.cluster_why}")
     else:
         try:
-            view = existing.read_cluster(target, settings_ns)
+            view = existing.read_cluster(target, settings_ns, agent=agent)
         except Exception as exc:  # e.g. 403 on kube-proxy's ConfigMap: said in one line, the rest is shown
             view = existing.ClusterView(target, False, f"reading the cluster failed: {' '.join(str(exc).split())[:200]}")
         if not view.reachable:
@@ -263,12 +266,11 @@ def _existing_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id
                 *(f"#   {n.name} {'control-plane' if n.control_plane else 'worker' if n.worker else 'excluded from LBs'} "
                   f"{n.internal_ip or '-'} {'Ready' if n.ready else 'NotReady'}" for n in view.nodes),
                 f"# kube-proxy: {cfg.proxy.note if cfg.proxy else 'not read'} → mode {','.join(cfg.modes) or 'unknown'}",
-                f"# MetalLB in {settings_ns}: " + (view.metallb_why or f"{view.metallb_version} (speaker image "
-                                                   f"{view.speaker_image})"),
-                "# pools: " + ("; ".join(f"{p.name} {', '.join(p.addresses)}{'' if p.auto_assign else ' (no autoAssign)'}"
-                                         for p in view.pools) or "none"),
-                "# L2Advertisements: " + (", ".join(str(a["name"]) for a in view.l2_advertisements)
-                                          or "none (MetalLB assigns addresses but announces none in layer 2)"),
+                f"# {agent.project} in {settings_ns}: " + (view.metallb_why or f"{view.metallb_version} (" + (
+                    "speaker" if agent.metallb else f"{agent.kind} {agent.name}") + f" image {view.speaker_image})"),
+                *(_metallb_pool_lines(view) if agent.metallb else
+                  [f"# the owner report: {_owner_line(cfg)}", "# pools are not read: the allocation checks judge "
+                   "svc1's address"]),
                 *([f"# namespaces left by earlier runs (removed by the next run once their run is over): "
                    f"{', '.join(view.leftovers)}"] if view.leftovers else [])]
         workers = [n.name for n in view.workers[:3]] or ["<no worker: every node is a control plane or excluded>"]
@@ -290,7 +292,8 @@ def _existing_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id
             f"{existing.removal_hint(namespace, target.context)}):",
             _yaml([existing.namespace_object(run_id),
                    *metallb.backend_pods(workers, metallb.backend_image(cfg.spec), namespace, run),
-                   *metallb.services(namespace=namespace, extra_labels=run)]).rstrip()]
+                   *(kube_l2.services(cfg.spec, namespace, run) if not agent.metallb else
+                     metallb.services(namespace=namespace, extra_labels=run))]).rstrip()]
     if network is not None:
         out += [f"# clients on Docker network {network} of the engine at {engine}:",
                 *(f"#   lbc-{run_id}-{short}: address assigned by Docker, caps NET_ADMIN NET_RAW NET_BROADCAST, "
@@ -305,6 +308,17 @@ def _existing_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id
     withheld = _existing_not_tested(cfg, reach)
     out += [f"#   {what}: {why}" for what, why in withheld] or ["#   nothing: every check the provider declares runs"]
     return "\n".join(out) + "\n"
+
+
+def _metallb_pool_lines(view: object) -> list[str]:
+    """MetalLB's pools and L2Advertisements as the existing cluster has them."""
+    from .platforms import existing
+
+    assert isinstance(view, existing.ClusterView)
+    return ["# pools: " + ("; ".join(f"{p.name} {', '.join(p.addresses)}{'' if p.auto_assign else ' (no autoAssign)'}"
+                                     for p in view.pools) or "none"),
+            "# L2Advertisements: " + (", ".join(str(a["name"]) for a in view.l2_advertisements)
+                                      or "none (MetalLB assigns addresses but announces none in layer 2)")]
 
 
 def _existing_not_tested(cfg: RunConfig, reach: object) -> list[tuple[str, str]]:
@@ -333,4 +347,4 @@ def _existing_not_tested(cfg: RunConfig, reach: object) -> list[tuple[str, str]]
 #: (implementation, platform) → the plan renderer; the same keys as ``environment.ENVIRONMENTS``
 PLANS: dict[tuple[str, str], Callable[[RunConfig, docker.DockerClient | None, str], str]] = {
     ("metallb", "kind"): _kind_metallb, ("keepalived", "lab"): _lab, ("metallb", "existing"): _existing_metallb,
-    ("kube-l2", "kind"): _kind_kube_l2}
+    ("kube-l2", "kind"): _kind_kube_l2, ("kube-l2", "existing"): _existing_metallb}

@@ -56,6 +56,8 @@ class ExistingApi(ModelApi):
                                                           "metadata": {"name": n}} for n in SYSTEM}
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}  #: (namespace, kind, name) → object
         self.events: list[dict[str, Any]] = []
+        #: (namespace, name) → image of another LB's agent DaemonSet (a spec-described LB installed by the user)
+        self.daemonsets: dict[tuple[str, str], str] = {}
         self.writes: list[tuple[str, str]] = []
         self.deleted: list[str] = []  #: namespaces deleted through the API
         self._uids = itertools.count(1)
@@ -73,6 +75,10 @@ class ExistingApi(ModelApi):
         if path == "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy":
             return _daemonset("kube-proxy", "kube-system", "registry.k8s.io/kube-proxy:v1.37.0") \
                 if self.kube_proxy_daemonset else None
+        parts = path.split("/")
+        if len(parts) == 8 and parts[1:4] == ["apis", "apps", "v1"] and parts[6] == "daemonsets" \
+                and (parts[5], parts[7]) in self.daemonsets:
+            return _daemonset(parts[7], parts[5], self.daemonsets[(parts[5], parts[7])])
         if path == "/apis/apps/v1/namespaces/metallb-system/daemonsets/speaker":
             return _daemonset("speaker", "metallb-system", self.speaker_image) if self.metallb else None
         if path == "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools" and self.metallb:

@@ -163,9 +163,8 @@ CATALOGUE: list[Bad] = [
     # -- a spec's kubernetes: section (a declarative Kubernetes L2 LB) ------------------------------------------
     *[Bad("spec-kubernetes", f"kube-{change[:50]}", spec=kube_spec_text(change), fragment=fragment)
       for change, fragment in KUBE_BAD],
-    Bad("spec-kubernetes", "kube-l2-on-existing", ("--platform=existing",),
-        spec=kube_spec_text("platforms: [kind, existing]"), fragment="provider mine (implementation kube-l2) is not "
-        "implemented there"),
+    Bad("spec-kubernetes", "kube-l2-platform-not-listed", ("--platform=existing",), spec=kube_spec_text("project: x"),
+        fragment="--platform='existing' is not supported by provider mine; it runs on: kind"),
     Bad("spec-kubernetes", "kube-helm-missing", env={"PATH": "/nonexistent-bin"},
         spec=kube_spec_text("kubernetes.install.helm: {repo: 'https://charts.example.com', chart: lb, version: 1.0.0, "
                             "release: lb, namespace: lb}"), fragment="helm is needed on PATH"),

@@ -267,3 +267,55 @@ def test_agent_kill_by_node_label_for_an_agent_that_tolerates_every_taint(chart,
     assert api.deleted == [("agent-a", "kube-system", None)]
     provider._let_agent_back(node)
     assert api.node_patches[-1] == ("c-worker", {"metadata": {"labels": {kube_l2.NO_AGENT_LABEL: None}}})
+
+
+# -- a cluster of your own (--platform=existing) -----------------------------------------------------------------
+def test_the_vendor_lb_plans_on_an_existing_cluster_reading_its_agent(httpserver, tmp_path, monkeypatch):
+    from tests.existing_api_double import ExistingApi, kubeconfig_text, serve
+    from tests.metallb_model import Cluster
+
+    for name in [n for n in __import__("os").environ if n.startswith("LBCONFORM_")] + ["KUBECONFIG"]:
+        monkeypatch.delenv(name, raising=False)
+    api = ExistingApi(Cluster(), metallb=False)
+    api.daemonsets[("acme-system", "acme-agent")] = "acme.example.com/agent:v2.4.1"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(kubeconfig_text(serve(httpserver, api)))
+    cfg = from_options(tmp_path, lb_spec=str(EXAMPLE), platform="existing", kubeconfig=str(kubeconfig), plan=True)
+    text = plan.render(cfg, None, run_id="abc123")
+    assert not api.writes and "# Acme L2 LoadBalancer is used as you installed it" in text
+    assert "# Acme L2 LoadBalancer in acme-system: v2.4.1 (DaemonSet acme-agent image acme.example.com/agent:v2.4.1)" \
+        in text
+    assert "# the owner report: Lease acme-system/acme-{service_namespace}-{service}" in text and "# pools:" not in text
+    services = [d for d in yaml.safe_load_all(text.split("removed at the end")[1].split("\n", 1)[1].split("\n#")[0])
+                if d and d["kind"] == "Service"]
+    assert [s["metadata"]["namespace"] for s in services] == ["lbconform-abc123"] * 3
+    del api.daemonsets[("acme-system", "acme-agent")]
+    text = plan.render(cfg, None, run_id="abc123")
+    assert "no Acme L2 LoadBalancer DaemonSet acme-agent in namespace acme-system (install it first" in text
+
+
+def test_on_an_existing_cluster_nothing_is_installed_and_the_spec_reads_the_owner():
+    from pytest_lbconform.providers.kube_l2_existing import ExistingKubeL2
+    from pytest_lbconform.providers.metallb_existing import ExistingMetalLB
+
+    assert ExistingKubeL2.install is ExistingMetalLB.install and ExistingKubeL2.version is ExistingMetalLB.version
+    assert ExistingKubeL2.holders is kube_l2_kind.KindKubeL2.holders
+    assert ExistingKubeL2.expected_owners is kube_l2_kind.KindKubeL2.expected_owners
+
+
+def test_on_an_existing_cluster_a_node_label_keep_away_needs_the_agent_s_own_affinity(chart, monkeypatch):
+    from pytest_lbconform.errors import InfrastructureError
+    from pytest_lbconform.providers.kube_l2_existing import ExistingKubeL2
+
+    api = FakeApi()
+    provider = _provider(chart, api, monkeypatch)
+    provider.__class__ = ExistingKubeL2
+    template: dict[str, Any] = {"spec": {"template": {"spec": {}}}}
+    provider.apps = SimpleNamespace(read_namespaced_daemon_set=lambda name, namespace: template)
+    node = Host("c-worker", "worker", "172.18.0.3", "02:42:ac:12:00:03", "worker")
+    with pytest.raises(InfrastructureError, match="has no node affinity lbconform.io/no-agent DoesNotExist"):
+        provider.kill_agent(node)
+    assert api.node_patches == [] and api.deleted == []
+    template["spec"]["template"]["spec"]["affinity"] = kube_l2.avoiding_no_agent(None)
+    provider.kill_agent(node)
+    assert api.node_patches == [("c-worker", {"metadata": {"labels": {kube_l2.NO_AGENT_LABEL: "true"}}})]

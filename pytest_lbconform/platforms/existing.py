@@ -356,9 +356,22 @@ def image_tag(image: str) -> str:
     return last.split(":", 1)[1] if ":" in last else "latest"
 
 
-def read_cluster(target: Target, namespace: str, timeout: tuple[float, float] | None = PROBE_TIMEOUT) -> ClusterView:
+@dataclass(frozen=True)
+class Agent:
+    """The LB's agent workload the view reads its version from; MetalLB's speaker by default (whose pools and
+    L2Advertisements are read too)."""
+
+    kind: str = "DaemonSet"
+    name: str = "speaker"
+    container: str | None = "speaker"
+    project: str = "MetalLB"
+    metallb: bool = True
+
+
+def read_cluster(target: Target, namespace: str, timeout: tuple[float, float] | None = PROBE_TIMEOUT,
+                 agent: Agent = Agent()) -> ClusterView:
     """Everything the run needs to know of the cluster, read only; an API that does not answer gives a view with
-    ``reachable`` False and the reason."""
+    ``reachable`` False and the reason. ``agent``: the LB's workload in ``namespace`` (default MetalLB's speaker)."""
     from kubernetes import client as k8s
     from kubernetes.client.exceptions import ApiException
 
@@ -377,19 +390,22 @@ def read_cluster(target: Target, namespace: str, timeout: tuple[float, float] | 
         proxy = read_proxy_mode(core, apps)
         metallb_version, image, why = "", "", ""
         try:
-            ds = plain(apps.read_namespaced_daemon_set("speaker", namespace))
+            read = apps.read_namespaced_daemon_set if agent.kind == "DaemonSet" else apps.read_namespaced_deployment
+            ds = plain(read(agent.name, namespace))
             containers = (((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-            image = next((str(c.get("image")) for c in containers if c.get("name") == "speaker"),
+            image = next((str(c.get("image")) for c in containers if c.get("name") == agent.container),
                          str(containers[0].get("image")) if containers else "")
             metallb_version = image_tag(image) if image else ""
         except ApiException as exc:
             if exc.status != 404:
                 raise
             why = (f"no MetalLB speaker DaemonSet in namespace {namespace} (install MetalLB first, or name its "
-                   "namespace in a spec of your own: settings.namespace)")
+                   "namespace in a spec of your own: settings.namespace)" if agent.metallb else
+                   f"no {agent.project} {agent.kind} {agent.name} in namespace {namespace} (install it first, or "
+                   "name it in your spec: kubernetes.agent)")
         pools: list[Pool] = []
         ads: list[dict[str, Any]] = []
-        if not why:
+        if not why and agent.metallb:
             for item in _custom_items(custom, namespace, "ipaddresspools"):
                 spec = item.get("spec") or {}
                 pools.append(Pool(str(item["metadata"]["name"]), tuple(map(str, spec.get("addresses") or [])),

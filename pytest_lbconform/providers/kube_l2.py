@@ -13,7 +13,9 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
+from .. import implementations
 from ..errors import ConfigError
+from ..platforms import existing
 from . import metallb
 from .kube_model import (
     OVERRIDE_PLACEHOLDERS,
@@ -207,3 +209,17 @@ def keep_away_steps(spec: ProviderSpec, node: str) -> tuple[str, str]:
                 f"{agent.name} pod on it", "remove the taint, wait for a new agent pod")
     return (f"label {node} {NO_AGENT_LABEL}=true (the {agent.kind} is patched at install to avoid it), delete the "
             f"{agent.name} pod on it", f"remove the label {NO_AGENT_LABEL}, wait for a new agent pod")
+
+
+def existing_agent(spec: ProviderSpec) -> existing.Agent:
+    """What ``--platform=existing`` reads of the LB as the user installed it: MetalLB's speaker (and its pools), or a
+    spec's agent workload."""
+    if spec.implementation != implementations.KUBE_L2:
+        return existing.Agent()
+    agent = section(spec).agent
+    return existing.Agent(agent.kind, agent.name, agent.container, spec.project, metallb=False)
+
+
+def existing_namespace(spec: ProviderSpec) -> str:
+    """The namespace read on an existing cluster: MetalLB's, or the spec's agent's."""
+    return section(spec).agent.namespace if spec.implementation == implementations.KUBE_L2 else metallb.namespace(spec)
