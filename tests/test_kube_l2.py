@@ -313,7 +313,7 @@ def test_on_an_existing_cluster_a_node_label_keep_away_needs_the_agent_s_own_aff
     template: dict[str, Any] = {"spec": {"template": {"spec": {}}}}
     provider.apps = SimpleNamespace(read_namespaced_daemon_set=lambda name, namespace: template)
     node = Host("c-worker", "worker", "172.18.0.3", "02:42:ac:12:00:03", "worker")
-    with pytest.raises(InfrastructureError, match="has no node affinity lbconform.io/no-agent DoesNotExist"):
+    with pytest.raises(InfrastructureError, match=r"has no node affinity lbconform\.io/no-agent DoesNotExist"):
         provider.kill_agent(node)
     assert api.node_patches == [] and api.deleted == []
     template["spec"]["template"]["spec"]["affinity"] = kube_l2.avoiding_no_agent(None)
