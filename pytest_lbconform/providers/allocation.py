@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import InfrastructureError
@@ -12,6 +12,26 @@ from . import metallb
 from .spec import ProviderSpec
 
 NAMESPACE = "lbconform-alloc"
+#: the event Kubernetes' service controller records when a cloud provider's EnsureLoadBalancer fails (kube-vip-cloud-
+#: provider runs in it: an exhausted pool is reported so); k8s.io/cloud-provider controllers/service/controller.go
+SYNC_FAILED = "SyncLoadBalancerFailed"
+
+
+def pending_reason(service: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why the LB left ``service`` without an address, where it says so: MetalLB's and PureLB's ``AllocationFailed``
+    event (its message), the service controller's ``SyncLoadBalancerFailed`` event, or a Service condition whose
+    status is False (Cilium LB-IPAM ``cilium.io/IPAMRequestSatisfied``, reason ``no_pool``)."""
+    events = list(events)
+    said = metallb.allocation_failure(events)
+    if said is not None:
+        return said
+    for event in events:
+        if event.get("reason") == SYNC_FAILED:
+            return f"{SYNC_FAILED}: {event.get('message', '')}"
+    for condition in (service.get("status") or {}).get("conditions") or []:
+        if condition.get("status") == "False" and (condition.get("reason") or condition.get("message")):
+            return f"{condition.get('type')} {condition.get('reason', '')}: {condition.get('message', '')}"
+    return None
 
 
 class Allocator:
@@ -45,7 +65,7 @@ class Allocator:
             events = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")
             listed = events["items"] if isinstance(events, dict) else events.items
             items = [self.to_dict(e) for e in listed or []]
-            return Allocation(name, metallb.ingress_ip(svc), metallb.allocation_failure(items))
+            return Allocation(name, metallb.ingress_ip(svc), pending_reason(svc, items))
 
         def done(allocation: Allocation) -> bool:
             return allocation.ip is not None or (expect_pending and allocation.reason is not None)
