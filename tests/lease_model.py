@@ -616,6 +616,7 @@ class Cluster:
                            "hostIP": self.nodes[pod.node].ip,
                            "conditions": [{"type": "Ready", "status": "True" if running else "False"}],
                            "containerStatuses": [{"name": f.name, "ready": running, "restartCount": pod.restarts,
+                                                  "imageID": f"{f.image}@sha256:0",
                                                   "image": f.image, "state": state}]}}
 
 
@@ -626,3 +627,8 @@ def stamp(t: float, micro: bool = False) -> str:
 
 def with_timings(flavor: Flavor, timings: LeaseTimings) -> Flavor:
     return replace(flavor, timings=timings)
+
+
+def moment(t: float) -> dt.datetime:
+    """Model time ``t`` as the aware datetime the API's timestamps name."""
+    return EPOCH + dt.timedelta(seconds=t)

@@ -5,14 +5,19 @@ provider reads and moves what the LB's source says, not how long a real cluster 
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from types import SimpleNamespace
+
 import pytest
+import yaml
 
 from pytest_lbconform.platforms.base import Host, Topology
-from pytest_lbconform.providers import kube_l2_kind
+from pytest_lbconform.providers import kube_l2_kind, metallb_kind
 from pytest_lbconform.providers.base import Service
 from pytest_lbconform.providers.spec import builtin_specs
 from tests.lease_api_double import LeaseModelApi
-from tests.lease_model import Cluster
+from tests.lease_model import Cluster, moment
 from tests.test_builtin_specs import model_of
 
 SPECS = builtin_specs()
@@ -85,3 +90,45 @@ def test_agent_crash_leaves_kube_vips_address_behind_as_its_spec_says(monkeypatc
     new = _wait(provider, lambda h: h not in ([], [old.removeprefix("myk8s-")]))
     assert sorted(cluster.arp_responders(SVC1.vip)) == sorted([old, f"myk8s-{new[0]}"])
     assert SPECS["kube-vip"].unsupported("failover:agent-crash") is not None
+
+
+# -- through the real kubernetes client --------------------------------------------------------------------------------
+@pytest.fixture
+def real(request, httpserver, tmp_path, monkeypatch):
+    """(provider, model, api) for ``request.param`` (a spec name): KindKubeL2 built as a run builds it, talking HTTP to
+    the model's double; its waits poll every 10 ms and every request is 0.05 s of model time."""
+    monkeypatch.setattr(metallb_kind, "POLL", 0.01)
+    monkeypatch.setattr(metallb_kind, "OWNER_POLL", 0.01)
+    spec = SPECS[request.param]
+    assert spec.kubernetes is not None
+    cluster = model_of(spec)
+    api = LeaseModelApi(cluster, node_label_keep_away=spec.kubernetes.agent.keep_away == "node_label")
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(api)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kind-myk8s",
+        "clusters": [{"name": "kind-myk8s", "cluster": {"server": httpserver.url_for("").rstrip("/")}}],
+        "contexts": [{"name": "kind-myk8s", "context": {"cluster": "kind-myk8s", "user": "kind-myk8s"}}],
+        "users": [{"name": "kind-myk8s", "user": {"token": "model"}}]}))
+    nodes = tuple(_host(cluster, name) for name in cluster.nodes)
+    topology = Topology(cluster.cluster, "kind", ipaddress.IPv4Network("172.18.0.0/16"), "172.18.0.1", nodes, ())
+    lb = kube_l2_kind.KindKubeL2(spec, SimpleNamespace(), str(kubeconfig), topology,
+                                 ("172.18.255.200", "172.18.255.207"), lambda m: None)
+    lb.services = tuple(Service(s.name, s.vip, 80, s.policy) for s in cluster.services)
+    lb.app_namespace = cluster.namespace
+    lb.now = lambda: moment(cluster.t)  # type: ignore[method-assign]
+    return lb, cluster, api
+
+
+@pytest.mark.parametrize("real", NAMES, indirect=True)
+def test_through_the_client_convergence_is_one_stable_holder_per_service_and_agent_kill_moves_it(real):
+    lb, cluster, api = real
+    owners = lb.wait_converged(budget=60)
+    assert owners == {s.name: cluster.holder(s.name).removeprefix("myk8s-") for s in cluster.services}
+    victim = lb.topology.node(owners["svc1"])
+    lb.kill_agent(victim)
+    new = lb.wait_owner(lb.services[0], not_on=victim.short, budget=30)
+    assert new != victim.short and cluster.holder("svc1") == f"myk8s-{new}"
+    assert cluster.arp_responders(SVC1.vip) == [f"myk8s-{new}"]
+    assert ("patch_node", victim.name) in api.calls
+    assert [c[0] for c in api.calls if c[0] == "delete_namespaced_pod"] == ["delete_namespaced_pod"]
