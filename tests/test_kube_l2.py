@@ -319,3 +319,50 @@ def test_on_an_existing_cluster_a_node_label_keep_away_needs_the_agent_s_own_aff
     template["spec"]["template"]["spec"]["affinity"] = kube_l2.avoiding_no_agent(None)
     provider.kill_agent(node)
     assert api.node_patches == [("c-worker", {"metadata": {"labels": {kube_l2.NO_AGENT_LABEL: "true"}}})]
+
+
+def test_the_http_owner_report_asks_each_agent_pod_through_the_pod_proxy(monkeypatch, tmp_path):
+    from pytest_lbconform.providers.kube_model import HttpReport
+
+    text = HELM_SPEC.replace("lease: {namespace: kube-system, name: 'l2-{service_namespace}-{service}'}",
+                             "http: {port: 11111, path: /netlox/v1/config/cistate/all, items: Attr, state: state, "
+                             "active: [MASTER], match: {instance: llb-inst0}}")
+    path = tmp_path / "http-lb.yaml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert isinstance(spec.kubernetes.owner_report.http, HttpReport)
+    api = FakeApi()
+    api.pods = [{"metadata": {"name": f"agent-{n}"}, "spec": {"nodeName": f"c-{n}"}} for n in ("worker", "worker2")]
+    api.services["svc1"] = {"metadata": {"name": "svc1", "namespace": "default"}}
+    asked = []
+
+    def proxy(name, namespace, path):
+        asked.append((name, namespace, path))
+        if name.startswith("agent-worker2"):
+            return '{"Attr": [{"instance": "llb-inst0", "state": "MASTER"}]}'
+        return {"Attr": [{"instance": "llb-inst0", "state": "BACKUP"}]}
+
+    api.connect_get_namespaced_pod_proxy_with_path = proxy  # type: ignore[attr-defined]
+    provider = _provider(spec, api, monkeypatch)
+    assert provider.holders(Service("svc1", "172.18.255.250", 80, "Cluster")) == ["worker2"]
+    assert asked == [("agent-worker:11111", "kube-system", "netlox/v1/config/cistate/all"),
+                     ("agent-worker2:11111", "kube-system", "netlox/v1/config/cistate/all")]
+
+
+def test_the_agent_is_ready_when_every_scheduled_pod_is(acme, monkeypatch):
+    provider = _provider(acme, FakeApi(), monkeypatch)
+    status: dict[str, Any] = {"desiredNumberScheduled": 3, "numberReady": 2}
+    provider.apps = SimpleNamespace(read_namespaced_daemon_set=lambda name, namespace: {"status": status})
+    assert not provider._metallb_ready()
+    status["numberReady"] = 3
+    assert provider._metallb_ready()
+
+
+def test_every_document_of_a_release_is_applied_server_side_lists_unpacked(acme, monkeypatch):
+    provider = _provider(acme, FakeApi(), monkeypatch)
+    applied = []
+    monkeypatch.setattr(provider, "apply", lambda obj: applied.append((obj["kind"], obj["metadata"]["name"])))
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+    provider.apply_all([None, cm, {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b"}}]}, "not an object"])
+    assert applied == [("ConfigMap", "a"), ("ServiceAccount", "b")]
