@@ -235,7 +235,7 @@ def test_a_not_supported_capability_is_explained_with_its_source():
     assert text.endswith("; source: https://github.com/kube-vip/kube-vip-cloud-provider/blob/v0.0.12/pkg/provider/"
                          "loadBalancer.go)")
     metallb = SimpleNamespace(spec=SPECS["metallb"])
-    assert "not supported" not in missing_capability(metallb, ["spread_owners"])  # type: ignore[arg-type]
+    assert "not supported" not in missing_capability(metallb, ["failover:agent-crash"])  # type: ignore[arg-type]
 
 
 # -- the plan of each --------------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def render(specs: Mapping[str, ProviderSpec] | None = None) -> str:
                 cells.append("–")
         lines.append(f"| `{capability}` ({info.tier}) | " + " | ".join(cells) + " |")
     lines += ["", "`yes`: declared (a check that needs it runs); `no [n]`: not supported by design, note n; `–`: not "
-              "declared, no reason given (the reference LB and MetalLB predate `not_supported:`).", "", *notes, "",
+              "declared and not explained by the spec (see its comments).", "", *notes, "",
               END]
     return "\n".join(lines)
 
