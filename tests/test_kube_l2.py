@@ -5,6 +5,7 @@ owner report and agent keep-away against a fake API."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -366,3 +367,27 @@ def test_every_document_of_a_release_is_applied_server_side_lists_unpacked(acme,
     provider.apply_all([None, cm, {"apiVersion": "v1", "kind": "List", "items": [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b"}}]}, "not an object"])
     assert applied == [("ConfigMap", "a"), ("ServiceAccount", "b")]
+
+
+# -- convergence ---------------------------------------------------------------------------------------------------
+def test_a_generic_lb_that_never_settles_times_out_naming_the_generic_wait_not_metallbs_election(monkeypatch):
+    """No election is computed for a spec-described LB: its timeout says what the wait asked for (one unchanged
+    holder per service for STABLE_FOR s), not MetalLB's election."""
+    from pytest_lbconform.errors import InfrastructureError
+    from pytest_lbconform.providers import metallb_kind
+
+    monkeypatch.setattr(metallb_kind, "POLL", 0.01)
+    spec = load_spec(EXAMPLE)
+    lb = kube_l2_kind.KindKubeL2.__new__(kube_l2_kind.KindKubeL2)
+    lb.spec, lb.kube, lb.address_changes = spec, kube_l2.section(spec), {}
+    lb.services = (Service("svc1", "172.18.255.200", 80, "Cluster"),)
+    lb.now = lambda: dt.datetime.now(dt.UTC)  # type: ignore[method-assign]
+    flip = itertools.cycle([["worker"], ["worker2"]])  # one holder at a time, never the same one twice running
+    lb.holders = lambda service: next(flip)  # type: ignore[method-assign]
+    with pytest.raises(InfrastructureError) as caught:
+        lb.wait_converged(budget=0.3)
+    message = str(caught.value)
+    assert message.startswith("every service announced by exactly one node in the LB's lease owner report, the same "
+                              f"node for {metallb_kind.STABLE_FOR:g} s: not reached within 0.3 s"), message
+    assert "election" not in message and "MetalLB" not in message
+    assert "MetalLB's election" in metallb_kind.KindMetalLB.converged_what(lb), "MetalLB's own wait keeps its words"

@@ -31,7 +31,7 @@ from . import kube_l2
 from .allocation import Allocator
 from .base import Service
 from .kube_model import Kubernetes
-from .metallb_kind import INSTALL_BUDGET, KindMetalLB, transient_api_error
+from .metallb_kind import INSTALL_BUDGET, STABLE_FOR, KindMetalLB, transient_api_error
 from .owner_readers import Holders, http, lease, service_annotation, status_objects
 from .spec import ProviderSpec
 
@@ -214,6 +214,11 @@ class KindKubeL2(KindMetalLB):
         """Unknown: a generic LB's election is not computed from the API, so convergence is "one holder per
         service, unchanged for STABLE_FOR s" (``KindMetalLB.wait_converged``'s fallback)."""
         return {s.name: None for s in self.services}
+
+    def converged_what(self) -> str:
+        """The generic wait: no election is computed, one holder per service must stay the same for STABLE_FOR s."""
+        return (f"every service announced by exactly one node in the LB's {self.kube.owner_report.kind} owner report, "
+                f"the same node for {STABLE_FOR:g} s")
 
     # -- keeping the agent away ------------------------------------------------------------------------------------
     def _keep_agent_away(self, node: Host) -> None:

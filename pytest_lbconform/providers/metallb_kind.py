@@ -304,12 +304,15 @@ class KindMetalLB:
 
         try:
             _, holders = wait_for(seen, settled, budget=budget, interval=POLL, transient=transient_api_error,
-                                  what="every service announced by the node MetalLB's election picks, and by it alone "
-                                  f"(or, while the election cannot be computed from the API, by one node unchanged for "
-                                  f"{STABLE_FOR:g} s)")
+                                  what=self.converged_what())
         except InfrastructureError as exc:
             raise InfrastructureError(f"{exc}{self.address_note()}") from exc
         return {name: found[0] for name, found in holders.items()}
+
+    def converged_what(self) -> str:
+        """What ``wait_converged`` waits for, as its timeout names it."""
+        return ("every service announced by the node MetalLB's election picks, and by it alone (or, while the "
+                f"election cannot be computed from the API, by one node unchanged for {STABLE_FOR:g} s)")
 
     def address_note(self) -> str:
         """What a verdict or an error says about nodes that came back with another address (empty if none)."""
