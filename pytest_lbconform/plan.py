@@ -61,12 +61,7 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         config_path = WORKDIR / f"kind-{name}.yaml"
         first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
         image = cfg.kind_image or kind.node_image(mode)
-        deprecated = checks.MODES[mode].deprecated
-        out += [f"\n# ===== mode {mode}: cluster {name} =====",
-                f"# node image {image}" + ("" if cfg.kind_image else
-                                            f" (Kubernetes {kind.image_minor(image)}: the newest node image kind "
-                                            f"{kind.KIND_VERSION} publishes that runs kube-proxy {mode})"),
-                *([f"# note: {deprecated}"] if deprecated else []),
+        out += [f"\n# ===== mode {mode}: cluster {name} =====", *_node_image_lines(cfg, mode, image),
                 "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
@@ -87,6 +82,15 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         out.append(f"#   {short}: docker network kind, address assigned by Docker, caps NET_ADMIN NET_RAW "
                    f"NET_BROADCAST, labels io.lbconform.run={run_id} {kind.SLOT_LABEL}=<slot>")
     return "\n".join(out) + "\n"
+
+
+def _node_image_lines(cfg: RunConfig, mode: str, image: str) -> list[str]:
+    """A kind lane's node image, why it is that one (unless --kind-image chose it) and the mode's deprecation."""
+    runs = f"runs kube-proxy {mode}" if mode in kind.KIND_MODES else "runs without kube-proxy"
+    deprecated = checks.MODES[mode].deprecated
+    return [f"# node image {image}" + ("" if cfg.kind_image else f" (Kubernetes {kind.image_minor(image)}: the newest "
+                                       f"node image kind {kind.KIND_VERSION} publishes that {runs})"),
+            *([f"# note: {deprecated}"] if deprecated else [])]
 
 
 def _kind_kube_l2(cfg: RunConfig, client: docker.DockerClient | None, run_id: str) -> str:
@@ -111,7 +115,7 @@ def _kind_kube_l2(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         image = cfg.kind_image or kind.node_image(mode)
         nodes = [f"{name}-control-plane", f"{name}-worker", f"{name}-worker2", f"{name}-worker3"]
         cni_off = kube.cluster.disable_default_cni
-        out += [f"\n# ===== mode {mode}: cluster {name} =====", f"# node image {image}",
+        out += [f"\n# ===== mode {mode}: cluster {name} =====", *_node_image_lines(cfg, mode, image),
                 "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image,
                                                      wait=not cni_off))
                 + ("   # no --wait: the nodes are Ready once the LB's CNI runs" if cni_off else ""),

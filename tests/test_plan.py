@@ -115,6 +115,22 @@ def test_the_kind_plan_shows_the_three_lanes_with_their_pinned_node_images():
     assert "kubeProxyMode: nftables" in text and "strictARP: true" in text
 
 
+@pytest.mark.parametrize("lb", ["kube-vip", "purelb", "cilium"])
+def test_a_spec_described_lb_plans_its_lanes_as_metallb_does(lb):
+    """The generic provider's plan names each lane's node image and why, and its ipvs lane says the mode is
+    deprecated upstream, as MetalLB's does (one renderer of the lane header for both)."""
+    text = plan.render(from_options(Path("/r"), lb=lb, plan=True), None)
+    sections = text.split("# ===== mode ")[1:]
+    assert sections
+    for section in sections:
+        mode = section.split(":", 1)[0]
+        image = kind.node_image(mode)
+        runs = "runs without kube-proxy" if mode == "kube-proxy-replacement" else f"runs kube-proxy {mode}"
+        assert f"# node image {image} (Kubernetes 1.37: the newest node image kind v0.33.0 publishes that {runs})" \
+            in section
+        assert ("# note: kube-proxy's IPVS mode is deprecated upstream (KEP-5495)" in section) == (mode == "ipvs")
+
+
 def test_the_plan_says_which_checks_the_run_collects():
     text = plan.render(from_options(Path("/r"), plan=True), None, tests=[str(SUITES)])
     assert text.splitlines()[1] == f"# checks collected from: {SUITES} (the shipped suites)"
