@@ -7,6 +7,7 @@ run on the project's own machine).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,11 +57,7 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
     backend = metallb.backend_image(cfg.spec)
     archive = WORKDIR / kind.archive_name(backend)
     for index, mode in enumerate(cfg.modes):
-        name = kind.cluster_name(run_id, mode)
-        kubeconfig = WORKDIR / f"kubeconfig-{name}"
-        config_path = WORKDIR / f"kind-{name}.yaml"
-        first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
-        image = cfg.kind_image or kind.node_image(mode)
+        name, kubeconfig, config_path, (first, last), image = _lane(cfg, run_id, index, mode, subnet, size)
         out += [f"\n# ===== mode {mode}: cluster {name} =====", *_node_image_lines(cfg, mode, image),
                 "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
@@ -82,6 +79,15 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         out.append(f"#   {short}: docker network kind, address assigned by Docker, caps NET_ADMIN NET_RAW "
                    f"NET_BROADCAST, labels io.lbconform.run={run_id} {kind.SLOT_LABEL}=<slot>")
     return "\n".join(out) + "\n"
+
+
+def _lane(cfg: RunConfig, run_id: str, index: int, mode: str, subnet: ipaddress.IPv4Network, size: int
+          ) -> tuple[str, Path, Path, tuple[str, str], str]:
+    """A kind lane as a plan names it: cluster name, kubeconfig and config paths, its VIP pool (slot 0), node image."""
+    name = kind.cluster_name(run_id, mode)
+    pool = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
+    return (name, WORKDIR / f"kubeconfig-{name}", WORKDIR / f"kind-{name}.yaml", pool,
+            cfg.kind_image or kind.node_image(mode))
 
 
 def _node_image_lines(cfg: RunConfig, mode: str, image: str) -> list[str]:
@@ -108,11 +114,7 @@ def _kind_kube_l2(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
            f"# {cfg.spec.project} {install.version}: installed at run time from its official release (nothing of it "
            "is copied into this project); every object applied server-side (field manager lbconform)"]
     for index, mode in enumerate(cfg.modes):
-        name = kind.cluster_name(run_id, mode)
-        kubeconfig = WORKDIR / f"kubeconfig-{name}"
-        config_path = WORKDIR / f"kind-{name}.yaml"
-        first, last = kind.vip_pool(subnet, size, kind.pool_index(0, index, len(cfg.modes)))
-        image = cfg.kind_image or kind.node_image(mode)
+        name, kubeconfig, config_path, (first, last), image = _lane(cfg, run_id, index, mode, subnet, size)
         nodes = [f"{name}-control-plane", f"{name}-worker", f"{name}-worker2", f"{name}-worker3"]
         cni_off = kube.cluster.disable_default_cni
         out += [f"\n# ===== mode {mode}: cluster {name} =====", *_node_image_lines(cfg, mode, image),

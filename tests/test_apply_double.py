@@ -25,6 +25,7 @@ from pytest_lbconform.providers import kube_l2, kube_l2_kind
 from pytest_lbconform.providers.spec import ProviderSpec, builtin_specs, load_spec
 from tests.apply_api_double import ApplyApiDouble, Sent, resource_path
 from tests.conftest import ROOT
+from tests.kubeconfig_double import write_kubeconfig
 
 EXAMPLE = ROOT / "docs" / "examples" / "acme-l2.yaml"
 SPECS: dict[str, ProviderSpec] = {n: s for n, s in builtin_specs().items() if s.kubernetes is not None}
@@ -64,12 +65,7 @@ def _provider(spec: ProviderSpec, double: ApplyApiDouble, httpserver, tmp_path, 
     """KindKubeL2 built as a run builds it, its client talking HTTP to ``double`` (discovery cached under tmp)."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # DynamicClient's discovery cache file
     httpserver.expect_request(re.compile(".*")).respond_with_handler(double)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "double",
-        "clusters": [{"name": "double", "cluster": {"server": httpserver.url_for("").rstrip("/")}}],
-        "contexts": [{"name": "double", "context": {"cluster": "double", "user": "double"}}],
-        "users": [{"name": "double", "user": {"token": "double"}}]}))
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for(""), name="double", token="double")
     nodes = tuple(Host(f"{cluster}-{short}", role, f"172.18.0.{i + 2}", "", short) for i, (short, role) in
                   enumerate([("control-plane", "control-plane"), ("worker", "worker"), ("worker2", "worker")]))
     topology = Topology(cluster, "kind", ipaddress.IPv4Network(subnet), "172.18.0.1", nodes, ())

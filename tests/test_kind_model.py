@@ -14,13 +14,13 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pytest_lbconform.platforms.base import Host, Topology
 from pytest_lbconform.providers import metallb, metallb_kind
 from pytest_lbconform.providers.base import Service
 from pytest_lbconform.providers.metallb_kind import KindMetalLB, timestamp
 from pytest_lbconform.providers.spec import builtin_specs
+from tests.kubeconfig_double import write_kubeconfig
 from tests.metallb_api_double import ModelApi
 from tests.metallb_model import Cluster, Timings, moment
 
@@ -46,12 +46,7 @@ def model(request, httpserver, tmp_path, monkeypatch):
     cluster = Cluster(timings=Timings(**marker.kwargs) if marker else None)
     api = ModelApi(cluster)
     httpserver.expect_request(re.compile(".*")).respond_with_handler(api)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kind-myk8s",
-        "clusters": [{"name": "kind-myk8s", "cluster": {"server": httpserver.url_for("").rstrip("/")}}],
-        "contexts": [{"name": "kind-myk8s", "context": {"cluster": "kind-myk8s", "user": "kind-myk8s"}}],
-        "users": [{"name": "kind-myk8s", "user": {"token": "model"}}]}))
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for(""))
     lb = KindMetalLB(SPEC, api.docker(), str(kubeconfig), _topology(cluster), ("172.18.255.200", "172.18.255.250"),
                      lambda m: None)
     lb.services = SERVICES

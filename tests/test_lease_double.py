@@ -10,12 +10,12 @@ import re
 from types import SimpleNamespace
 
 import pytest
-import yaml
 
 from pytest_lbconform.platforms.base import Host, Topology
 from pytest_lbconform.providers import kube_l2_kind, metallb_kind
 from pytest_lbconform.providers.base import Service
 from pytest_lbconform.providers.spec import builtin_specs
+from tests.kubeconfig_double import write_kubeconfig
 from tests.lease_api_double import LeaseModelApi
 from tests.lease_model import Cluster, moment
 from tests.test_builtin_specs import model_of
@@ -104,12 +104,7 @@ def real(request, httpserver, tmp_path, monkeypatch):
     cluster = model_of(spec)
     api = LeaseModelApi(cluster, node_label_keep_away=spec.kubernetes.agent.keep_away == "node_label")
     httpserver.expect_request(re.compile(".*")).respond_with_handler(api)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kind-myk8s",
-        "clusters": [{"name": "kind-myk8s", "cluster": {"server": httpserver.url_for("").rstrip("/")}}],
-        "contexts": [{"name": "kind-myk8s", "context": {"cluster": "kind-myk8s", "user": "kind-myk8s"}}],
-        "users": [{"name": "kind-myk8s", "user": {"token": "model"}}]}))
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for(""))
     nodes = tuple(_host(cluster, name) for name in cluster.nodes)
     topology = Topology(cluster.cluster, "kind", ipaddress.IPv4Network("172.18.0.0/16"), "172.18.0.1", nodes, ())
     lb = kube_l2_kind.KindKubeL2(spec, SimpleNamespace(), str(kubeconfig), topology,
