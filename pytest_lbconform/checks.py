@@ -35,6 +35,17 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
                                     "learn the Ethernet source: traffic goes to another port than the neighbour "
                                     "entry says)"),
     Category("owners not as intended", "VIPs are announced by other nodes than the provider intends"),
+    Category("multiple NDP owners", "more than one MAC answers a Neighbor Solicitation for an IPv6 VIP"),
+    Category("no NDP owner", "nobody answers a Neighbor Solicitation for an IPv6 VIP"),
+    Category("NDP owner is not a node", "the MAC answering NDP for an IPv6 VIP belongs to no node"),
+    Category("NA source mismatch", "a Neighbor Advertisement's Ethernet source differs from its target link-layer "
+                                   "address option (switches learn the Ethernet source)"),
+    Category("unsolicited NA missing", "no unsolicited Neighbor Advertisement from the node that took an IPv6 VIP "
+                                       "over: clients keep a stale neighbour entry until NUD gives up"),
+    Category("unsolicited NA from wrong MAC", "an unsolicited Neighbor Advertisement for the VIP named another MAC "
+                                              "than the new owner's"),
+    Category("families split", "the IPv4 and IPv6 addresses of one dual-stack service are announced by different "
+                               "nodes"),
     Category("GARP missing", "no gratuitous ARP from the node that took the VIP over"),
     Category("GARP from wrong MAC", "gratuitous ARP for the VIP came from another MAC than the new owner's"),
     Category("failover over budget", "the VIP did not serve again within the failover budget"),
@@ -78,6 +89,9 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
     Capability("balancing", EXTENDED, "the declared scheduler: uniform for random, a cycle for round robin"),
     Capability("affinity", EXTENDED, "sessionAffinity ClientIP"),
     Capability("spread_owners", EXTENDED, "VIPs are spread over the nodes as the provider intends"),
+    Capability("ipv6", EXTENDED, "IPv6 VIPs: one node answers NDP, unsolicited NA when the announcement moves, "
+                                "and IPv6 traffic is served, failed over, SNATed and balanced as IPv4 is"),
+    Capability("dual_stack_one_node", EXTENDED, "both addresses of a dual-stack service are announced by one node"),
     Capability("ipam", CORE, "addresses allocated from a pool through the Kubernetes Service API"),
     Capability("ipam_pool_only", CORE, "a requested address outside the pool is refused: the service stays pending "
                                        "with a reason"),
@@ -164,15 +178,24 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
        "spread_owners", "owners not as intended"),
     _c("garp-on-announcement", "arp_ownership", "gratuitous ARP from each new announcer", "L2-ANNOUNCE", CORE,
        "garp", "GARP missing", "GARP from wrong MAC", "ARP source mismatch"),
+    _c("ndp-ownership", "arp_ownership", "exactly one node, the reported owner, answers NDP for an IPv6 VIP",
+       "L2-ANNOUNCE", EXTENDED, "ipv6", "no NDP owner", "multiple NDP owners", "NDP owner is not a node",
+       "owner report mismatch", "NA source mismatch"),
+    _c("na-on-announcement", "arp_ownership", "unsolicited NA from each new announcer of an IPv6 VIP", "L2-ANNOUNCE",
+       EXTENDED, "ipv6", "unsolicited NA missing", "unsolicited NA from wrong MAC", "NA source mismatch"),
+    _c("dual-stack-one-owner", "arp_ownership", "both families of a dual-stack service announced by one node",
+       "L2-ANNOUNCE", EXTENDED, "dual_stack_one_node", "families split"),
     _c("failover-budget", "failover", "the VIP serves again within the failover budget", "L2-FAILOVER", CORE,
        "failover:{kind}", "failover over budget"),
     _c("failover-degradation", "failover", "after the takeover only the expected share of connections fails",
        "L2-FAILOVER", CORE, "failover:{kind}", "degraded after takeover"),
     _c("failback", "failover", "after the undo the final owner announces itself and serves within budget",
        "L2-FAILOVER", CORE, "failover:{kind}", "failback not announced", "failback over budget", "failback unsteady",
-       "ARP source mismatch"),
+       "ARP source mismatch", "NA source mismatch"),
     _c("garp-on-takeover", "failover", "gratuitous ARP from the new owner after a fault", "L2-FAILOVER", CORE,
        "garp", "GARP missing", "GARP from wrong MAC", "ARP source mismatch"),
+    _c("na-on-takeover", "failover", "unsolicited NA from the new owner of an IPv6 VIP after a fault", "L2-FAILOVER",
+       EXTENDED, "ipv6", "unsolicited NA missing", "unsolicited NA from wrong MAC", "NA source mismatch"),
     _c("snat-cluster", "snat", "Cluster: the backend sees a node address", "SERVICE-TRAFFIC", CORE, "snat",
        "SNAT mismatch", "connection failures", bound=STEADY),
     _c("snat-local", "snat", "Local: client address kept, announcer's backends only", "SERVICE-TRAFFIC", CORE, "snat",
@@ -224,6 +247,16 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     Mode("kube-proxy-replacement", "random", "no kube-proxy: a replacement (e.g. Cilium) is the service data plane; "
                                              "its scheduler is taken as random (Cilium's default backend selection)"),
 )}
+
+
+#: IP address families a run can judge; the checks of a family but 4 need that family's capability
+FAMILIES_IP = (4, 6)
+FAMILY_CAPABILITY = {6: "ipv6"}
+
+
+def family_id(family: int) -> str:
+    """A family as test ids and reports name it: ``v4``, ``v6``."""
+    return f"v{family}"
 
 
 def check(check_id: str) -> Check:

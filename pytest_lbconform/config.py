@@ -34,6 +34,7 @@ FALLBACKS = {
     "lab_image_source": ("LBCONFORM_LAB_IMAGE_SOURCE", "lbconform_lab_image_source"),
     "failover_budget": ("LBCONFORM_FAILOVER_BUDGET", "lbconform_failover_budget"),
     "lab_mutant": ("LBCONFORM_LAB_MUTANT", "lbconform_lab_mutant"),
+    "address_families": ("LBCONFORM_ADDRESS_FAMILIES", "lbconform_address_families"),
     # --platform=existing; the kubeconfig then falls back to KUBECONFIG and ~/.kube/config, as kubectl's does
     "kubeconfig": ("LBCONFORM_KUBECONFIG", "lbconform_kubeconfig"),
     "context": ("LBCONFORM_CONTEXT", "lbconform_context"),
@@ -70,6 +71,8 @@ class RunConfig:
     #: existing: the cluster's kube-proxy mode as read (or given), with what it means
     proxy: existing.ProxyMode | None = None
     cluster_why: str = ""         #: existing with --plan: why the cluster could not be read (empty when it was)
+    address_families: tuple[int, ...] = (4,)  #: IP families judged (checks of the others are skipped, with why)
+    families_why: str = "--address-families=4"  #: why the other families are not judged (for their skips)
 
     def budget(self, fault_kind: str) -> float:
         """Failover budget in seconds: the command line's, else the provider spec's."""
@@ -158,6 +161,7 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         client_network = existing.check_client_network(value("client_network"), origin("client_network"))
         target, proxy, cluster_why = _existing_cluster(value, origin, plan)
         modes = (proxy.mode,) if proxy.mode else ()
+    families, families_why = address_families(value("address_families"), origin("address_families"), platform)
     report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,  # created last
                                     create=create_report_dir and not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
@@ -168,7 +172,39 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
                      kind_image=kind_image,
                      preload_images=bool(option("preload_images")), reuse_clusters=bool(option("reuse_clusters")),
                      target=target, allow_faults=bool(option("allow_faults")), client_network=client_network,
-                     proxy=proxy, cluster_why=cluster_why)
+                     proxy=proxy, cluster_why=cluster_why, address_families=families, families_why=families_why)
+
+
+#: where the Linux kernel says whether IPv6 is on (absent: built without it or booted with ipv6.disable=1)
+IPV6_SWITCH = Path("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+
+
+def host_ipv6(switch: Path = IPV6_SWITCH) -> str:
+    """Why this host cannot give the lab IPv6 ("" when it can): the kernel's IPv6 is absent or disabled."""
+    try:
+        disabled = switch.read_text().strip()
+    except OSError:
+        return f"this host's kernel has no IPv6 ({switch} is missing: built without it or booted with ipv6.disable=1)"
+    return "" if disabled == "0" else f"IPv6 is disabled on this host ({switch} = {disabled})"
+
+
+def address_families(given: str | None, where: str, platform: str, switch: Path = IPV6_SWITCH
+                     ) -> tuple[tuple[int, ...], str]:
+    """The IP families to judge and why the others are not: ``given`` (4, 6 or 4,6), else the platform's default
+    (lab: both where the host has IPv6, kind and existing: 4 until a dual-stack run is asked for)."""
+    if given is None:
+        if platform != "lab":
+            return (4,), f"the default on {platform} is IPv4 only (--address-families=4,6 judges IPv6 too)"
+        why = host_ipv6(switch)
+        return ((4,), f"{why}; the lab runs IPv4 only") if why else ((4, 6), "")
+    parts = [p.strip() for p in given.split(",")]
+    families = tuple(int(p) for p in parts if p in ("4", "6"))
+    if len(families) != len(parts) or not families or len(set(families)) != len(families):
+        raise ConfigError(f"{where}={_short(given)} is not a list of IP families; accepted: 4, 6 or 4,6")
+    if 6 in families and platform == "lab" and host_ipv6(switch):
+        raise ConfigError(f"{where}={_short(given)} asks for IPv6, but {host_ipv6(switch)}; use {where}=4")
+    left = [f for f in (4, 6) if f not in families]
+    return tuple(sorted(families)), (f"{where}={','.join(map(str, sorted(families)))}" if left else "")
 
 
 def _with_custom_spec(option: Callable[[str], object], specs: dict[str, ProviderSpec]

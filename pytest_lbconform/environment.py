@@ -7,6 +7,7 @@ data plane in that mode (lab: one nft transaction; kind: one cluster per mode).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import tempfile
@@ -75,8 +76,16 @@ class LBUnderTest:
     def backends(self) -> tuple[Backend, ...]:
         return self.provider.backends
 
-    def service(self, name: str) -> Service:
-        return next(s for s in self.services if s.name == name)
+    def service(self, name: str, family: int = 4) -> Service:
+        """The service ``name`` as a check in IP ``family`` sees it: its ``vip`` is its address in that family (the
+        provider and the probes then ask about that address)."""
+        found = next(s for s in self.services if s.name == name)
+        return found if family == 4 else dataclasses.replace(found, vip=found.address(family))
+
+    def converged_owner(self, service: Service) -> str:
+        """The node the LB reports for ``service`` (in its family) once the topology settled on one owner per VIP."""
+        converged = self.provider.wait_converged()[service.name]
+        return self.reported_owner(service) or converged
 
     def probe(self, client: str = "mypc") -> ProbeClient:
         return self.probes[client]
@@ -90,7 +99,7 @@ class LBUnderTest:
         seen = self._arp_seen.get(client)
         if seen is None or seen[0][0] != now[0] or now[1] - seen[0][1] > ARP_VIEW_MAX_AGE:
             # every client's burst at once: the other ARP checks ask from the other
-            vips = [s.vip for s in self.services]
+            vips = [a for s in self.services for a in (s.vip, s.vip6) if a]
             with ThreadPoolExecutor(max_workers=len(self.probes)) as pool:
                 bursts = dict(zip(self.probes, pool.map(
                     lambda name: self.probes[name].arp_responders_many(vips, ARP_WINDOW, ARP_ROUNDS), self.probes),
@@ -121,7 +130,7 @@ class LBUnderTest:
         """Every address that identifies a node as the forwarder → that node: the nodes' own, plus what the
         provider adds (on kind, each node's pod-network gateway: a local pod sees it under Cluster)."""
         extra: dict[str, str] = getattr(self.provider, "address_owners", {})
-        return {n.ip: n.short for n in self.topology.nodes} | extra
+        return {a: n.short for n in self.topology.nodes for a in (n.ip, n.ip6) if a} | extra
 
     def forwarder(self, service: Service, also: Mapping[str, str] | None = None) -> Callable[[Sample], str | None]:
         """Who forwarded an answered probe to ``service`` (see ``verdicts.failover.forwarder``), by the addresses
@@ -211,7 +220,7 @@ class LabEnvironment:
     def setup(self) -> None:
         _reap(self.client, self.progress)
         image = ensure_image(self.client, self.cfg.lab_image_source, self.progress)
-        self.lab = Lab(self.client, image, self.run_id, progress=self.progress)
+        self.lab = Lab(self.client, image, self.run_id, progress=self.progress, ipv6=6 in self.cfg.address_families)
         topology = self.lab.up()
         self.provider = KeepalivedLab(self.cfg.spec, self.client, topology, self.progress, mutant=self.cfg.mutant)
         with ThreadPoolExecutor(max_workers=1) as side:  # the clients' agents install while the LB deploys

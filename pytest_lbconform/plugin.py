@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--proxy-mode", default=None, metavar="MODES",
                     help="comma list of data-plane modes to run (default: all the platform supports; "
                          "lab: random,rr). env LBCONFORM_PROXY_MODE")
+    group.addoption("--address-families", default=None, metavar="{4,6,4,6}",
+                    help="IP families to judge: 4, 6 or 4,6 (default: 4,6 in the lab where the host has IPv6, else 4; "
+                         "kind: 4). env LBCONFORM_ADDRESS_FAMILIES")
     group.addoption("--keep", action="store_true", default=False,
                     help="leave the environment up after the run for inspection")
     group.addoption("--report-dir", default=None, metavar="DIR",
@@ -243,6 +246,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cfg = metafunc.config.stash[CFG]
         metafunc.parametrize("lb", cfg.modes, indirect=True, scope="session",
                              ids=[f"{cfg.platform}-{m}" for m in cfg.modes])
+    given = any(m.args and m.args[0] == "family" for m in metafunc.definition.iter_markers("parametrize"))
+    if "family" in metafunc.fixturenames and not given:  # every family is collected; one not judged is skipped
+        metafunc.parametrize("family", checks.FAMILIES_IP, ids=[checks.family_id(f) for f in checks.FAMILIES_IP])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -258,6 +264,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         judged = _judged_checks(item)
         params = getattr(getattr(item, "callspec", None), "params", {})
         wanted = [c.format(**params) for mark in item.iter_markers("requires") for c in mark.args]
+        family = params.get("family", 4)
+        if family in checks.FAMILY_CAPABILITY and checks.FAMILY_CAPABILITY[family] not in wanted:
+            wanted.append(checks.FAMILY_CAPABILITY[family])
         missing = [c for c in wanted if c not in cfg.spec.capabilities]
         if not judged:  # a test outside the registry (e.g. a vendor's own): its capabilities only skip
             if missing:
@@ -273,23 +282,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 "missing": missing, "applies": applies}
         item.user_properties.append((META, meta))
         withheld = None if not applies or missing else _withheld(cfg, item, judged, wanted)
-        if not applies or missing or withheld:  # the test body, which labels it, will not run: label it here
+        judged_family = family in cfg.address_families
+        if not applies or missing or withheld or not judged_family:  # its body, which labels it, will not run
             _allure_labels(item, primary, tier)
         if withheld:  # known at collection: a check the user did not allow on their cluster
             item.user_properties.append((NOT_TESTED, withheld))
             item.add_marker(pytest.mark.skip(reason=f"not tested: {withheld}"))
             continue
-        if not applies:
-            reason = (f"profile {primary.profile} does not apply on platform {cfg.platform}: "
-                      f"{checks.PROFILES[primary.profile].not_applicable}")
-            item.add_marker(pytest.mark.skip(reason=reason))
-        elif missing:
-            reason = missing_capability(cfg, missing)
-            if tier == checks.CORE or cfg.require_all:
-                why = "a core check cannot be skipped" if tier == checks.CORE else "--require-all"
-                item.add_marker(pytest.mark.lbconform_missing(primary.id, f"{reason} ({why})"))
-            else:
-                item.add_marker(pytest.mark.skip(reason=f"{reason}: extended feature not supported"))
+        _decide(cfg, item, primary, tier, applies, missing, judged_family, family)
+
+
+def _decide(cfg: run_config.RunConfig, item: pytest.Item, primary: checks.Check, tier: str, applies: bool,
+            missing: list[str], judged_family: bool, family: int) -> None:
+    """Mark ``item`` skipped (profile not applicable, extended capability missing, family not judged) or failing
+    (core capability missing); leave it alone when it runs."""
+    if not applies:
+        reason = (f"profile {primary.profile} does not apply on platform {cfg.platform}: "
+                  f"{checks.PROFILES[primary.profile].not_applicable}")
+        item.add_marker(pytest.mark.skip(reason=reason))
+    elif missing:
+        reason = missing_capability(cfg, missing)
+        if tier == checks.CORE or cfg.require_all:
+            why = "a core check cannot be skipped" if tier == checks.CORE else "--require-all"
+            item.add_marker(pytest.mark.lbconform_missing(primary.id, f"{reason} ({why})"))
+        else:
+            item.add_marker(pytest.mark.skip(reason=f"{reason}: extended feature not supported"))
+    elif not judged_family:
+        item.add_marker(pytest.mark.skip(reason=f"IPv{family} not judged in this run: {cfg.families_why}"))
 
 
 def fault_kinds(capabilities: list[str]) -> list[str]:
@@ -339,8 +358,14 @@ def _lbconform_not_tested(request: pytest.FixtureRequest) -> None:
         pytest.skip(f"not tested: {why}")
 
 
+#: a judges marker's placeholders, by IP family: what announces a VIP on the wire, what asks who owns it
+FAMILY_WORDS = {4: {"announce": "garp", "neighbour": "arp"}, 6: {"announce": "na", "neighbour": "ndp"}}
+
+
 def _judged_checks(item: pytest.Item) -> tuple[str, ...]:
-    ids = tuple(i for mark in item.iter_markers("judges") for i in mark.args)
+    """The registry checks ``item`` judges; ``{announce}`` and ``{neighbour}`` are filled from its IP family."""
+    family = getattr(getattr(item, "callspec", None), "params", {}).get("family", 4)
+    ids = tuple(i.format(**FAMILY_WORDS[family]) for mark in item.iter_markers("judges") for i in mark.args)
     unknown = [i for i in ids if i not in checks.CHECKS]
     if unknown:
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.judges names {unknown}, not in the check registry "

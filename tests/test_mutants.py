@@ -78,12 +78,15 @@ def missed_targets(mutant: Mutant, failed: set[tuple[str, str]]) -> list[str]:
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_is_caught_by_its_targeted_check(docker_client, tmp_path, name, testrun_uid):
     mutant = MUTANTS[name]
-    failed, errors, messages, categories = run(tmp_path, f"--lab-mutant={name}", modes=mutant.modes)
+    failed, errors, messages, categories = run(tmp_path, f"--lab-mutant={name}",
+                                               f"--address-families={','.join(map(str, mutant.families))}",
+                                               modes=mutant.modes)
     failed_ids = {check for check, _mode in failed}
     caught = sorted(failed_ids & mutant.targets)
     missed = missed_targets(mutant, failed)
     false_alarms = sorted(failed_ids - mutant.targets - set(mutant.implied))
     save_row(testrun_uid, name, {"promise": mutant.promise, "modes": list(mutant.modes),
+                                 "families": [f"IPv{f}" for f in mutant.families],
                                  "caught_by": sorted(f"{c} ({m})" for c, m in failed if c in mutant.targets),
                                  "missed": missed, "also_failed_as_implied": sorted(failed_ids & set(mutant.implied)),
                                  "unexpected": false_alarms + errors, "evidence": {c: messages[c] for c in caught}})

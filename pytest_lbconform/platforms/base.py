@@ -15,6 +15,14 @@ class Host:
     ip: str
     mac: str
     short: str = ""  #: the name users know (``worker2``, ``mypc``)
+    ip6: str = ""    #: its global IPv6 address on the segment ("" where the segment has no IPv6)
+
+    def address(self, family: int) -> str:
+        """Its address in IP ``family`` (4 or 6); a ``ValueError`` naming the host when it has none."""
+        found = self.ip if family == 4 else self.ip6 if family == 6 else ""
+        if not found:
+            raise ValueError(f"{self.name} has no IPv{family} address on the segment")
+        return found
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class Topology:
     nodes: tuple[Host, ...]
     clients: tuple[Host, ...]
     vip_pool: tuple[str, ...] = field(default=())
+    subnet6: ipaddress.IPv6Network | None = None  #: the segment's IPv6 prefix (None: IPv4 only)
+    vip_pool6: tuple[str, ...] = field(default=())  #: IPv6 VIPs, carved from ``subnet6``
 
     @property
     def workers(self) -> tuple[Host, ...]:
@@ -48,7 +58,8 @@ class Topology:
 
     @property
     def node_addresses(self) -> frozenset[str]:
-        return frozenset(n.ip for n in self.nodes)
+        """Every address of every node on the segment, IPv4 and IPv6."""
+        return frozenset(a for n in self.nodes for a in (n.ip, n.ip6) if a)
 
 
 def vip_pool_from_top(subnet: ipaddress.IPv4Network, size: int) -> tuple[str, ...]:
@@ -62,3 +73,12 @@ def vip_pool_from_top(subnet: ipaddress.IPv4Network, size: int) -> tuple[str, ..
     if first <= int(subnet.network_address) + 1:
         raise ValueError(f"subnet {subnet} is too small for a pool of {size}")
     return tuple(str(ipaddress.IPv4Address(i)) for i in range(first, top + 1))
+
+
+def vip_pool6_from_top(subnet: ipaddress.IPv6Network, size: int) -> tuple[str, ...]:
+    """``size`` IPv6 VIPs at ``<prefix>::ffff:ff00`` and up: far from the low host ids Docker hands out and from the
+    fixed client and node ids (``::2`` …, ``::100``, ``::200``)."""
+    if subnet.prefixlen > 112:
+        raise ValueError(f"IPv6 subnet {subnet} is too small for a VIP pool (a /112 or larger is needed)")
+    first = int(subnet.network_address) + 0xFFFFFF00
+    return tuple(str(ipaddress.IPv6Address(first + i)) for i in range(size))

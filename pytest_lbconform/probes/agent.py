@@ -58,7 +58,8 @@ def http_once(vip: str, port: int, timeout: float) -> dict[str, Any]:
     try:
         with socket.create_connection((vip, port), timeout=timeout) as sock:
             sample["sport"] = sock.getsockname()[1]
-            sock.sendall(f"GET / HTTP/1.0\r\nHost: {vip}\r\nUser-Agent: lbconform\r\n\r\n".encode())
+            host = f"[{vip}]" if ":" in vip else vip
+            sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: lbconform\r\n\r\n".encode())
             chunks = []
             while True:
                 left = deadline - time.monotonic()
@@ -110,8 +111,20 @@ def arp(vip: str, window: float = 1.0, count: int = 3) -> dict[str, Any]:
 
 
 def arp_many(vips: list[str], window: float = 1.0, count: int = 3) -> dict[str, Any]:
-    """Broadcast who-has for every VIP of ``vips`` at once, ``count`` rounds of ``window`` seconds each, and keep
-    every reply per VIP (not just the first): one burst serves every ARP check of a topology."""
+    """Broadcast who-has for every IPv4 VIP of ``vips`` at once, ``count`` rounds of ``window`` seconds each, and keep
+    every reply per VIP (not just the first): one burst serves every ARP check of a topology. IPv6 VIPs are asked
+    with Neighbor Solicitations (:func:`ndp_many`) at the same time."""
+    v4, v6 = [v for v in vips if ":" not in v], [v for v in vips if ":" in v]
+    if not v6:
+        return _arp_many(v4, window, count)
+    if not v4:
+        return ndp_many(v6, window, count)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        arp_done, ndp_done = pool.submit(_arp_many, v4, window, count), pool.submit(ndp_many, v6, window, count)
+        return {"by_vip": {**arp_done.result()["by_vip"], **ndp_done.result()["by_vip"]}}
+
+
+def _arp_many(vips: list[str], window: float, count: int) -> dict[str, Any]:
     from scapy.config import conf
     from scapy.layers.l2 import ARP, Ether
     from scapy.sendrecv import srp
@@ -133,9 +146,91 @@ def arp_many(vips: list[str], window: float = 1.0, count: int = 3) -> dict[str, 
                              "requests": count, "pcap": _pcap_b64(packets[vip])} for vip in vips}}
 
 
+def _solicit(vip: str, mac: str, src: str) -> Any:
+    """A Neighbor Solicitation for ``vip`` as a host sends it (RFC 4861 §7.2.2): to the solicited-node multicast
+    address (and its 33:33:ff:… MAC), hop limit 255, with the asker's link-layer address option."""
+    import socket as _socket
+
+    from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.utils6 import in6_getnsma, in6_getnsmac
+
+    group = in6_getnsma(_socket.inet_pton(_socket.AF_INET6, vip))
+    return (Ether(src=mac, dst=in6_getnsmac(group)) / IPv6(src=src, dst=_socket.inet_ntop(_socket.AF_INET6, group),
+                                                          hlim=255)
+            / ICMPv6ND_NS(tgt=vip) / ICMPv6NDOptSrcLLAddr(lladdr=mac))
+
+
+def _na_fields(pkt: Any) -> tuple[str, str, int, int] | None:
+    """(target, target link-layer address, solicited flag, override flag) of a Neighbor Advertisement, else None. The
+    link-layer address is the option's ("" when absent: RFC 4861 §7.2.4 requires it in answers to a multicast
+    solicitation, and an unsolicited NA without it changes no neighbour entry)."""
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr
+
+    if ICMPv6ND_NA not in pkt:
+        return None
+    na = pkt[ICMPv6ND_NA]
+    lladdr = pkt[ICMPv6NDOptDstLLAddr].lladdr.lower() if ICMPv6NDOptDstLLAddr in pkt else ""
+    return str(na.tgt), lladdr, int(na.S), int(na.O)
+
+
+def ndp_many(vips: list[str], window: float = 1.0, count: int = 3) -> dict[str, Any]:
+    """Send a Neighbor Solicitation for every IPv6 VIP of ``vips``, ``count`` rounds of ``window`` seconds each, and
+    keep every solicited advertisement per VIP (not just the first): the IPv6 form of :func:`arp_many`, in its record
+    shape (``mac`` is the NA's target link-layer address, what the client's neighbour entry takes)."""
+    import socket as _socket
+
+    import scapy.layers.inet6  # noqa: F401 (registers IPv6 and ICMPv6, so sniffed frames decode)
+    from scapy.arch import get_if_hwaddr
+    from scapy.config import conf
+    from scapy.layers.l2 import Ether
+    from scapy.sendrecv import AsyncSniffer, sendp
+
+    conf.verb = 0
+    mac = get_if_hwaddr(IFACE).lower()
+    src = conf.route6.route(vips[0], dev=IFACE)[1] if vips else "::"
+    wanted = {_socket.inet_ntop(_socket.AF_INET6, _socket.inet_pton(_socket.AF_INET6, v)): v for v in vips}
+    replies: dict[str, list[dict[str, Any]]] = {vip: [] for vip in vips}
+    packets: dict[str, list[Any]] = {vip: [] for vip in vips}
+    attempt = [0]
+
+    def on_packet(pkt: Any) -> None:
+        fields = _na_fields(pkt)
+        if fields is None or fields[0] not in wanted or not fields[2]:  # answers only (solicited flag set)
+            return
+        vip = wanted[fields[0]]
+        packets[vip].append(pkt)
+        replies[vip].append({"t": float(pkt.time), "attempt": attempt[0], "mac": fields[1] or pkt[Ether].src.lower(),
+                             "ether_src": pkt[Ether].src.lower(), "psrc": pkt["IPv6"].src, "tlla": fields[1]})
+
+    listening = threading.Event()
+    sniffer = AsyncSniffer(iface=IFACE, filter="icmp6", store=False, prn=on_packet, started_callback=listening.set)
+    sniffer.start()
+    if not listening.wait(10):
+        raise RuntimeError("the NDP sniffer did not start within 10 s")
+    for round_ in range(count):
+        attempt[0] = round_
+        requests = [_solicit(vip, mac, src) for vip in vips]
+        for vip, request in zip(vips, requests, strict=True):
+            packets[vip].append(request)
+        sendp(requests, iface=IFACE, verbose=False)
+        time.sleep(window)
+    sniffer.stop()
+    return {"by_vip": {vip: {"vip": vip, "replies": replies[vip], "macs": sorted({r["mac"] for r in replies[vip]}),
+                             "requests": count, "pcap": _pcap_b64(packets[vip])} for vip in vips}}
+
+
 def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
+    """A gratuitous ARP for ``vip`` (IPv4), or an unsolicited neighbour advertisement for it (IPv6: ``op`` 136, the
+    ICMPv6 type; ``mac`` its target link-layer address), as a record; else None."""
     from scapy.layers.l2 import ARP, Ether
 
+    if ":" in vip:
+        fields = _na_fields(pkt)
+        if fields is None or fields[2] or fields[0] != vip:  # unsolicited only: the solicited flag is clear
+            return None
+        return {"t": float(pkt.time), "op": 136, "mac": fields[1], "ether_src": pkt[Ether].src.lower(),
+                "hwdst": pkt[Ether].dst.lower()}
     if ARP not in pkt or pkt[ARP].psrc != vip or pkt[ARP].pdst != vip:
         return None
     return {"t": float(pkt.time), "op": int(pkt[ARP].op), "mac": pkt[ARP].hwsrc.lower(),
@@ -144,17 +239,29 @@ def _garp_record(pkt: Any, vip: str) -> dict[str, Any] | None:
 
 def garp(vip: str, window: float = 6.0) -> dict[str, Any]:
     """Frames with sender IP = target IP = ``vip`` seen during ``window`` seconds."""
-    import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
+    import scapy.layers.inet6  # noqa: F401 (registers Ethernet, IPv6 and ICMPv6, so sniffed frames decode)
     from scapy.sendrecv import sniff
 
     frames: list[Any] = []
-    sniff(iface=IFACE, filter="arp", timeout=window, store=False,
+    sniff(iface=IFACE, filter=_announce_filter(vip), timeout=window, store=False,
           prn=lambda p: frames.append(p) if _garp_record(p, vip) else None)
     return {"vip": vip, "frames": [_garp_record(p, vip) for p in frames], "window": window,
             "pcap": _pcap_b64(frames) if frames else ""}
 
 
+def _announce_filter(vip: str) -> str:
+    """The capture filter of the frames that announce ``vip``: ARP for IPv4, ICMPv6 (neighbour advertisements) for
+    IPv6."""
+    return "icmp6" if ":" in vip else "arp"
+
+
 def _proc_arp(vip: str) -> dict[str, Any] | None:
+    if ":" in vip:  # IPv6 has no /proc table of neighbours: ask the kernel through ip(8)
+        entry = neighbour(vip)
+        if entry["mac"] is None:
+            return None
+        return {"mac": entry["mac"], "complete": entry["state"] in ("REACHABLE", "STALE", "DELAY", "PROBE",
+                                                                    "PERMANENT", "NOARP")}
     with open("/proc/net/arp") as fh:
         for line in fh.readlines()[1:]:
             fields = line.split()
@@ -241,10 +348,12 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     per finished probe (``-`` for none), ``G <t> <op> <arp sender> <ether src>`` per gratuitous ARP frame,
     ``N <t> <mac>`` per change of the neighbour entry. The last line is the whole record as JSON.
     """
-    import scapy.layers.l2  # noqa: F401 (registers Ethernet, so sniffed frames decode)
+    import scapy.layers.inet6  # noqa: F401 (registers Ethernet, IPv6 and ICMPv6, so sniffed frames decode)
     from scapy.sendrecv import AsyncSniffer
 
     out = threading.Lock()
+    if ":" in vip:  # each IPv6 poll forks ip(8): 20 per second at most beside the probes
+        neigh_interval = max(neigh_interval, 0.05)
     garps: list[dict[str, Any]] = []
     garp_packets: list[Any] = []  #: the frames themselves: the evidence behind the GARP verdicts, as a pcap
 
@@ -260,14 +369,15 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
         return sample
 
     sniffing = threading.Event()
-    sniffer = AsyncSniffer(iface=IFACE, filter="arp", store=False, prn=on_arp, started_callback=sniffing.set)
+    sniffer = AsyncSniffer(iface=IFACE, filter=_announce_filter(vip), store=False, prn=on_arp,
+                           started_callback=sniffing.set)
     sniffer.start()
     neigh: list[dict[str, Any]] = []
     stop = threading.Event()
     poller = threading.Thread(target=_poll_neighbour, args=(vip, neigh_interval, stop, out, neigh), daemon=True)
     poller.start()
     if not sniffing.wait(10):  # the capture socket is open before the first probe goes out
-        raise RuntimeError("the ARP sniffer did not start within 10 s")
+        raise RuntimeError("the ARP/NDP sniffer did not start within 10 s")
     start = time.time()
     _emit(out, f"READY {start}")
     samples = _probe_on_schedule(probe_once, start, interval, duration, max(8, int(timeout / interval * 2) + 4),
@@ -308,7 +418,8 @@ def serve() -> int:
 
 
 COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
-    "selftest": selftest, "arp": arp, "arp_many": arp_many, "garp": garp, "neighbour": neighbour, "http_burst": http_burst,
+    "selftest": selftest, "arp": arp, "arp_many": arp_many, "ndp_many": ndp_many, "garp": garp,
+    "neighbour": neighbour, "http_burst": http_burst,
     "availability": availability,
 }
 

@@ -21,6 +21,24 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class _DualStackServer(_Server):
+    """Listens on ``::`` for IPv6 and (mapped) IPv4 alike, as a pod behind a dual-stack service."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+def remote_addr(host: str, port: int) -> str:
+    """``RemoteAddr`` as traefik/whoami (Go) writes it: ``ip:port`` for IPv4 (a mapped ``::ffff:a.b.c.d`` is IPv4),
+    ``[ip]:port`` for IPv6."""
+    if host.startswith("::ffff:") and "." in host:
+        host = host[len("::ffff:"):]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _addresses() -> list[str]:
     try:
         infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
@@ -37,7 +55,7 @@ def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             lines = [f"Hostname: {name}", *(f"IP: {ip}" for ip in ips),
-                     f"RemoteAddr: {self.client_address[0]}:{self.client_address[1]}",
+                     f"RemoteAddr: {remote_addr(self.client_address[0], self.client_address[1])}",
                      f"{self.command} {self.path} {self.request_version}"]
             lines += [f"{k}: {v}" for k, v in self.headers.items()]
             body = ("\n".join(lines) + "\n").encode()
@@ -59,7 +77,12 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
-    _Server(("0.0.0.0", args.port), make_handler(args.name)).serve_forever()
+    handler = make_handler(args.name)
+    try:  # a node without IPv6 cannot bind ``::``: IPv4 only then
+        server: _Server = _DualStackServer(("::", args.port), handler)
+    except OSError:
+        server = _Server(("0.0.0.0", args.port), handler)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,14 @@ class Service:
     port: int
     traffic_policy: TrafficPolicy
     affinity: Affinity = "None"
+    vip6: str | None = None  #: its IPv6 address, for a dual-stack service (None: IPv4 only)
+
+    def address(self, family: int) -> str:
+        """The VIP in IP ``family`` (4 or 6); a ``ValueError`` naming the service when it has none."""
+        found = self.vip if family == 4 else self.vip6 if family == 6 else None
+        if not found:
+            raise ValueError(f"service {self.name} has no IPv{family} address")
+        return found
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,14 @@ class Backend:
     node: str  #: short name of the node it runs on
     ip: str
     port: int
+    ip6: str = ""  #: its IPv6 address ("" where it has none)
+
+    def address(self, family: int) -> str:
+        """Its address in IP ``family`` (4 or 6); a ``ValueError`` naming the backend when it has none."""
+        found = self.ip if family == 4 else self.ip6 if family == 6 else ""
+        if not found:
+            raise ValueError(f"backend {self.name} has no IPv{family} address")
+        return found
 
 
 class Provider(Protocol):

@@ -13,6 +13,7 @@ What it promises (and the suites check):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import threading
@@ -58,13 +59,14 @@ RELEASE_BATCH = "/etc/lbconform/release-vips.ip"  #: `ip -batch`: remove the VIP
 def lab_services(topology: Topology) -> tuple[Service, ...]:
     """The three services of the KANS notes (svc1..3), with VIPs from the top of the subnet."""
     vips = topology.vip_pool[: len(SERVICES)]
-    return tuple(Service(name, vip, 80, policy, affinity)
-                 for (name, (policy, affinity)), vip in zip(SERVICES.items(), vips, strict=True))
+    vips6: list[str | None] = list(topology.vip_pool6[: len(SERVICES)]) or [None] * len(SERVICES)
+    return tuple(Service(name, vip, 80, policy, affinity, vip6)
+                 for (name, (policy, affinity)), vip, vip6 in zip(SERVICES.items(), vips, vips6, strict=True))
 
 
 def lab_backends(topology: Topology, port: int) -> tuple[Backend, ...]:
     """One whoami backend per worker (``webpod1`` on ``worker`` …), as the notes pin pods."""
-    return tuple(Backend(f"webpod{i}", w.short, w.ip, port) for i, w in enumerate(topology.workers, start=1))
+    return tuple(Backend(f"webpod{i}", w.short, w.ip, port, w.ip6) for i, w in enumerate(topology.workers, start=1))
 
 
 def priority(node_index: int, service_index: int, nodes: int) -> int:
@@ -74,11 +76,15 @@ def priority(node_index: int, service_index: int, nodes: int) -> int:
 
 
 def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...], nodes: int, advert_int: float,
-                      only_preferred: bool = False, collapse: bool = False) -> str:
-    """keepalived.conf for one node: one VRRPv3 instance per VIP, every node starts BACKUP.
+                      only_preferred: bool = False, collapse: bool = False, split_families: bool = False) -> str:
+    """keepalived.conf for one node: one VRRPv3 instance per VIP, every node starts BACKUP. A dual-stack service
+    has a second instance, ``<name>_v6``, for its IPv6 VIP: VRRPv3 over IPv6 (adverts to ff02::12 from the
+    link-local address; keepalived sends unsolicited neighbour advertisements on becoming master), with the same
+    priorities, so one node holds both addresses.
 
     Mutants: ``only_preferred`` (no-failover): a node runs an instance only for the VIPs it prefers;
-    ``collapse`` (owner-collapse): every VIP gets the first VIP's priorities, so one node holds them all.
+    ``collapse`` (owner-collapse): every VIP gets the first VIP's priorities, so one node holds them all;
+    ``split_families`` (family-split): the IPv6 instances get the next service's priorities.
     """
     blocks = [
         "global_defs {\n"
@@ -89,29 +95,50 @@ def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...]
         "}\n"
     ]
     for i, svc in enumerate(services):
-        rank = 0 if collapse else i
-        if only_preferred and priority(node_index, rank, nodes) != max(priority(n, rank, nodes) for n in range(nodes)):
-            continue
-        blocks.append(
-            f"vrrp_instance {svc.name} {{\n"
-            "  state BACKUP\n"
-            "  interface eth0\n"
-            f"  virtual_router_id {FIRST_VRID + i}\n"
-            f"  priority {priority(node_index, rank, nodes)}\n"
-            f"  advert_int {advert_int}\n"
-            f"  virtual_ipaddress {{\n    {svc.vip}/32 dev eth0\n  }}\n"
-            "}\n"
-        )
+        instances = [(svc.name, f"{svc.vip}/32", 0 if collapse else i)]
+        if svc.vip6:
+            instances.append((f"{svc.name}_v6", f"{svc.vip6}/128", (i + 1 if split_families else i) if not collapse
+                              else 0))
+        for name, address, rank in instances:
+            if only_preferred and (priority(node_index, rank, nodes) !=
+                                   max(priority(n, rank, nodes) for n in range(nodes))):
+                continue
+            blocks.append(
+                f"vrrp_instance {name} {{\n"
+                "  state BACKUP\n"
+                "  interface eth0\n"
+                f"  virtual_router_id {FIRST_VRID + i}\n"
+                f"  priority {priority(node_index, rank, nodes)}\n"
+                f"  advert_int {advert_int}\n"
+                f"  virtual_ipaddress {{\n    {address} dev eth0\n  }}\n"
+                "}\n"
+            )
     return "\n".join(blocks)
 
 
 def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str,
                    skew: bool = False, masquerade_local: bool = False, refuse_to: str | None = None,
                    refuse_only: frozenset[str] | None = None, rr_drops_first: bool = False,
-                   affinity_ignored: bool = False) -> str:
-    """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``).
+                   affinity_ignored: bool = False, masquerade_local_v6: bool = False,
+                   refuse_to6: str | None = None) -> str:
+    """The nftables service rules of one node for data-plane ``mode`` (``random`` or ``rr``): ``table ip lbconform``
+    and, for dual-stack services, ``table ip6 lbconform`` with the same rules over the IPv6 addresses.
 
-    Atomic: the file deletes and recreates ``table ip lbconform`` in one transaction.
+    Atomic: the file deletes and recreates the tables in one transaction. ``masquerade_local_v6`` (snat-on-local-v6)
+    masquerades Local services in the IPv6 table only; ``refuse_to6`` is ``refuse_to``'s IPv6 address."""
+    text = _render_family(4, node, services, backends, mode, skew, masquerade_local, refuse_to, refuse_only,
+                          rr_drops_first, affinity_ignored)
+    if any(s.vip6 for s in services) and node.ip6:
+        text += _render_family(6, node, services, backends, mode, skew, masquerade_local or masquerade_local_v6,
+                               refuse_to6, refuse_only, rr_drops_first, affinity_ignored)
+    return text
+
+
+def _render_family(family: int, node: Host, services: tuple[Service, ...], backends: tuple[Backend, ...], mode: str,
+                   skew: bool, masquerade_local: bool, refuse_to: str | None, refuse_only: frozenset[str] | None,
+                   rr_drops_first: bool, affinity_ignored: bool) -> str:
+    """One family's table of :func:`render_ruleset` (``ip`` for 4, ``ip6`` for 6); ``refuse_only`` names services'
+    IPv4 VIPs (a dual-stack service's IPv6 rules follow its IPv4 ones).
     Mutants: ``skew`` lists the first backend twice in Cluster maps; ``masquerade_local`` SNATs
     Local services like Cluster ones; ``refuse_to`` (lossy) adds an endpoint at that address, where
     nothing listens, to every service's map, so a share of new connections is refused (a stale endpoint);
@@ -121,30 +148,35 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
     """
     if mode not in ("random", "rr"):
         raise ValueError(f"data-plane mode {mode!r} is not one of random, rr")
+    nft = "ip" if family == 4 else "ip6"
     gen = "numgen random" if mode == "random" else "numgen inc"
     port = backends[0].port
-    local = [b for b in backends if b.node == node.short]
+    local = [b.address(family) for b in backends if b.node == node.short]
     first_plain = next((s for s in services if s.traffic_policy == "Cluster" and s.affinity == "None"), None)
     rules: list[str] = []
     cluster_vips: list[str] = []
     for svc in services:
-        match = f"ip daddr {svc.vip} tcp dport {svc.port}"
+        if family == 6 and not svc.vip6:
+            continue
+        vip = svc.address(family)
+        match = f"{nft} daddr {vip} tcp dport {svc.port}"
         refuse = refuse_to if refuse_only is None or svc.vip in refuse_only else None
         if svc.traffic_policy == "Local":
             if local and refuse:
-                rules.append(f"{match} dnat to {gen} mod 4 map {{ 0 : {local[0].ip}, 1 : {local[0].ip}, "
-                             f"2 : {local[0].ip}, 3 : {refuse} }} : {port}")
+                rules.append(f"{match} dnat to {gen} mod 4 map {{ 0 : {local[0]}, 1 : {local[0]}, "
+                             f"2 : {local[0]}, 3 : {refuse} }} : {port}")
             elif local:
-                rules.append(f"{match} dnat to {local[0].ip}:{port}")
+                rules.append(f"{match} dnat to {_host_port(local[0], port)}")
             else:
                 rules.append(f"{match} drop")
             if masquerade_local:
-                cluster_vips.append(svc.vip)
+                cluster_vips.append(vip)
             continue
-        cluster_vips.append(svc.vip)
+        cluster_vips.append(vip)
         sticky = svc.affinity == "ClientIP" and not affinity_ignored
-        selector = "jhash ip saddr" if sticky else gen
-        targets = [b.ip for b in ([backends[0], *backends] if skew and svc.affinity != "ClientIP" else backends)]
+        selector = f"jhash {nft} saddr" if sticky else gen
+        targets = [b.address(family) for b in
+                   ([backends[0], *backends] if skew and svc.affinity != "ClientIP" else backends)]
         if rr_drops_first and mode == "rr" and svc == first_plain:
             targets = targets[1:]
         if refuse:
@@ -152,9 +184,9 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
         mapping = ", ".join(f"{i} : {ip}" for i, ip in enumerate(targets))
         rules.append(f"{match} dnat to {selector} mod {len(targets)} map {{ {mapping} }} : {port}")
     lines = [
-        "table ip lbconform",
-        "delete table ip lbconform",
-        "table ip lbconform {",
+        f"table {nft} lbconform",
+        f"delete table {nft} lbconform",
+        f"table {nft} lbconform {{",
         "  chain prerouting {",
         "    type nat hook prerouting priority dstnat; policy accept;",
         *(f"    {r}" for r in rules),
@@ -165,15 +197,20 @@ def render_ruleset(node: Host, services: tuple[Service, ...], backends: tuple[Ba
         lines += [
             "  chain postrouting {",
             "    type nat hook postrouting priority srcnat; policy accept;",
-            f"    ct status dnat ct original ip daddr {{ {vips} }} masquerade",
+            f"    ct status dnat ct original {nft} daddr {{ {vips} }} masquerade",
             "  }",
             "  chain input {",
             "    type nat hook input priority 100; policy accept;",
-            f"    ct status dnat ct original ip daddr {{ {vips} }} snat to {node.ip}",
+            f"    ct status dnat ct original {nft} daddr {{ {vips} }} snat to {node.address(family)}",
             "  }",
         ]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _host_port(address: str, port: int) -> str:
+    """``address:port`` as nft's ``dnat to`` reads it (an IPv6 address in brackets)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 @dataclass
@@ -221,7 +258,8 @@ class KeepalivedLab:
         c = self.docker.containers.get(node.name)
         backend = next(b for b in self.backends if b.node == node.short)
         conf = self.keepalived_conf(node)
-        release = "".join(f"address del {svc.vip}/32 dev eth0\n" for svc in self.services)
+        release = "".join(f"address del {svc.vip}/32 dev eth0\n" for svc in self.services) + "".join(
+            f"address del {svc.vip6}/128 dev eth0\n" for svc in self.services if svc.vip6)
         containers.put_files(c, {WHOAMI_PATH: Path(whoami.__file__).read_text(), KEEPALIVED_CONF: conf,
                                  RELEASE_BATCH: release})
         self._runs_vrrp[node.short] = "vrrp_instance" in conf
@@ -249,6 +287,8 @@ class KeepalivedLab:
         c = self.docker.containers.get(node.name)
         for svc in self.services:
             containers.run(c, ["conntrack", "-D", "--orig-dst", svc.vip], check=False)  # exit 1: none found
+            if svc.vip6:
+                containers.run(c, ["conntrack", "-D", "-f", "ipv6", "--orig-dst", svc.vip6], check=False)
 
     def start_agent(self, node: Host) -> None:
         """Start keepalived on ``node`` and return once it runs and holds its VRRP socket.
@@ -334,23 +374,32 @@ class KeepalivedLab:
         """keepalived.conf of ``node``, with the mutant's hooks."""
         return render_keepalived(node, self.topology.workers.index(node), self.services, len(self.topology.workers),
                                  self.advert_int, only_preferred=self.hooks.only_preferred_vrrp,
-                                 collapse=self.hooks.collapse_priorities)
+                                 collapse=self.hooks.collapse_priorities, split_families=self.hooks.split_families)
 
     def ruleset(self, node: Host, mode: str) -> str:
         """The nftables service rules of ``node`` in ``mode``, with the mutant's hooks."""
-        refuse_to = self.topology.node("control-plane").ip if self.hooks.refuse_new else None
+        dead = self.topology.node("control-plane")
+        refuse_to = dead.ip if self.hooks.refuse_new else None
         not_preferred = frozenset(s.vip for s in self.services if self.preferred_owner(s) != node.short)
         return render_ruleset(node, self.services, self.backends, mode, skew=self.hooks.skew,
                               masquerade_local=self.hooks.masquerade_local, refuse_to=refuse_to,
                               refuse_only=not_preferred if self.hooks.refuse_new == "not-preferred" else None,
                               rr_drops_first=self.hooks.rr_drops_first_backend,
-                              affinity_ignored=self.hooks.affinity_ignored)
+                              affinity_ignored=self.hooks.affinity_ignored,
+                              masquerade_local_v6=self.hooks.masquerade_local_v6,
+                              refuse_to6=(dead.ip6 or None) if self.hooks.refuse_new else None)
 
     def lo_commands(self) -> list[list[str]]:
-        """multi-responder: what kube-ipvs0 does to every node without strictARP (every VIP on lo); else none."""
-        if not self.hooks.vips_on_lo:
-            return []
-        return [["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"] for svc in self.services]
+        """multi-responder: what kube-ipvs0 does to every node without strictARP (every VIP on lo); proxy-ndp: every
+        node proxies NDP for every IPv6 VIP (``ip -6 neigh add proxy``: it answers Neighbor Solicitations for an
+        address it does not hold; IPv6 never answers for an address on lo, RFC 4861 §7.2.3); else none."""
+        commands = []
+        if self.hooks.vips_on_lo:
+            commands += [["ip", "addr", "replace", f"{svc.vip}/32", "dev", "lo"] for svc in self.services]
+        if self.hooks.proxy_ndp:
+            commands += [["ip", "-6", "neigh", "replace", "proxy", svc.vip6, "dev", "eth0"]
+                         for svc in self.services if svc.vip6]
+        return commands
 
     def bridge_ruleset(self) -> str | None:
         """The mutant's table on the host bridge (``hooks.bridge``), None for the healthy LB."""
@@ -358,6 +407,8 @@ class KeepalivedLab:
             return self._garp_drop_ruleset(only_from_preferred=self.hooks.bridge == "drop-preferred-garp")
         if self.hooks.bridge in ("spoof-arp-source", "spoof-garp-source"):
             return self._arp_source_ruleset(gratuitous=self.hooks.bridge == "spoof-garp-source")
+        if self.hooks.bridge == "drop-unsolicited-na":
+            return self._na_drop_ruleset()
         return None
 
     # -- what the LB reports -------------------------------------------------------------------
@@ -366,12 +417,12 @@ class KeepalivedLab:
         return [node for node, vips in self._addresses().items() if service.vip in vips]
 
     def _addresses(self) -> dict[str, set[str]]:
-        """Each running worker's IPv4 addresses on eth0, read from all workers side by side."""
+        """Each running worker's addresses on eth0 (IPv4 and IPv6), read from all workers side by side."""
         def read(node: Host) -> set[str] | None:
             c = self.docker.containers.get(node.name)
             if c.status != "running":
                 return None
-            res = containers.run(c, ["ip", "-j", "-4", "addr", "show", "dev", "eth0"], check=False)
+            res = containers.run(c, ["ip", "-j", "addr", "show", "dev", "eth0"], check=False)
             if res.exit_code != 0:
                 return None
             return {a["local"] for link in json.loads(res.stdout or "[]") for a in link.get("addr_info", [])}
@@ -382,9 +433,15 @@ class KeepalivedLab:
         return {node: addrs for node, addrs in found.items() if addrs is not None}
 
     def _holders_of_all(self) -> dict[str, list[str]]:
-        """service → the nodes holding its VIP, from one read of every worker's addresses."""
+        """service (``<name>`` for its IPv4 VIP, ``<name>/v6`` for its IPv6 one) → the nodes holding that VIP, from one
+        read of every worker's addresses."""
         addresses = self._addresses()
-        return {s.name: [n for n, vips in addresses.items() if s.vip in vips] for s in self.services}
+        return {key: [n for n, vips in addresses.items() if vip in vips] for key, vip in self._vips().items()}
+
+    def _vips(self) -> dict[str, str]:
+        """``<name>`` → IPv4 VIP and ``<name>/v6`` → IPv6 VIP of every service."""
+        found = {s.name: s.vip for s in self.services}
+        return found | {f"{s.name}/v6": s.vip6 for s in self.services if s.vip6}
 
     def owner(self, service: Service) -> str | None:
         """The node the LB says announces ``service`` (keepalived: the one holding the VIP)."""
@@ -399,8 +456,11 @@ class KeepalivedLab:
     def preferred_owner(self, service: Service) -> str:
         """The node with the highest VRRP priority for ``service`` in the rendered configuration: its
         owner once everything is up (what convergence waits for)."""
-        nodes, index = len(self.topology.workers), self.services.index(service)
+        nodes = len(self.topology.workers)
+        index = next(i for i, s in enumerate(self.services) if s.name == service.name)
         rank = 0 if self.hooks.collapse_priorities else index
+        if ":" in service.vip and self.hooks.split_families and not self.hooks.collapse_priorities:
+            rank += 1  # the IPv6 instance (the service as asked in family 6) has the next service's priorities
         best = max(range(nodes), key=lambda n: priority(n, rank, nodes))
         return self.topology.workers[best].short
 
@@ -418,10 +478,11 @@ class KeepalivedLab:
         preempts only after its master-down interval, and a check started before that would
         measure that late move instead of its own fault.
         """
-        want = {s.name: [self.preferred_owner(s)] for s in self.services}
+        want = {s.name: [self.preferred_owner(s)] for s in self.services} | {
+            f"{s.name}/v6": [self.preferred_owner(dataclasses.replace(s, vip=s.vip6))] for s in self.services if s.vip6}
         snap = wait_for(self._holders_of_all, lambda snap: snap == want,
                         budget=budget, what=f"every VIP held by its preferred node only ({want})")
-        return {name: holders[0] for name, holders in snap.items()}
+        return {name: holders[0] for name, holders in snap.items() if "/" not in name}
 
     def wait_owner(self, service: Service, not_on: str, budget: float = CONVERGE_BUDGET) -> str:
         """Wait until exactly one node other than ``not_on`` holds ``service``'s VIP; return it.
@@ -450,6 +511,14 @@ class KeepalivedLab:
         return (f"table bridge {self._bridge_table} {{\n"
                 f"  chain garp_drop {{\n    type filter hook forward priority 0; policy accept;\n"
                 f"{rules}  }}\n}}\n")  # the VIPs are this run's own, so no bridge match is needed
+
+    def _na_drop_ruleset(self) -> str:
+        """na-suppressed: drop every unsolicited neighbour advertisement for the IPv6 VIPs (to all-nodes, ff02::1) on
+        the host bridge; solicited ones (answers to a Neighbor Solicitation, sent to the asker) pass."""
+        vips6 = ", ".join(s.vip6 for s in self.services if s.vip6)
+        return (f"table bridge {self._bridge_table} {{\n  chain na_drop {{\n"
+                f"    type filter hook forward priority 0; policy accept;\n"
+                f"    ip6 daddr ff02::1 icmpv6 type nd-neighbor-advert ip6 saddr {{ {vips6} }} drop\n  }}\n}}\n")
 
     def _arp_source_ruleset(self, gratuitous: bool = False) -> str:
         """ether-spoof: ARP replies for the VIPs leave with another Ethernet source than their ARP sender

@@ -24,7 +24,9 @@ class Hooks:
     vips_on_lo: bool = False             #: every worker holds every VIP on lo with arp_ignore 0
     #: host bridge filter: drop GARPs (all, or the preferred owners'), rewrite the Ethernet source of ARP replies,
     #: or of GARPs (the owner's frames never arrive as sent; frames claiming its MAC from elsewhere do)
-    bridge: Literal["drop-garp", "drop-preferred-garp", "spoof-arp-source", "spoof-garp-source"] | None = None
+    #: or drop the unsolicited neighbour advertisements for the IPv6 VIPs
+    bridge: Literal["drop-garp", "drop-preferred-garp", "spoof-arp-source", "spoof-garp-source",
+                    "drop-unsolicited-na"] | None = None
     refuse_new: Literal["all", "not-preferred"] | None = None  #: a dead endpoint in the DNAT maps (which VIPs)
     skew: bool = False                   #: webpod1 twice in svc1's DNAT map
     masquerade_local: bool = False       #: svc2 (Local) masqueraded
@@ -32,6 +34,9 @@ class Hooks:
     stale_owner_s: float = 0.0           #: a former holder keeps answering ARP this long after failback
     rr_drops_first_backend: bool = False  #: in rr modes webpod1 is left out of svc1's map (an IPVS weight 0)
     affinity_ignored: bool = False       #: svc3 (ClientIP) is scheduled like svc1, not by the client's address
+    masquerade_local_v6: bool = False    #: svc2 (Local) masqueraded over IPv6 only
+    proxy_ndp: bool = False              #: every worker proxies NDP for every IPv6 VIP (a second NDP responder)
+    split_families: bool = False         #: each IPv6 VRRP instance gets the next service's priorities
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class Mutant:
     #: (``checks.judged_in_mode``); a mode in which no target is judged is there to show the mutant leaves it healthy
     modes: tuple[str, ...] = ("random",)
     why_modes: str = ""  #: why more than the random mode is run (the harness pays a whole-suite run per mode)
+    #: the IP families the harness judges it in (``--address-families``): an IPv6 mutant's run judges the IPv6 checks
+    #: and every check that has no family (the IPv4 ARP ones); the IPv4 mutants run IPv4 only, as before IPv6 existed
+    families: tuple[int, ...] = (4,)
 
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in (
@@ -171,4 +179,35 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
             "failback": "the VIP is down until the victim's agent is back, which after node-stop is a restart: "
                         "the gap after the undo exceeds the budget"},
            hooks=Hooks(only_preferred_vrrp=True)),
+    Mutant("na-suppressed", "the node that takes an IPv6 VIP over sends unsolicited neighbour advertisements",
+           "a bridge-family nft rule on the host drops every unsolicited NA (to ff02::1) for the IPv6 VIPs",
+           frozenset({"na-on-takeover", "na-on-announcement"}),
+           {"failover-budget": "without the NA the client keeps sending to the old MAC until neighbour unreachability "
+                               "detection gives up on it (DELAY 5 s + probes), far past the budget",
+            "failover-degradation": "without the NA no probe reaches the new owner to measure the degradation from",
+            "failback": "the returning owner's NA is dropped as well: it takes the VIP back silently"},
+           hooks=Hooks(bridge="drop-unsolicited-na"), families=(6,)),
+    Mutant("proxy-ndp", "exactly one node answers a Neighbor Solicitation for an IPv6 VIP",
+           "every worker proxies NDP for every IPv6 VIP (ip -6 neigh add proxy, proxy_ndp and forwarding on): the "
+           "IPv6 form of IPVS without strictARP",
+           frozenset({"ndp-ownership"}),
+           {"na-on-announcement": "the proxies answer the client's solicitations, so its neighbour entry may not "
+                                  "follow the announcement",
+            "failover-budget": "the client may keep talking to a node that answers NDP as a proxy for a faulted owner",
+            "failover-degradation": "the client may reach the VIP through a proxying node (and its redirect)",
+            "failback": "the client's neighbour entry may follow a proxy rather than the final owner",
+            "snat-local": "the client may reach a proxying node, which routes to the owner or answers from its own "
+                          "Local rule",
+            "balancing-local-only": "same reason as snat-local",
+            "dual-stack-one-owner": "the IPv6 VIP has several responders, so no single node announces it on the wire"},
+           hooks=Hooks(proxy_ndp=True), families=(6,)),
+    Mutant("snat-on-local-v6", "externalTrafficPolicy Local keeps the client address over IPv6 as over IPv4",
+           "svc2 (Local) is masqueraded in the IPv6 table only; IPv4 is healthy",
+           frozenset({"snat-local"}),
+           hooks=Hooks(masquerade_local_v6=True), families=(6,)),
+    Mutant("family-split", "both addresses of a dual-stack service are announced by one node",
+           "each IPv6 VRRP instance gets the next service's priorities: every service's IPv6 VIP lives on another "
+           "node than its IPv4 VIP",
+           frozenset({"dual-stack-one-owner"}),
+           hooks=Hooks(split_families=True), families=(6,)),
 )}

@@ -33,7 +33,7 @@ KINDS = {"pcap": allure.attachment_type.PCAP, "csv": allure.attachment_type.CSV,
 #: parameters that name *which* result this is (part of Allure's test identity): two results that differ in one of
 #: these are two tests, never a retry of each other. Everything else is shown but excluded (a VIP or a victim
 #: node may differ between runs of the same check, and must not break its history).
-IDENTITY_PARAMS = ("provider", "platform", "mode")
+IDENTITY_PARAMS = ("provider", "platform", "mode", "family")
 #: pytest's own parameter of the ``lb`` fixture (it carries the data-plane mode); never overwritten here
 PYTEST_LB_PARAM = "lb"
 

@@ -46,6 +46,7 @@ from pytest_lbconform.verdicts.failover import (
     noted,
     within_budget,
 )
+from pytest_lbconform.verdicts.family import in_family, words_v6
 
 pytestmark = pytest.mark.requires("owner_report", "failover:{kind}")
 #: how long past the budget a takeover is still waited for: an over-budget takeover (a slow LB, or a busy
@@ -69,12 +70,16 @@ TIMELINE_MARKS = {"GARP from the new owner": "garp_from_new_owner_ms", "neighbou
 
 @pytest.mark.parametrize("service", ["svc1", "svc2"])
 @pytest.mark.parametrize("kind", FAULT_KINDS)
-@pytest.mark.judges("failover-budget", "failover-degradation", "failback", "garp-on-takeover", "arp-ownership")
-def test_failover(request, lb, kind, service):
-    svc = lb.service(service)
+@pytest.mark.judges("failover-budget", "failover-degradation", "failback", "{announce}-on-takeover",
+                    "{neighbour}-ownership")
+def test_failover(request, lb, kind, service, family):
+    """In IPv6 the same judgement over the service's IPv6 VIP: unsolicited neighbour advertisements instead of
+    gratuitous ARP, Neighbor Solicitations instead of who-has (``verdicts/family.py``)."""
+    svc = lb.service(service, family)
     budget = lb.budget(kind)
     spec = FAULTS[kind]
-    label(request, "Failover", kind, provider=lb.spec.name, mode=lb.mode, fault=kind, eTP=svc.traffic_policy)
+    label(request, "Failover", kind, provider=lb.spec.name, mode=lb.mode, fault=kind, eTP=svc.traffic_policy,
+          family=f"IPv{family}")
     victim = lb.settled_owner(svc)
     node_macs = {n.short: n.mac for n in lb.topology.nodes}
     # expectations, computed before the action
@@ -105,7 +110,7 @@ def test_failover(request, lb, kind, service):
             with allure.step(f"undo {kind} on {victim.short}"):
                 undo_now(injected, victim, lb.infra, lb.provider)
         with allure.step("failback: the topology settles on one owner, which announces itself and serves"):
-            final_owner = lb.provider.wait_converged()[svc.name]
+            final_owner = lb.converged_owner(svc)
             # who answers ARP now that the LB converged (it asks the wire while the failback is watched)
             after_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)
             # a node started again may come back with another MAC (and on kind another address): judge the
@@ -128,31 +133,40 @@ def test_failover(request, lb, kind, service):
     figures = timeline.figures()
     record_timeline(request, figures)  # once per check, in conformance.json; the file below is its evidence
     attach_file(request, lb.cfg.report_dir, "failover timeline (ms relative to the fault).json", json_text(figures))
-    _attach_timeline_plot(request, lb, trace, probes, figures, injected.at, budget,
-                          f"{kind} on {victim.short}, {service} ({svc.traffic_policy}), mode {lb.mode}: outage "
-                          f"{figures['outage_ms']} ms, budget {budget:g} s", f"{kind} {service} {lb.mode}")
-    attach_pcap(request, lb.cfg.report_dir, "gratuitous ARP frames", trace.garp_pcap, injected.at, "the fault")
-    attach_pcap(request, lb.cfg.report_dir, "arp during the fault", during.pcap, injected.at, "the fault")
+    _attach_timeline_plot(request, lb, trace, probes, figures, injected.at, budget, family,
+                          f"{kind} on {victim.short}, {service} ({svc.traffic_policy}, IPv{family}), mode {lb.mode}: "
+                          f"outage {figures['outage_ms']} ms, budget {budget:g} s",
+                          f"{kind} {service} {lb.mode} IPv{family}")
     after = after_arp.result()
-    attach_pcap(request, lb.cfg.report_dir, "arp after the failback", after.pcap, injected.at, "the fault")
-    verdicts = [
+    _attach_captures(request, lb, family, (trace.garp_pcap, during.pcap, after.pcap), injected.at)
+    verdicts = [in_family(v, family) for v in (
         within_budget(timeline, budget),
         degradation(timeline, expected_share, cause, needed),
         garp_from_new_owner(timeline),
         arp_ownership(during, node_macs, new_owner),
         noted(failback(timeline, budget), readdressed, ADDRESS_CHANGE_WHY),
         noted(arp_ownership(after, node_macs, final_owner), readdressed, ADDRESS_CHANGE_WHY),
-    ]
+    )]
     check_all(request, verdicts, fault=kind, service=service, mode=lb.mode, victim=victim.short, new_owner=new_owner,
-              final_owner=final_owner)
+              final_owner=final_owner, family=f"IPv{family}")
+
+
+def _attach_captures(request: pytest.FixtureRequest, lb: LBUnderTest, family: int, pcaps: tuple[bytes, bytes, bytes],
+                     fault_at: float) -> None:
+    """The L2 evidence as pcaps: the announcements (gratuitous ARP, unsolicited NA) of the recording, the neighbour
+    answers during the fault and after the failback."""
+    announce, ask = ("gratuitous ARP frames", "arp") if family == 4 else ("unsolicited NA frames", "ndp")
+    for name, pcap in zip((announce, f"{ask} during the fault", f"{ask} after the failback"), pcaps, strict=True):
+        attach_pcap(request, lb.cfg.report_dir, name, pcap, fault_at, "the fault")
 
 
 def _attach_timeline_plot(request: pytest.FixtureRequest, lb: LBUnderTest, trace: AvailabilityTrace,
-                          probes: Sequence[Probe], figures: dict[str, Any], fault_at: float, budget: float, title: str,
-                          name: str) -> None:
+                          probes: Sequence[Probe], figures: dict[str, Any], fault_at: float, budget: float,
+                          family: int, title: str, name: str) -> None:
     """The failover timeline plot (each probe by the node that forwarded it, the marks of the timeline) and its CSV."""
     points = [ProbePoint(round(p.t - fault_at, 4), p.ok, p.via, None if s.latency is None else s.latency * 1000,
                          p.error) for p, s in zip(probes, sorted(trace.samples, key=lambda s: s.t), strict=True)]
-    marks = {label_: None if figures[key] is None else figures[key] / 1000 for label_, key in TIMELINE_MARKS.items()}
+    marks = {(label_ if family == 4 else words_v6(label_)): None if figures[key] is None else figures[key] / 1000
+             for label_, key in TIMELINE_MARKS.items()}
     attach_plot(request, lb.cfg.report_dir, f"failover timeline {name}",
                 failover_timeline(points, marks, budget, title, timeout_ms=PROBE_TIMEOUT * 1000), csv_rows(points))

@@ -80,6 +80,10 @@ def garp_claims(frames: Sequence[GarpFrame], node_macs: Mapping[str, str]) -> tu
                  f"{src or 'not captured'}" for (mac, src), n in sorted(counts.items()))
 
 
+#: a frame's ``op`` as the report names it: ARP operations, and ICMPv6 type 136 (an unsolicited NA)
+FRAME_OPS = {1: "request", 2: "reply", 136: "unsolicited NA"}
+
+
 def garp_rows(frames: Sequence[GarpFrame], node_macs: Mapping[str, str], t0: float) -> list[dict[str, Any]]:
     """Every gratuitous ARP frame for the report, in time order: time after ``t0`` (ms), operation, ARP sender,
     Ethernet source, the node it is credited to (None: not credited) and why."""
@@ -93,7 +97,7 @@ def garp_rows(frames: Sequence[GarpFrame], node_macs: Mapping[str, str], t0: flo
                "the ARP sender is no node's MAC" if node is None else
                "the Ethernet source was not captured" if source is None else
                f"claims {node}'s MAC from another Ethernet source")
-        rows.append({"t_ms": round((f.t - t0) * 1000, 1), "op": {1: "request", 2: "reply"}.get(f.op, str(f.op)),
+        rows.append({"t_ms": round((f.t - t0) * 1000, 1), "op": FRAME_OPS.get(f.op, str(f.op)),
                      "arp_sender_mac": sender, "ether_src": source, "node": node if ok else None, "credited": ok,
                      "why": why})
     return rows
@@ -187,3 +191,22 @@ def reannouncement(frames: Sequence[GarpFrame], first: Host, moved: Host | None,
                             f"undo began, before the {grace:g} s the provider allows its agent to come back and "
                             "announce (settings.announce_grace)")
     return verdict, None
+
+
+def families_on_one_node(service: str, reported: tuple[str | None, str | None],
+                         seen: tuple[ArpObservation, ArpObservation], node_macs: Mapping[str, str]) -> Verdict:
+    """A dual-stack service's IPv4 and IPv6 VIPs are announced by one node: the LB reports one node for both
+    (``reported``: IPv4, IPv6) and the single ARP responder and the single NDP responder on the wire (``seen``) are
+    that node's MAC. Several responders or none in a family are ``ndp-ownership``'s and ``arp-ownership``'s to judge;
+    here they leave no single node on the wire, which is said."""
+    by_mac = {mac.lower(): node for node, mac in node_macs.items()}
+    wire = tuple(by_mac.get(o.macs[0], f"unknown {o.macs[0]}") if len(o.macs) == 1 else None for o in seen)
+    figures = {"service": service, "vip": seen[0].vip, "vip6": seen[1].vip, "reported_v4": reported[0],
+               "reported_v6": reported[1], "on_wire_v4": wire[0], "on_wire_v6": wire[1]}
+    expected = f"{service}: {seen[0].vip} and {seen[1].vip} reported and answered by one node"
+    measured = (f"IPv4 {seen[0].vip}: reported {reported[0]}, on the wire {wire[0] or 'no single responder'}; "
+                f"IPv6 {seen[1].vip}: reported {reported[1]}, on the wire {wire[1] or 'no single responder'}")
+    nodes = {reported[0], reported[1], wire[0], wire[1]}
+    if len(nodes) != 1 or None in nodes:
+        return Verdict("dual-stack-one-owner", False, expected, measured, figures, "families split")
+    return Verdict("dual-stack-one-owner", True, expected, measured, figures)
