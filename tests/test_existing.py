@@ -385,7 +385,7 @@ def test_without_an_engine_the_api_checks_run_and_the_rest_is_not_tested(cluster
                                  f"faults {'allowed' if allow else 'not injected'}*"])
     # Allure: skipped with the reason, under its check's labels (decided at set-up: the body never ran)
     results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
-    arp = next(r for r in results if r["name"].startswith("test_exactly_one_node_answers_arp[existing-iptables-svc1"))
+    arp = next(r for r in results if r["name"].startswith("test_exactly_one_node_answers_arp[existing-iptables-v4-svc1"))
     assert arp["status"] == "skipped" and no_client in arp["statusDetails"]["message"]
     assert {("epic", "LB"), ("feature", "ARP ownership"), ("severity", "critical")} <= {
         (x["name"], x["value"]) for x in arp["labels"]}

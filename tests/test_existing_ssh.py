@@ -216,10 +216,10 @@ def test_an_existing_cluster_through_an_ssh_engine(sshd, existing_cluster, docke
     assert report["environment"]["platform"] == "existing" and report["environment"]["docker_engine"] == sshd.url
     # a check on the wire, judged: the kernel of the node MetalLB's election picks answers ARP, alone
     for svc in ("svc1", "svc2", "svc3"):
-        assert checks[f"test_exactly_one_node_answers_arp[existing-iptables-{svc}]"]["outcome"] == "passed", checks
+        assert checks[f"test_exactly_one_node_answers_arp[existing-iptables-v4-{svc}]"]["outcome"] == "passed", checks
     # without --allow-faults no fault touched the cluster: every failover and the re-announcement are not tested
     withheld = {k: c for k, c in checks.items() if c["outcome"] == "not-tested"}
-    assert "test_reannouncement_sends_gratuitous_arp[existing-iptables]" in withheld
+    assert "test_reannouncement_sends_gratuitous_arp[existing-iptables-v4]" in withheld
     assert {c["message"] for c in withheld.values()} == {existing.FAULTS_OPT_IN}
     assert sum(k.startswith("test_failover[") for k in withheld) == 8  # 4 declared kinds × svc1, svc2
     failover = next(p for p in report["profiles"] if p["name"] == "L2-FAILOVER")
@@ -236,7 +236,7 @@ def test_an_existing_cluster_through_an_ssh_engine(sshd, existing_cluster, docke
     again, pid2 = _child(sshd, kubeconfig, tmp_path / "reports2", "--allow-faults", "-k",
                          "test_failover and node-isolate and svc1")
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
-    isolate = _checks(tmp_path / "reports2")["test_failover[existing-iptables-node-isolate-svc1]"]
+    isolate = _checks(tmp_path / "reports2")["test_failover[existing-iptables-v4-node-isolate-svc1]"]
     assert isolate["outcome"] == "not-tested" and "is not on this host" in isolate["message"], isolate
     assert not created_by(docker_client, pid2) and len(api.deleted) == 2
 
@@ -268,6 +268,6 @@ def test_an_existing_kind_cluster_on_the_local_engine(existing_cluster, docker_c
     result, pid = _child(None, kubeconfig, tmp_path / "reports", "-k", "test_exactly_one_node_answers_arp and svc1")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     checks = _checks(tmp_path / "reports")
-    assert checks["test_exactly_one_node_answers_arp[existing-iptables-svc1]"]["outcome"] == "passed"
+    assert checks["test_exactly_one_node_answers_arp[existing-iptables-v4-svc1]"]["outcome"] == "passed"
     assert checks[""]["environment"]["docker_engine"] == "unix:///var/run/docker.sock"
     assert len(api.deleted) == 1 and not created_by(docker_client, pid)

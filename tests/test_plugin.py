@@ -45,8 +45,8 @@ def test_header_names_lb_platform_modes_and_engine(pytester):
 
 def test_ids_read_as_platform_mode_and_service(pytester):
     result = pytester.runpytest_subprocess("--collect-only", "-q", SUITES + "/test_arp_ownership.py")
-    result.stdout.fnmatch_lines(["*test_exactly_one_node_answers_arp[[]lab-random-svc1[]]",
-                                 "*test_exactly_one_node_answers_arp[[]lab-rr-svc3[]]"])
+    result.stdout.fnmatch_lines(["*test_exactly_one_node_answers_arp[[]lab-random-v4-svc1[]]",
+                                 "*test_exactly_one_node_answers_arp[[]lab-rr-v6-svc3[]]"])
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ def test_a_skipped_check_keeps_its_allure_labels_and_says_what_is_missing(pytest
                     "failover:node-stop]\nbudgets: {agent-kill: 2, node-isolate: 2, node-stop: 2}\n")
     results = tmp_path / "allure"
     result = pytester.runpytest_subprocess(f"--lb-spec={spec}", "--lb=noaff", f"--alluredir={results}",
-                                           "-k", "affinity", SUITES + "/test_balancing.py")
+                                           "-k", "affinity and v4", SUITES + "/test_balancing.py")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-2000:]
     import json
     (skipped,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
@@ -290,7 +290,7 @@ def test_an_option_of_the_plugin_in_a_directory_without_tests_collects_the_shipp
     """Before, the user had to know to add --pyargs pytest_lbconform.suites: pytest collected nothing (exit 5)."""
     result = pytester.runpytest_subprocess("--lb=keepalived", "--collect-only", "-q", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-1000:]
-    result.stdout.fnmatch_lines(["*test_arp_ownership.py::test_exactly_one_node_answers_arp[[]lab-random-svc1[]]",
+    result.stdout.fnmatch_lines(["*test_arp_ownership.py::test_exactly_one_node_answers_arp[[]lab-random-v4-svc1[]]",
                                  "*test_failover.py::*", "* tests collected in *"])
 
 

@@ -87,3 +87,74 @@ def test_garp_capture_sees_the_new_owner_announce(lab_lb):
     assert lab_lb.node(new_owner).mac in {f.mac for f in frames}
     assert all(f.op in (1, 2) for f in frames) and pcap
     lab_lb.provider.wait_converged()
+
+
+# -- IPv6 (the lab is dual-stack where the host has IPv6, as here) ------------------------------------------------
+def test_ndp_responders_collect_the_owner_and_an_na_announces_a_takeover(lab_lb):
+    svc = lab_lb.service("svc1", 6)
+    owner = lab_lb.node(lab_lb.reported_owner(svc))
+    obs = lab_lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=2)
+    assert obs.macs == (owner.mac,) and all(r.ether_src == owner.mac for r in obs.replies) and obs.pcap
+    probe = lab_lb.probe("mypc")
+    with (probe.availability(svc.vip, interval=0.01, timeout=0.2, duration=3.0) as rec,
+          fault("agent-kill", owner, lab_lb.infra, lab_lb.provider) as injected):
+        new_owner = lab_lb.provider.wait_owner(svc, not_on=owner.short, budget=5)
+        rec.mark("fault", injected.at)
+    trace = rec.trace
+    assert trace is not None and all(s.remote and ":" in s.remote for s in trace.samples if s.ok)  # over IPv6
+    macs = {n.short: n.mac for n in lab_lb.topology.nodes}
+    probes = attribute(trace.samples, "Cluster", lab_lb.address_owners, {})
+    timeline = build_timeline(trace, probes, fault_kind="agent-kill", fault=injected.at, undo=None, victim=owner.short,
+                              new_owner=new_owner, final_owner=None, node_macs=macs, old_dataplane_serves=True)
+    assert timeline.garp_from_new_owner is not None and all(g.op == 136 for g in trace.garps), trace.garps
+    lab_lb.provider.wait_converged()
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_a_second_responder_on_a_client_is_caught_in_both_families(lab_lb, family):
+    """No mutant names it: mypc2 claims a VIP as its own address (IPv6 without duplicate address detection), so it
+    answers ARP or NDP for it beside the owner."""
+    from pytest_lbconform.platforms import containers
+    from pytest_lbconform.verdicts.arp import arp_ownership
+    from pytest_lbconform.verdicts.family import in_family
+
+    svc = lab_lb.service("svc3", family)
+    client = lab_lb.infra.container(lab_lb.topology.client("mypc2"))
+    address = f"{svc.vip}/32" if family == 4 else f"{svc.vip}/128"
+    containers.run(client, ["ip", "addr", "add", address, "dev", "eth0", *(["nodad"] if family == 6 else [])])
+    try:
+        obs = lab_lb.probe("mypc").arp_responders(svc.vip, window=0.5, count=2)
+    finally:
+        containers.run(client, ["ip", "addr", "del", address, "dev", "eth0"])
+    macs = {n.short: n.mac for n in lab_lb.topology.nodes}
+    verdict = in_family(arp_ownership(obs, macs, lab_lb.reported_owner(svc)), family)
+    assert not verdict.passed and verdict.category == ("multiple ARP owners" if family == 4 else "multiple NDP owners")
+    assert lab_lb.topology.client("mypc2").mac in verdict.measured
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_a_dead_local_backend_is_caught_in_both_families(lab_lb, family):
+    """No mutant names it: the whoami behind svc2 (Local) on its owner stops; every connection fails, and the Local
+    checks count them."""
+    from pytest_lbconform.platforms import containers
+    from pytest_lbconform.providers.keepalived import BACKEND_START_BUDGET, WHOAMI_PATH
+    from pytest_lbconform.verdicts.balancing import only_backends
+    from pytest_lbconform.verdicts.snat import local_preserves_client
+
+    svc = lab_lb.service("svc2", family)
+    owner = lab_lb.reported_owner(svc)
+    backend = next(b for b in lab_lb.backends if b.node == owner)
+    node = lab_lb.infra.container(lab_lb.node(owner))
+    containers.run(node, ["pkill", "-f", WHOAMI_PATH])
+    try:
+        burst = lab_lb.probe("mypc").http_burst(svc.vip, n=40, concurrency=4, timeout=0.5)
+    finally:
+        containers.start_daemon(node, "whoami", ["python3", WHOAMI_PATH, "--name", backend.name, "--port",
+                                                 str(backend.port)], ready=[f"http=http://127.0.0.1:{backend.port}/"],
+                                budget=BACKEND_START_BUDGET)
+    client_ip = lab_lb.topology.client("mypc").address(family)
+    snat = local_preserves_client(burst.samples, client_ip, lab_lb.node_addresses, {backend.name})
+    local = only_backends(burst.samples, [backend.name])
+    assert len(burst.errors) == 40
+    assert (snat.passed, snat.category, local.passed, local.category) == (False, "connection failures", False,
+                                                                          "connection failures")
