@@ -183,7 +183,7 @@ def test_the_certification_page_in_chromium(built: tuple[Path, dict[str, Any]], 
         assert "failover:node-freeze" in not_tested and "SERVICE-API" in not_tested and "no Kubernetes API" in not_tested
         where = screenshots(tmp_path)
         driver.save_screenshot(str(where / "certification-page.png"))
-        failover = driver.find_element(By.ID, "test_failover[lab-random-v4-node-stop-svc1]")
+        failover = driver.find_element(By.ID, "test_failover[lab-random-node-stop-svc1]")
         driver.execute_script("arguments[0].scrollIntoView()", failover)
         driver.save_screenshot(str(where / "certification-page-failover.png"))
     assert (where / "certification-page.png").stat().st_size > 10_000

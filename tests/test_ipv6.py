@@ -245,3 +245,50 @@ def test_asking_for_ipv6_on_a_host_without_it_is_refused_in_one_line(tmp_path):
         address_families("4,6", "--address-families", "lab", switch(tmp_path, "1"))
     assert address_families("6", "LBCONFORM_ADDRESS_FAMILIES", "lab", switch(tmp_path, "0")) == (
         (6,), "LBCONFORM_ADDRESS_FAMILIES=6")
+
+
+# -- the report ---------------------------------------------------------------------------------------------------
+def test_the_report_shows_each_profile_per_address_family_side_by_side():
+    from pytest_lbconform.checks import PROFILES
+    from pytest_lbconform.report import page
+    from pytest_lbconform.report.conformance import CheckResult, address_family, profile_report
+
+    assert address_family("suites/test_failover.py::test_failover[lab-random-v6-agent-kill-svc1]") == "IPv6"
+    assert address_family("suites/test_arp_ownership.py::test_exactly_one_node_answers_arp[kind-ipvs-v4-svc2]") == "IPv4"
+    assert address_family("suites/test_arp_ownership.py::test_dual_stack_service_is_announced_by_one_node"
+                          "[lab-rr-v4+v6]") == "IPv4+IPv6"
+    assert address_family("suites/test_arp_ownership.py::test_vips_are_spread_over_nodes_as_the_provider_intends"
+                          "[lab-random]") == "IPv4"
+    ids = {"v4": "passed", "v6": "failed"}
+    results = [CheckResult(f"suites/test_snat.py::test_local_policy_keeps_the_client_address[lab-random-{f}-mypc]",
+                           "snat", outcome, profile="SERVICE-TRAFFIC", tier="core" if f == "v4" else "extended")
+               for f, outcome in ids.items()]
+    prof = profile_report(PROFILES["SERVICE-TRAFFIC"], results, "lab", {})
+    assert prof["address_families"]["IPv4"]["result"] == "success"
+    assert prof["address_families"]["IPv6"]["result"] == "failure" and prof["address_families"]["IPv6"]["failed"] == 1
+    html = page._families({"profiles": [prof]})
+    assert "id='address-families'" in html and "<th>IPv4</th><th>IPv6</th>" in html
+    assert page._families({"profiles": [profile_report(PROFILES["SERVICE-TRAFFIC"], results[:1], "lab", {})]}) == ""
+
+
+def test_the_announce_timing_bench_pairs_each_failover_check_of_both_families():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("announce_timing", Path(__file__).parents[1] / "bench" /
+                                                  "announce_timing.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def check(family: int, announced: float | None, outage: float) -> dict[str, object]:
+        return {"id": f"suites/test_failover.py::test_failover[lab-random-v{family}-node-stop-svc1]",
+                "timeline": {"garp_from_new_owner_ms": announced, "neighbour_to_new_owner_ms": None,
+                             "outage_ms": outage}}
+
+    report = {"profiles": [{"checks": [check(4, 351.2, 360.0), check(6, 353.0, 358.0),
+                                       {"id": "suites/test_failover.py::test_failover[lab-rr-v4-agent-kill-svc2]",
+                                        "timeline": {"outage_ms": 20}}]}]}
+    text = bench.table(report)
+    assert "| random | node-stop | svc1 | 351 / 353 | – / – | 360 / 358 |" in text
+    assert "agent-kill" not in text  # it ran in one family only
+    assert "announced: median 351 ms (IPv4, n=1) vs 353 ms (IPv6, n=1)" in text

@@ -56,6 +56,17 @@ def family_of(nodeid: str) -> str:
     return stem.removeprefix("test_")
 
 
+#: a test id's family parameter (``plugin.py``: ``v4``, ``v6``; the dual-stack check's ``v4+v6``) → the report's name
+FAMILY_IDS = {"v4": "IPv4", "v6": "IPv6", "v4+v6": "IPv4+IPv6"}
+
+
+def address_family(nodeid: str) -> str:
+    """The IP family a check judged, from its test id (``…[lab-random-v6-svc1]`` → ``IPv6``); a check without one
+    judges IPv4 (the ARP checks that have no IPv6 form, the Service API)."""
+    params = nodeid.rsplit("[", 1)[1].rstrip("]") if nodeid.endswith("]") and "[" in nodeid else ""
+    return next((FAMILY_IDS[p] for p in params.split("-") if p in FAMILY_IDS), "IPv4")
+
+
 def outcome_of(report: Any, verdicts: list[dict[str, Any]], meta: dict[str, Any], not_tested: bool = False) -> str:
     """A test's outcome as the certification sees it.
 
@@ -157,11 +168,21 @@ def profile_report(profile: checks.Profile, results: list[CheckResult], platform
                                           if checks.capability_tier(c) == checks.EXTENDED}),
                      "unsupported": [{"id": r.nodeid, "reason": r.message} for r in extended
                                      if r.outcome == "skipped"]},
+        "address_families": {name: {"result": tier_result(rs) if applies else "not-applicable", **counts(rs)}
+                             for name, rs in by_family(mine).items()},
         "checks": [check_entry(r) for r in mine],
         "inconclusive": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "inconclusive"],
         "skipped": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome in ("skipped", "not-applicable")],
         "not_tested": [{"id": r.nodeid, "reason": r.message} for r in mine if r.outcome == "not-tested"],
     }
+
+
+def by_family(results: list[CheckResult]) -> dict[str, list[CheckResult]]:
+    """``results`` grouped by the IP family each judged, in the order IPv4, IPv6, IPv4+IPv6."""
+    groups: dict[str, list[CheckResult]] = {name: [] for name in FAMILY_IDS.values()}
+    for r in results:
+        groups[address_family(r.nodeid)].append(r)
+    return {name: rs for name, rs in groups.items() if rs}
 
 
 def check_entry(r: CheckResult) -> dict[str, Any]:

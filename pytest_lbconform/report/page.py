@@ -133,8 +133,26 @@ def _summary(report: dict[str, Any]) -> str:
     missing = not_tested(report)
     listing = ("<ul id='not-tested'>" + "".join(f"<li>{item}</li>" for item in missing) + "</ul>" if missing
                else "<p id='not-tested'>Everything the registry lists was tested.</p>")
-    return (f"<h2>Summary</h2><table class='summary' id='summary'>{''.join(rows)}</table>"
+    return (f"<h2>Summary</h2><table class='summary' id='summary'>{''.join(rows)}</table>{_families(report)}"
             f"<h3>Not tested, and why</h3>{listing}")
+
+
+def _families(report: dict[str, Any]) -> str:
+    """Each profile's result per IP address family, side by side (core and extended checks together)."""
+    names = [n for n in ("IPv4", "IPv6", "IPv4+IPv6")
+             if any(n in prof.get("address_families", {}) for prof in report["profiles"])]
+    if names == ["IPv4"] or not names:
+        return ""
+    rows = ["<tr><th>profile</th>" + "".join(f"<th>{esc(n)}</th>" for n in names) + "</tr>"]
+    for prof in report["profiles"]:
+        cells = []
+        for name in names:
+            fam = prof.get("address_families", {}).get(name)
+            cells.append("<td>—</td>" if fam is None else
+                         f"<td class='{esc(fam['result'])}'>{esc(fam['result'])}<br>"
+                         f"<small>{esc(counts_text({k: fam.get(k, 0) for k in OUTCOMES}))}</small></td>")
+        rows.append(f"<tr><th>{esc(prof['name'])}</th>{''.join(cells)}</tr>")
+    return ("<h3>By address family</h3><table class='summary' id='address-families'>" + "".join(rows) + "</table>")
 
 
 def faults_run(report: dict[str, Any]) -> list[str]:
