@@ -44,10 +44,18 @@ def labelled_objects(client: docker.DockerClient, run_filter: str = labels.RUN) 
     return names + [n.name for n in client.networks.list(filters={"label": run_filter})]
 
 
+#: the IP families a child run judges unless its arguments say (``--address-families``): IPv4, as before IPv6 existed,
+#: for the runs that test something else than a family (clean-up, signals, report files, agent starts, the IPv4
+#: mutants); the healthy whole-suite run and the IPv6 mutants name theirs (tests/test_mutants.py)
+CHILD_FAMILIES = "4"
+
+
 def run_suite(*args: str, cwd: Path = ROOT, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run the conformance suites in a child pytest, as a user would; also return the child's pid
     (every object it creates carries it in the label io.lbconform.pid)."""
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    if not any(a.startswith("--address-families") for a in args):
+        cmd.append(f"--address-families={CHILD_FAMILIES}")
     child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = child.communicate(timeout=timeout)
     return subprocess.CompletedProcess(cmd, child.returncode, out, err), child.pid
