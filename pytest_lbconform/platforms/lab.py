@@ -199,7 +199,8 @@ class Lab(DockerNodeOps):
             except docker.errors.APIError as exc:
                 if "overlap" in str(exc).lower():  # taken meanwhile by another run
                     continue
-                raise InfrastructureError(f"creating network {name} on {subnet}: {exc.explanation}") from exc
+                hint = f" (IPv6 {subnet6} asked for: --address-families=4 runs IPv4 only)" if subnet6 else ""
+                raise InfrastructureError(f"creating network {name} on {subnet}: {exc.explanation}{hint}") from exc
             return name, subnet, subnet6
         raise InfrastructureError(f"no free /24 left in {SUBNET_SPACE} for the lab network")
 
