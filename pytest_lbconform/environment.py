@@ -278,6 +278,8 @@ class KindEnvironment:
         self.version = ""
         self.slot = 0  #: this run's slot on the shared kind network (set with the clients)
         self.failed_modes: set[str] = set()  #: modes in which a check failed: their clusters' logs are exported
+        #: the run judges IPv6: dual-stack clusters, a pool with an IPv6 range, RequireDualStack services
+        self.dual = kind.dual_stack(cfg.address_families)
 
     def setup(self) -> None:
         _reap(self.client, self.progress)
@@ -299,7 +301,7 @@ class KindEnvironment:
             self._retire(other)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
-        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
+        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind, dual=self.dual)
         if kube is not None and kube.cluster.disable_default_cni:
             cluster.disable_default_cni = True
         if self.cfg.reuse_clusters and cluster.exists():
@@ -317,6 +319,7 @@ class KindEnvironment:
         if self.cfg.preload_images:
             self._preload(cluster)
         subnet, _ = kind.kind_subnet(self.client)
+        subnet6 = kind.need_subnet6(kind.kind_subnet6(self.client)[0]) if self.dual else None
         if not self.clients:
             with kind.slot_lock():  # the slot is held by the clients' label from here on
                 self.slot = kind.free_slot(self.client)
@@ -329,10 +332,15 @@ class KindEnvironment:
             self.probes = _install_probes(self.client, self.clients)
         topology = Topology(cluster=name, network=kind.KIND_NETWORK, subnet=subnet,
                             gateway=str(subnet.network_address + 1), nodes=tuple(kind.nodes(self.client, name)),
-                            clients=self.clients)
+                            clients=self.clients, subnet6=subnet6)
         size = int(self.cfg.spec.settings.get("pool_size", 51))
-        pool = kind.vip_pool(subnet, size, kind.pool_index(self.slot, list(self.cfg.modes).index(mode), len(self.cfg.modes)))
-        provider = provider_class(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress)
+        block = kind.pool_index(self.slot, list(self.cfg.modes).index(mode), len(self.cfg.modes))
+        pool = kind.vip_pool(subnet, size, block)
+        if subnet6 is not None:  # MetalLB only: config refuses IPv6 on kind for the spec-described LBs
+            provider = KindMetalLB(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress,
+                                   pool6=kind.vip_pool6(subnet6, size, block))
+        else:
+            provider = provider_class(self.cfg.spec, self.client, str(cluster.kubeconfig), topology, pool, self.progress)
         provider.deploy()
         self.version = provider.version()
         return LBUnderTest(spec=self.cfg.spec, platform="kind", mode=mode, topology=topology, provider=provider,

@@ -50,26 +50,31 @@ def _yaml(objects: list[dict[str, object]]) -> str:
 def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: str) -> str:
     subnet, read = kind.kind_subnet(client)
     size = int(cfg.spec.settings.get("pool_size", 51))
+    dual = kind.dual_stack(cfg.address_families)
+    subnet6, read6 = kind.kind_subnet6(client) if dual else (None, False)
     out = [f"# plan: {cfg.label}",
            f"# kind network subnet: {subnet} ({'read from docker' if read else 'assumed: no kind network yet'})",
+           *(_dual_stack_lines(subnet6, read6) if dual else []),
            f"# MetalLB {metallb.version(cfg.spec)}: official manifest installed at run time from "
            f"{metallb.manifest_url(cfg.spec)}"]
     backend = metallb.backend_image(cfg.spec)
     archive = WORKDIR / kind.archive_name(backend)
     for index, mode in enumerate(cfg.modes):
         name, kubeconfig, config_path, (first, last), image = _lane(cfg, run_id, index, mode, subnet, size)
+        pool6 = kind.vip_pool6(subnet6, size, kind.pool_index(0, index, len(cfg.modes))) if subnet6 else None
         out += [f"\n# ===== mode {mode}: cluster {name} =====", *_node_image_lines(cfg, mode, image),
                 "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
-                f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode), sort_keys=False).rstrip(),
+                f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode, dual=dual), sort_keys=False).rstrip(),
                 f"$ docker pull {backend}   # with --preload-images, when it is not local; then:",
                 f"$ docker save --platform <its local platform> -o {archive} {backend}   # through the engine API",
                 "$ " + shlex.join(kind.load_archive_command("kind", name, archive)),
-                f"# MetalLB L2 objects (pool {first}-{last}):", _yaml(metallb.l2_objects(first, last, cfg.spec)).rstrip(),
-                "# backends and services:",
+                f"# MetalLB L2 objects (pool {first}-{last}" + (f", {pool6[0]}-{pool6[1]}" if pool6 else "") + "):",
+                _yaml(metallb.l2_objects(first, last, cfg.spec, range6=pool6)).rstrip(),
+                "# backends and services" + (" (dual-stack: an IPv4 and an IPv6 VIP each)" if dual else "") + ":",
                 _yaml([*metallb.backend_pods([f"{name}-worker", f"{name}-worker2", f"{name}-worker3"],
                                              metallb.backend_image(cfg.spec)),
-                       *metallb.services()]).rstrip(),
+                       *metallb.services(dual=dual)]).rstrip(),
                 "$ " + shlex.join(kind.export_logs_command("kind", name, Path("reports/kind-logs") / name))
                 + "   # on failure",
                 "$ " + shlex.join(kind.delete_command("kind", name, kubeconfig)) + "   # at the end, unless --keep"]
@@ -79,6 +84,19 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         out.append(f"#   {short}: docker network kind, address assigned by Docker, caps NET_ADMIN NET_RAW "
                    f"NET_BROADCAST, labels io.lbconform.run={run_id} {kind.SLOT_LABEL}=<slot>")
     return "\n".join(out) + "\n"
+
+
+def _dual_stack_lines(subnet6: ipaddress.IPv6Network | None, read: bool) -> list[str]:
+    """What a dual-stack kind run takes from the ``kind`` network's IPv6 subnet, or why it would stop."""
+    if subnet6 is None:
+        return [f"# IPv6: {kind.KIND_NETWORK} network has no IPv6 subnet: the run would stop there "
+                f"(`docker network rm {kind.KIND_NETWORK}` with no kind cluster left lets kind create it again)"]
+    return [f"# kind network IPv6 subnet: {subnet6} (" + ("read from docker" if read else
+                                                         "assumed: the ULA /64 kind derives from the name "
+                                                         f"{kind.KIND_NETWORK!r}, network.go; no kind network yet") + ")",
+            "# dual-stack lanes (--address-families includes 6): kind ipFamily dual, each node and client with an IPv6 "
+            "address on that subnet, one IPAddressPool with an IPv4 and an IPv6 range, services RequireDualStack "
+            "(IPv4, IPv6)"]
 
 
 def _lane(cfg: RunConfig, run_id: str, index: int, mode: str, subnet: ipaddress.IPv4Network, size: int

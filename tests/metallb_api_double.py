@@ -1,6 +1,7 @@
 """An API double backed by the MetalLB model: the Kubernetes API paths the kind provider calls, answered from
 ``tests/metallb_model.Cluster`` (Nodes, Leases, speaker Pods, ServiceL2Statuses, EndpointSlices, Services, Events),
-and the provider's writes (a Node's taints, a Pod's deletion) applied to the model.
+and the provider's writes (a Node's taints, a Pod's deletion) applied to the model; the backends and services the
+provider creates are recorded (``created``): the model runs them already (webpod1..3, its services).
 
 Time in the model passes per API request (``tick`` model seconds each), so a wait is counted in requests, not in
 wall-clock seconds: deterministic, and fast with the provider's poll intervals patched down. A stand-in for tests
@@ -29,6 +30,7 @@ class ModelApi:
     def __init__(self, cluster: Cluster, tick: float = 0.1) -> None:
         self.cluster, self.tick = cluster, tick
         self.requests: list[tuple[str, str]] = []
+        self.created: list[dict[str, Any]] = []  #: the objects the provider created (the model has them already)
 
     def __call__(self, request: Request) -> Response:
         self.cluster.advance(self.tick)
@@ -67,11 +69,21 @@ class ModelApi:
         if path == "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices":
             service = request.args.get("labelSelector", "").removeprefix("kubernetes.io/service-name=")
             return c.endpointslices_json(service)
-        if path == "/api/v1/namespaces/default/services":
-            return c.services_json()
+        if path in ("/api/v1/namespaces", "/api/v1/namespaces/default/pods", "/api/v1/namespaces/default/services"):
+            return self._workload(request)
         if path == "/api/v1/namespaces/default/events":
             return {"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": []}
         return None
+
+    def _workload(self, request: Request) -> dict[str, Any] | None:
+        """The backends and services: created by the provider (recorded; the model already runs them), then listed."""
+        if request.method == "POST":
+            body: dict[str, Any] = json.loads(request.get_data() or b"{}")
+            self.created.append(body)
+            return body
+        if request.path.endswith("/pods"):
+            return self.cluster.webpods_json()
+        return self.cluster.services_json() if request.path.endswith("/services") else None
 
     def docker(self) -> SimpleNamespace:
         """A docker client stand-in: a node container's start time and address, from the model."""

@@ -200,6 +200,13 @@ class Svc:
     name: str
     vip: str
     policy: str
+    #: a dual-stack service's IPv6 address (RequireDualStack): ingress [vip, vip6], IPv4 first as MetalLB's
+    #: allocator orders it (``internal/allocator/allocation.go`` ``selectIPsForFamilyAndPolicy``)
+    vip6: str | None = None
+
+    @property
+    def ingress(self) -> tuple[str, ...]:
+        return (self.vip, self.vip6) if self.vip6 else (self.vip,)
 
 
 SERVICES = (Svc("svc1", "172.18.255.200", "Cluster"), Svc("svc2", "172.18.255.201", "Local"),
@@ -313,12 +320,15 @@ class Cluster:
 
     # -- what a client on the segment sees -----------------------------------------------------------------------
     def arp_responders(self, vip: str) -> list[str]:
-        """Nodes answering ARP for ``vip``: the speaker (user space) announces it, runs, and the link is up."""
+        """Nodes answering ARP for ``vip`` (NDP for an IPv6 one: the speaker's ndpResponder watches every announced
+        IPv6 address, ``internal/layer2/ndp.go``): the speaker (user space) announces its service, runs, and the link
+        is up."""
         svc = self._svc_by_vip(vip)
         return sorted(s.node for s in self.speakers.values()
                       if svc.name in s.announcing and self._alive(s) and self.nodes[s.node].link)
 
     def garps_after(self, vip: str, since: float) -> list[Garp]:
+        """Gratuitous ARPs for ``vip`` since ``since`` (unsolicited NAs for an IPv6 one)."""
         return [g for g in self.garps if g.vip == vip and g.t >= since]
 
     # -- what the API shows --------------------------------------------------------------------------------------
@@ -329,7 +339,7 @@ class Cluster:
         """The election's answer once every live speaker sees every other (what the cluster converges to)."""
         svc = self._svc(service)
         members = [s.node for s in self.speakers.values() if self._alive(s)]
-        winners = [m for m in members if should_announce(m, svc.vip, speakers=members, ads=self._ads(),
+        winners = [m for m in members if should_announce(m, svc.ingress[0], speakers=members, ads=self._ads(),
                                                          policy=svc.policy, endpoints=self._endpoints(svc),
                                                          nodes=self._metas()) == ""]
         return winners[0] if winners else None
@@ -347,9 +357,11 @@ class Cluster:
             labels |= {"node-role.kubernetes.io/control-plane": "", EXCLUDE_LABEL: ""}
         index = list(self.nodes).index(name)
         status = "True" if n.ready else "Unknown"
+        # a dual-stack node has one podCIDR per family (kind's IPv6 pod subnet fd00:10:244::/56, a /64 per node)
+        cidrs = [f"10.10.{index}.0/24", *([f"fd00:10:244:{index:x}::/64"] if self.dual else [])]
         return {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": n.name, "labels": labels, "uid": f"node-{index}"},
-                "spec": {"podCIDR": f"10.10.{index}.0/24", "taints": list(n.taints)},
+                "spec": {"podCIDR": cidrs[0], "podCIDRs": cidrs, "taints": list(n.taints)},
                 "status": {"addresses": [{"type": "InternalIP", "address": n.ip}, {"type": "Hostname", "address": n.name}],
                            "conditions": [{"type": "Ready", "status": status, "reason": "KubeletReady" if n.ready else
                                            "NodeStatusUnknown", "lastHeartbeatTime": _stamp(n.renewed),
@@ -391,11 +403,32 @@ class Cluster:
                                         "labels": {"kubernetes.io/service-name": service}},
                            "endpoints": endpoints, "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}]}
 
+    @property
+    def dual(self) -> bool:
+        """A dual-stack cluster: some service has an IPv6 address."""
+        return any(s.vip6 for s in self.services)
+
+    def webpods_json(self) -> dict[str, Any]:
+        """The backends: webpod1..3 pinned to the workers, Ready while their node is; ``podIPs`` one per family."""
+        items = []
+        workers = [n for n in self.nodes.values() if n.role == "worker"]
+        for i, n in enumerate(workers, start=1):
+            index = list(self.nodes).index(n.name)
+            ips = [f"10.10.{index}.5", *([f"fd00:10:244:{index:x}::5"] if self.dual else [])]
+            items.append({"apiVersion": "v1", "kind": "Pod",
+                          "metadata": {"name": f"webpod{i}", "namespace": self.namespace, "labels": {"app": "webpod"}},
+                          "spec": {"nodeName": n.name, "containers": [{"name": "whoami", "image": "traefik/whoami"}]},
+                          "status": {"phase": "Running", "podIP": ips[0], "podIPs": [{"ip": ip} for ip in ips],
+                                     "conditions": [{"type": "Ready", "status": "True" if n.ready else "False"}]}})
+        return {"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items}
+
     def services_json(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "ServiceList", "metadata": {}, "items": [
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": s.name, "namespace": self.namespace},
-             "spec": {"type": "LoadBalancer", "externalTrafficPolicy": s.policy, "ports": [{"port": 80}]},
-             "status": {"loadBalancer": {"ingress": [{"ip": s.vip, "ipMode": "VIP"}]}}} for s in self.services]}
+             "spec": {"type": "LoadBalancer", "externalTrafficPolicy": s.policy, "ports": [{"port": 80}],
+                      **({"ipFamilyPolicy": "RequireDualStack", "ipFamilies": ["IPv4", "IPv6"]} if s.vip6 else {})},
+             "status": {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"} for ip in s.ingress]}}}
+            for s in self.services]}
 
     def add_service(self, name: str, vip: str, policy: str) -> None:
         """A service created through the API (an existing cluster: the run's svc1..3), announced from the next tick."""
@@ -421,7 +454,7 @@ class Cluster:
         return next(s for s in self.services if s.name == name)
 
     def _svc_by_vip(self, vip: str) -> Svc:
-        return next(s for s in self.services if s.vip == vip)
+        return next(s for s in self.services if vip in s.ingress)
 
     def _ads(self) -> list[Ad]:
         return [Ad(frozenset(self.nodes))]  # the suite's L2Advertisement selects every node (fixtures/metallb/l2.yaml)
@@ -569,7 +602,9 @@ class Cluster:
             members = frozenset([s.node, *(n for n, m in s.view.items() if m.state in ("alive", "suspect"))])
             resync, s.members = members != s.members, members
             for svc in self.services:
-                wins = should_announce(s.node, svc.vip, speakers=sorted(members), ads=ads, policy=svc.policy,
+                # one election per service, keyed by its first ingress address, for every address of it ("Using the
+                # first IP should work for both single and dual stack": ShouldAnnounce; SetBalancer announces each)
+                wins = should_announce(s.node, svc.ingress[0], speakers=sorted(members), ads=ads, policy=svc.policy,
                                        endpoints=self._endpoints(svc), nodes=metas) == ""
                 if wins and (svc.name not in s.announcing or resync):
                     if svc.name not in s.announcing:
@@ -597,7 +632,10 @@ class Cluster:
                 elif self.t >= due - 1e-9:
                     s.spam[service] = (until, due + self.timings.garp_interval)
                     if self.nodes[s.node].link:  # a frame sent while the link is down never reaches the segment
-                        self.garps.append(Garp(self.t, s.node, self._svc(service).vip, self.nodes[s.node].mac))
+                        # one per address: gratuitous ARP for IPv4, an unsolicited NA (Override set) for IPv6
+                        # (internal/layer2/announcer.go gratuitous; ndp.go advertise)
+                        self.garps.extend(Garp(self.t, s.node, vip, self.nodes[s.node].mac)
+                                          for vip in self._svc(service).ingress)
 
     def _reconcile_statuses(self) -> None:
         """``Layer2StatusReconciler``: the announcing speaker deletes every other status of the service and keeps its

@@ -22,7 +22,7 @@ from pytest_lbconform.providers.metallb_kind import KindMetalLB, timestamp
 from pytest_lbconform.providers.spec import builtin_specs
 from tests.kubeconfig_double import write_kubeconfig
 from tests.metallb_api_double import ModelApi
-from tests.metallb_model import Cluster, Timings, moment
+from tests.metallb_model import Cluster, Svc, Timings, moment
 
 SPEC = builtin_specs()["metallb"]
 VECTORS = json.loads((Path(__file__).parent / "data" / "metallb_model" / "election_vectors.json").read_text())
@@ -179,3 +179,36 @@ def test_node_back_reads_the_new_boot(model):
     assert lb.node_back(_node(lb, "worker"), booted) is not None  # the API still shows the previous boot
     lb.start_node(_node(lb, "worker"))
     assert lb.node_back(_node(lb, "worker"), booted) is None and not lb.address_changes
+
+
+# -- the dual-stack lane: what the provider reads back and waits for ------------------------------------------------
+def test_a_dual_stack_deploy_reads_both_vips_the_backends_ipv6_and_converges_on_the_first_addresss_owner(
+        httpserver, tmp_path, monkeypatch):
+    """The provider's deploy_workload through the real kubernetes client against the model: both ingress addresses
+    into Service.vip / vip6, each pod's IPv6 into Backend.ip6, each node's IPv6 pod gateway as its address, and the
+    convergence wait settles on the node MetalLB elects by the IPv4 address (the first ingress) — svc1's IPv6 address
+    alone would elect another worker, so a provider keyed on it would never settle."""
+    from tests.test_metallb_model import _dual
+
+    monkeypatch.setattr(metallb_kind, "POLL", 0.01)
+    dual1 = _dual()
+    others = [Svc(s.name, s.vip, s.traffic_policy, f"fc00:f853:ccd:e793::ffff:ff{0x10 + i:02x}")
+              for i, s in enumerate(SERVICES[1:], start=1)]
+    cluster = Cluster(services=(dual1, *others))
+    api = ModelApi(cluster)
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(api)
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for(""))
+    lb = KindMetalLB(SPEC, api.docker(), str(kubeconfig), _topology(cluster), ("172.18.255.200", "172.18.255.250"),
+                     lambda m: None, pool6=("fc00:f853:ccd:e793::ffff:ff00", "fc00:f853:ccd:e793::ffff:ff32"))
+    lb.now = lambda: moment(cluster.t)
+    workload = [*metallb.backend_pods(["myk8s-worker", "myk8s-worker2", "myk8s-worker3"]), *metallb.services(dual=True)]
+    lb.deploy_workload(workload)
+    assert [s["spec"]["ipFamilyPolicy"] for s in api.created if s["kind"] == "Service"] == ["RequireDualStack"] * 3
+    assert [(s.name, s.vip, s.vip6) for s in lb.services] == [(s.name, s.vip, s.vip6) for s in cluster.services]
+    assert [(b.name, b.node, b.ip, b.ip6) for b in lb.backends] == [
+        ("webpod1", "worker", "10.10.1.5", "fd00:10:244:1::5"), ("webpod2", "worker2", "10.10.2.5", "fd00:10:244:2::5"),
+        ("webpod3", "worker3", "10.10.3.5", "fd00:10:244:3::5")]
+    assert lb.address_owners["fd00:10:244:1::1"] == "worker" and lb.address_owners["10.10.1.1"] == "worker"
+    owner = metallb.election_order(["myk8s-worker", "myk8s-worker2", "myk8s-worker3"], dual1.vip)[0]
+    assert lb.wait_converged(budget=30)["svc1"] == owner.removeprefix("myk8s-")
+    assert cluster.arp_responders(str(dual1.vip6)) == [owner]

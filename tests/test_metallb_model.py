@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.metallb_model import Ad, Cluster, Endpoint, NodeMeta, election_order, nodes_with_endpoint, should_announce
+from tests.metallb_model import Ad, Cluster, Endpoint, NodeMeta, Svc, election_order, nodes_with_endpoint, should_announce
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "metallb_model" / "election_vectors.json").read_text())
 TAINT = {"key": "lbconform.io/no-speaker", "value": "true", "effect": "NoSchedule"}
@@ -144,3 +144,51 @@ def test_the_same_address_after_a_restart_is_welcomed_back():
     c.start("worker")
     c.run_until(lambda c: c.arp_responders("172.18.255.200") == ["myk8s-worker"], limit=20)
     assert not any("refused" in text for _, text in c.log)
+
+
+# -- a dual-stack service (RequireDualStack: ingress [IPv4, IPv6]) -------------------------------------------------
+WORKERS = ["myk8s-worker", "myk8s-worker2", "myk8s-worker3"]
+
+
+def _dual(vip: str = "172.18.255.200") -> Svc:
+    """svc1 with an IPv6 address whose own hash order puts another worker first than its IPv4 address's: a model or a
+    provider that elected per address would split the families, so the tests below tell the two rules apart."""
+    first4 = election_order(WORKERS, vip)[0]
+    vip6 = next(v for v in (f"fc00:f853:ccd:e793::ffff:ff{i:02x}" for i in range(0x33))
+                if election_order(WORKERS, v)[0] != first4)
+    return Svc("svc1", vip, "Cluster", vip6)
+
+
+def test_both_families_of_a_dual_stack_service_are_announced_by_the_node_its_first_address_elects():
+    """speaker/layer2_controller.go v0.16.1: "Using the first IP should work for both single and dual stack" — one
+    election per service over sha256(node#ingress[0]); SetBalancer then announces every address of it."""
+    svc = _dual()
+    c = Cluster(services=(svc,))
+    owner = election_order(WORKERS, svc.vip)[0]
+    assert election_order(WORKERS, str(svc.vip6))[0] != owner
+    assert c.arp_responders(svc.vip) == c.arp_responders(str(svc.vip6)) == [owner]
+    assert c.holders("svc1") == [owner] and c.expected_owner("svc1") == owner
+
+
+def test_on_takeover_both_families_move_together_with_gratuitous_arp_and_an_unsolicited_na():
+    """announcer.go gratuitous: ARP for the IPv4 address, NDP (an unsolicited NA, Override set: ndp.go) for the IPv6
+    one, in the same spam."""
+    svc = _dual()
+    c = Cluster(services=(svc,))
+    owner = election_order(WORKERS, svc.vip)[0]
+    c.kill(owner)
+    c.run_until(lambda c: c.arp_responders(svc.vip) not in ([owner], []))
+    took = c.t
+    new = election_order([w for w in WORKERS if w != owner], svc.vip)[0]
+    assert c.arp_responders(svc.vip) == c.arp_responders(str(svc.vip6)) == [new]
+    c.advance(6)
+    garps, nas = c.garps_after(svc.vip, took), c.garps_after(str(svc.vip6), took)
+    assert garps and [(g.t, g.node, g.mac) for g in garps] == [(n.t, n.node, n.mac) for n in nas]
+    assert {g.node for g in garps} == {new}
+
+
+def test_the_api_shows_a_dual_stack_service_with_both_ingress_addresses_ipv4_first():
+    svc = _dual()
+    (shown,) = Cluster(services=(svc,)).services_json()["items"]
+    assert shown["spec"]["ipFamilyPolicy"] == "RequireDualStack" and shown["spec"]["ipFamilies"] == ["IPv4", "IPv6"]
+    assert [i["ip"] for i in shown["status"]["loadBalancer"]["ingress"]] == [svc.vip, svc.vip6]

@@ -66,3 +66,15 @@ def test_reports_are_made_readable_before_the_upload_and_clusters_always_deleted
     assert names.index("Make reports readable") < names.index("Upload reports")
     delete = _steps()["Delete kind clusters"]
     assert delete["if"].startswith("always()") and "kind delete cluster" in delete["run"]
+
+
+def test_the_matrix_has_a_dual_stack_metallb_lane_passed_to_pytest_with_its_own_artifact():
+    """The dual-stack kind lane (issue 27): one MetalLB job with --address-families=4,6, reports under their own name
+    (two jobs uploading one artifact name would collide)."""
+    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["conformance"]
+    dual = [e for e in job["strategy"]["matrix"]["include"] if e.get("address-families")]
+    assert dual == [{"lb": "metallb", "proxy-mode": "iptables", "address-families": "4,6"}]
+    step = _steps()["Run the conformance suites"]
+    assert step["env"]["ADDRESS_FAMILIES"] == "${{ matrix.address-families }}"
+    assert 'if [ -n "$ADDRESS_FAMILIES" ]; then flags+=(--address-families="$ADDRESS_FAMILIES"); fi' in step["run"]
+    assert "matrix.address-families && '-dual-stack'" in _steps()["Upload reports"]["with"]["name"]

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -90,6 +91,16 @@ def node_image(mode: str) -> str:
 NODE_IMAGES = {mode: node_image(mode) for mode in MODE_MINORS}
 NODE_IMAGE = NODE_IMAGES["iptables"]  #: the default lane's image (an example in messages)
 DEFAULT_KIND_SUBNET = ipaddress.IPv4Network("172.18.0.0/16")
+#: a dual-stack cluster's IPv6 pod and service subnets, beside the notes' IPv4 ones: kind's own defaults for
+#: ``ipFamily: dual`` (``pkg/internal/apis/config/default.go``: podSubnet "10.244.0.0/16,fd00:10:244::/56" — a /56
+#: because each node takes a /64 —, serviceSubnet "10.96.0.0/16,fd00:10:96::/112"; ``site/content/docs/user/
+#: configuration.md``, "Dual Stack clusters": kind 0.11+, Kubernetes 1.20+). kind's validate.go accepts two CIDRs,
+#: one of each family, only with ipFamily dual.
+POD_SUBNET6 = "fd00:10:244::/56"
+SERVICE_SUBNET6 = "fd00:10:96::/112"
+#: the first IPv6 VIP of pool block 0 on the kind network: ``<prefix>::ffff:ff00``, as the lab's (platforms/base.py
+#: ``vip_pool6_from_top``); further blocks go down from there, far above the low host ids Docker hands out
+VIP6_ANCHOR = 0xFFFF_FF00
 KIND_MODES = implementations.KIND_MODES
 KUBE_L2_MODES = implementations.KUBE_L2_MODES  #: with kube-proxy-replacement: ``kubeProxyMode: none``
 CLIENTS = ("mypc", "mypc2")                 #: the notes' client containers
@@ -130,9 +141,16 @@ def installed_version(binary: str) -> str | None:
     return words[1] if len(words) > 1 and words[0] == "kind" else None
 
 
-def cluster_config(name: str, mode: str, disable_default_cni: bool = False) -> dict[str, Any]:
+def dual_stack(families: tuple[int, ...]) -> bool:
+    """Whether a run judging IP ``families`` needs dual-stack clusters: any IPv6 does (the clients, the nodes' API
+    addresses and the IPv4 lanes stay as they are; IPv4 checks are skipped by the families, not by the cluster)."""
+    return 6 in families
+
+
+def cluster_config(name: str, mode: str, disable_default_cni: bool = False, dual: bool = False) -> dict[str, Any]:
     """The kind Cluster config for data-plane ``mode``, from ``fixtures/kind/cluster.yaml``; ``kube-proxy-replacement``
-    runs no kube-proxy, ``disable_default_cni`` no kindnet (the LB brings its own CNI)."""
+    runs no kube-proxy, ``disable_default_cni`` no kindnet (the LB brings its own CNI); ``dual``: ``ipFamily: dual``
+    with kind's IPv6 pod and service subnets after the IPv4 ones (IPv4 stays the primary family)."""
     if mode not in KUBE_L2_MODES:
         raise ConfigError(f"kind data-plane mode {mode!r} is not one of {', '.join(KUBE_L2_MODES)}")
     config: dict[str, Any] = yaml.safe_load((FIXTURES / "kind" / "cluster.yaml").read_text())
@@ -141,6 +159,11 @@ def cluster_config(name: str, mode: str, disable_default_cni: bool = False) -> d
                                              "none" if mode == "kube-proxy-replacement" else mode)
     if disable_default_cni:
         config["networking"]["disableDefaultCNI"] = True
+    if dual:
+        networking = config["networking"]
+        networking["ipFamily"] = "dual"
+        networking["podSubnet"] = f"{networking['podSubnet']},{POD_SUBNET6}"
+        networking["serviceSubnet"] = f"{networking['serviceSubnet']},{SERVICE_SUBNET6}"
     if mode == "ipvs":
         # MetalLB's installation docs: IPVS needs strictARP (arp_ignore=1, arp_announce=2 on nodes);
         # kind applies KubeProxyConfiguration patches from kubeadmConfigPatches
@@ -262,6 +285,58 @@ def kind_subnet(client: docker.DockerClient | None) -> tuple[ipaddress.IPv4Netwo
     return DEFAULT_KIND_SUBNET, False
 
 
+def ula_subnet(name: str, attempt: int = 0) -> ipaddress.IPv6Network:
+    """The IPv6 ULA /64 kind gives the docker network ``name`` on creation attempt ``attempt``: fc00::/8 with bytes
+    2..7 of sha1(name + attempt as little-endian int32) (``generateULASubnetFromName`` in kind's
+    ``pkg/cluster/internal/providers/docker/network.go``; ``fc00:f853:ccd:e793::/64`` for ``kind``, attempt 0). kind
+    tries attempts 1..4 only when that pool overlaps another network."""
+    digest = hashlib.sha1(name.encode() + struct.pack("<i", attempt)).digest()
+    return ipaddress.IPv6Network((bytes([0xFC, 0x00]) + digest[2:8] + bytes(8), 64))
+
+
+DEFAULT_KIND_SUBNET6 = ula_subnet(KIND_NETWORK)  #: the ``kind`` network's IPv6 subnet on a host where none is yet
+
+
+def kind_subnet6(client: docker.DockerClient | None) -> tuple[ipaddress.IPv6Network | None, bool]:
+    """The IPv6 subnet of the ``kind`` network and whether it was read: (None, True) when the network exists without
+    one (kind makes it IPv4 only where Docker's IPv6 fails, and keeps a network made earlier as it is: network.go),
+    (kind's ULA for ``kind``, False) when there is no network (or engine) to read yet."""
+    if client is None:
+        return DEFAULT_KIND_SUBNET6, False
+    try:
+        net = client.networks.get(KIND_NETWORK)
+    except docker.errors.NotFound:
+        return DEFAULT_KIND_SUBNET6, False
+    for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+        subnet = ipaddress.ip_network(cfg.get("Subnet", "0.0.0.0/32"), strict=False)
+        if isinstance(subnet, ipaddress.IPv6Network):
+            return subnet, True
+    return None, True
+
+
+def need_subnet6(subnet: ipaddress.IPv6Network | None) -> ipaddress.IPv6Network:
+    """``subnet``, or the one-line reason a dual-stack lane cannot run on a ``kind`` network without IPv6."""
+    if subnet is None:
+        raise InfrastructureError(f"the docker network {KIND_NETWORK!r} has no IPv6 subnet, so a dual-stack kind "
+                                  "cluster has no IPv6 segment for its VIPs (kind creates it IPv4-only where Docker's "
+                                  "IPv6 is off, and never changes an existing one); with no kind cluster left, "
+                                  f"`docker network rm {KIND_NETWORK}` lets kind create it again, or run "
+                                  "--address-families=4")
+    return subnet
+
+
+def vip_pool6(subnet: ipaddress.IPv6Network, size: int, index: int = 0) -> tuple[str, str]:
+    """First and last IPv6 address of pool block ``index`` (:func:`pool_index`, as the IPv4 block it pairs with):
+    block 0 starts at ``<prefix>::ffff:ff00`` (:data:`VIP6_ANCHOR`), each further block is the next one down."""
+    if subnet.prefixlen > 96:
+        raise ConfigError(f"kind network IPv6 subnet {subnet} is too small for VIP pools (a /96 or larger is needed; "
+                          f"kind makes a /64)")
+    first = int(subnet.network_address) + VIP6_ANCHOR - index * size
+    if index * size > VIP6_ANCHOR - 0xFFFF:
+        raise ConfigError(f"kind network {subnet} cannot hold {index + 1} IPv6 VIP pools of {size}")
+    return str(ipaddress.IPv6Address(first)), str(ipaddress.IPv6Address(first + size - 1))
+
+
 @contextmanager
 def slot_lock(path: Path = SLOT_LOCK) -> Iterator[None]:
     """Host-wide exclusive lock around choosing a slot and creating the clients that carry it."""
@@ -317,6 +392,7 @@ class KindCluster:
     kind: str = field(default_factory=kind_binary)
     run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
     disable_default_cni: bool = False  #: the LB brings its own CNI (a spec's kubernetes.cluster)
+    dual: bool = False  #: ``ipFamily: dual`` (the run judges IPv6)
 
     @property
     def kubeconfig(self) -> Path:
@@ -324,7 +400,7 @@ class KindCluster:
 
     @property
     def config(self) -> dict[str, Any]:
-        return cluster_config(self.name, self.mode, self.disable_default_cni)
+        return cluster_config(self.name, self.mode, self.disable_default_cni, self.dual)
 
     def exists(self) -> bool:
         out = self._kind(get_clusters_command(self.kind), "kind get clusters")
@@ -372,14 +448,15 @@ class KindCluster:
 
 
 def nodes(client: docker.DockerClient, cluster: str) -> list[Host]:
-    """The cluster's node containers, by kind's labels, with their address on the kind network."""
+    """The cluster's node containers, by kind's labels, with their addresses on the kind network (IPv6: Docker's
+    ``GlobalIPv6Address``, empty where the network has none)."""
     found = []
     for container in client.containers.list(filters={"label": [f"{CLUSTER_LABEL}={cluster}"]}, ignore_removed=True):
         net = container.attrs["NetworkSettings"]["Networks"].get(KIND_NETWORK, {})
         role = container.labels.get(ROLE_LABEL, "worker")
         name = str(container.name)
         found.append(Host(name=name, role=role, ip=net.get("IPAddress", ""), mac=net.get("MacAddress", "").lower(),
-                          short=name.removeprefix(f"{cluster}-")))
+                          short=name.removeprefix(f"{cluster}-"), ip6=net.get("GlobalIPv6Address") or ""))
     return sorted(found, key=lambda h: (h.role != "control-plane", h.name))
 
 

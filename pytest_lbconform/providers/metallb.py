@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import ipaddress
 import os
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -81,9 +82,13 @@ def annotation(spec: ProviderSpec | None, which: str) -> str:
     return str(settings.get(f"{which}_annotation" if which != "sharing" else "sharing_annotation", defaults[which]))
 
 
-def l2_objects(first: str, last: str, spec: ProviderSpec | None = None) -> list[dict[str, Any]]:
+def l2_objects(first: str, last: str, spec: ProviderSpec | None = None,
+               range6: tuple[str, str] | None = None) -> list[dict[str, Any]]:
     """The IPAddressPool (first-last, as 172.18.255.200-172.18.255.250 in the notes) and its L2Advertisement: the
-    pool template of ``spec`` (default: the built-in metallb spec's)."""
+    pool template of ``spec`` (default: the built-in metallb spec's). ``range6``: an IPv6 range added to every
+    IPAddressPool of it, for dual-stack services: "there must be at least one address pool having both addresses of
+    version v4 and v6" (MetalLB v0.16.1 ``website/content/usage/_index.md``, "IPv6 and dual stack services"); the
+    L2Advertisement names the pool, so it covers both ranges."""
     if spec is None or spec.kubernetes is None:
         from .spec import SPEC_DIR, load_spec
 
@@ -91,7 +96,12 @@ def l2_objects(first: str, last: str, spec: ProviderSpec | None = None) -> list[
     assert spec.kubernetes is not None
     known = {"pool_start": first, "pool_end": last, "pool_range": f"{first}-{last}", "subnet": "",
              "namespace": namespace(spec), "cluster": ""}
-    return render_pool(spec.kubernetes.pool.template, known)
+    objects = render_pool(spec.kubernetes.pool.template, known)
+    if range6 is not None:
+        for obj in objects:
+            if obj["kind"] == "IPAddressPool":
+                obj.setdefault("spec", {}).setdefault("addresses", []).append(f"{range6[0]}-{range6[1]}")
+    return objects
 
 
 def backend_image(spec: ProviderSpec | None = None) -> str:
@@ -125,9 +135,16 @@ def backend_pods(workers: Sequence[str], image: str = "", namespace: str = NAMES
     return pods
 
 
+#: what makes a Service dual-stack: both families or none (``RequireDualStack``: the API refuses it on a cluster that is
+#: not dual-stack, and MetalLB gives it one address of each family or leaves it pending: v0.16.1
+#: ``internal/allocator/allocation.go`` ``selectIPsForFamilyAndPolicy``); IPv4 first, the cluster's primary family
+DUAL_STACK = {"ipFamilyPolicy": "RequireDualStack", "ipFamilies": ["IPv4", "IPv6"]}
+
+
 def services(annotations: Mapping[str, Mapping[str, str]] | None = None, namespace: str = NAMESPACE,
-             extra_labels: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """svc1 (Cluster), svc2 (Local), svc3 (Cluster + ClientIP affinity), as in scenarios.SERVICES, in ``namespace``."""
+             extra_labels: Mapping[str, str] | None = None, dual: bool = False) -> list[dict[str, Any]]:
+    """svc1 (Cluster), svc2 (Local), svc3 (Cluster + ClientIP affinity), as in scenarios.SERVICES, in ``namespace``;
+    ``dual``: each of them dual-stack (:data:`DUAL_STACK`)."""
     template = yaml.safe_load((FIXTURES / "kind" / "backends.yaml").read_text())["service"]
     out = []
     for name, (policy, affinity) in SERVICES.items():
@@ -138,6 +155,8 @@ def services(annotations: Mapping[str, Mapping[str, str]] | None = None, namespa
             svc["metadata"]["annotations"] = dict(annotations[name])
         svc["spec"]["externalTrafficPolicy"] = policy
         svc["spec"]["sessionAffinity"] = affinity
+        if dual:
+            svc["spec"].update(copy.deepcopy(DUAL_STACK))
         out.append(svc)
     return out
 
@@ -231,6 +250,25 @@ def ingress_ip(service: Mapping[str, Any]) -> str | None:
     return str(ingress[0]["ip"]) if ingress and ingress[0].get("ip") else None
 
 
+def ingress_ips(service: Mapping[str, Any]) -> dict[int, str]:
+    """IP family (4, 6) → the address of that family in ``status.loadBalancer.ingress`` (MetalLB writes IPv4 then IPv6
+    for a dual-stack service; read by family, not by position); empty while pending."""
+    return family_addresses(((service.get("status") or {}).get("loadBalancer") or {}).get("ingress"))
+
+
+def family_addresses(entries: Iterable[Mapping[str, Any]] | None) -> dict[int, str]:
+    """IP family → the first address of it in a list of ``{ip: …}`` entries (a Service's ingress, a pod's
+    ``status.podIPs``); entries without a valid address are left out."""
+    found: dict[int, str] = {}
+    for entry in entries or []:
+        try:
+            address = ipaddress.ip_address(str(entry.get("ip") or ""))
+        except ValueError:
+            continue
+        found.setdefault(address.version, str(address))
+    return found
+
+
 def allocation_failure(events: Iterable[Mapping[str, Any]]) -> str | None:
     """Why MetalLB left a service pending (``AllocationFailed`` event message), if it said."""
     for event in events:
@@ -244,8 +282,6 @@ def pod_gateway(pod_cidr: str | None) -> str | None:
     under Cluster when the node forwards to it (``RemoteAddr: 10.10.1.1`` for 10.10.1.0/24 in the notes)."""
     if not pod_cidr:
         return None
-    import ipaddress
-
     return str(next(ipaddress.ip_network(pod_cidr, strict=False).hosts()))
 
 

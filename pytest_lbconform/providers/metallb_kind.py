@@ -94,8 +94,11 @@ class KindMetalLB:
     agent_container: str | None = "speaker"  #: None: any container of the agent's pod
 
     def __init__(self, spec: ProviderSpec, docker_client: docker.DockerClient, kubeconfig: str, topology: Topology,
-                 pool: tuple[str, str], progress: Callable[[str], None] = print, context: str | None = None) -> None:
+                 pool: tuple[str, str], progress: Callable[[str], None] = print, context: str | None = None,
+                 pool6: tuple[str, str] | None = None) -> None:
         self.spec, self.docker, self.topology, self.pool, self.progress = spec, docker_client, topology, pool, progress
+        #: the IPv6 range beside ``pool`` on a dual-stack cluster: the pool holds both, the services RequireDualStack
+        self.pool6 = pool6
         self.namespace = metallb.namespace(spec)
         self.api = api_client(kubeconfig, context=context)
         self.core = k8s.CoreV1Api(self.api)
@@ -125,7 +128,7 @@ class KindMetalLB:
         workers = [n.name for n in self.topology.workers]
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ALLOC_NAMESPACE}}
         self.deploy_workload([namespace, *metallb.backend_pods(workers, metallb.backend_image(self.spec)),
-                              *metallb.services()])
+                              *metallb.services(dual=self.pool6 is not None)])
 
     def install(self) -> None:
         url = metallb.manifest_url(self.spec)
@@ -136,7 +139,7 @@ class KindMetalLB:
             self._create(doc)
         wait_for(self._metallb_ready, bool, budget=INSTALL_BUDGET, interval=2, what="MetalLB controller and speakers ready",
                  transient=transient_api_error)
-        for obj in metallb.l2_objects(*self.pool, spec=self.spec):
+        for obj in metallb.l2_objects(*self.pool, spec=self.spec, range6=self.pool6):
             self.create_metallb_object(obj)
 
     def deploy_workload(self, objects: list[dict[str, Any]]) -> None:
@@ -145,18 +148,24 @@ class KindMetalLB:
             self._create(obj)
         wait_for(self._pods_ready, bool, budget=INSTALL_BUDGET, interval=2, what="webpod1..3 Ready",
                  transient=transient_api_error)
-        vips = wait_for(self._vips, lambda v: all(v.values()), budget=120, interval=1, what="VIPs assigned to svc1..3",
-                        transient=transient_api_error)
         from ..scenarios import SERVICES
 
-        self.services = tuple(Service(name, str(vips[name]), 80, pol, aff) for name, (pol, aff) in SERVICES.items())
+        families = (4, 6) if self.pool6 is not None else (4,)
+        vips = wait_for(self._vips, lambda v: all(f in v.get(name, {}) for name in SERVICES for f in families),
+                        budget=120, interval=1, transient=transient_api_error,
+                        what="VIPs assigned to svc1..3" + (", an IPv4 and an IPv6 address each" if 6 in families else ""))
+
+        self.services = tuple(Service(name, vips[name][4], 80, pol, aff, vip6=vips[name].get(6))
+                              for name, (pol, aff) in SERVICES.items())
         self.backends = tuple(
-            Backend(p["metadata"]["name"], self._short(p["spec"]["nodeName"]), p["status"]["podIP"], 80)
+            Backend(p["metadata"]["name"], self._short(p["spec"]["nodeName"]), p["status"]["podIP"], 80,
+                    ip6=metallb.family_addresses(p["status"].get("podIPs")).get(6, ""))
             for p in self._pods(self.app_namespace, "app=webpod")
         )
         nodes = list(map(self._dict, self.core.list_node().items))
-        gateways = {metallb.pod_gateway(n.get("spec", {}).get("podCIDR")): self._short(n["metadata"]["name"])
-                    for n in nodes}
+        # every podCIDR of a node (a dual-stack node has one per family: spec.podCIDRs) → the node
+        gateways = {metallb.pod_gateway(cidr): self._short(n["metadata"]["name"])
+                    for n in nodes for cidr in (n.get("spec", {}).get("podCIDRs") or [n.get("spec", {}).get("podCIDR")])}
         #: a node's pod-network gateway → that node: a local pod sees it as the source under Cluster
         self.address_owners = {g: node for g, node in gateways.items() if g}
         self.wait_converged()
@@ -213,11 +222,12 @@ class KindMetalLB:
         """The nodes the backends are pinned to (kind: every worker)."""
         return self.topology.workers
 
-    def _vips(self) -> dict[str, str | None]:
+    def _vips(self) -> dict[str, dict[int, str]]:
+        """LoadBalancer service → its ingress addresses by IP family (empty while pending)."""
         out = {}
         for svc in map(self._dict, self.core.list_namespaced_service(self.app_namespace).items):
             if svc["spec"].get("type") == "LoadBalancer":
-                out[svc["metadata"]["name"]] = metallb.ingress_ip(svc)
+                out[svc["metadata"]["name"]] = metallb.ingress_ips(svc)
         return out
 
     def _short(self, node_name: str) -> str:
@@ -263,6 +273,9 @@ class KindMetalLB:
             slices = self.discovery.list_namespaced_endpoint_slice(
                 self.app_namespace, label_selector=f"kubernetes.io/service-name={svc.name}").items
             endpoints = [e for sl in map(self._dict, slices) for e in sl.get("endpoints") or []]
+            # the election key is the service's first ingress address, for both families of a dual-stack one
+            # ("Using the first IP should work for both single and dual stack", ShouldAnnounce); MetalLB writes IPv4
+            # first (allocation.go returns [ipv4, ipv6] for RequireDualStack): svc.vip
             winner = metallb.elected(svc.vip, speakers=speakers, policy=svc.traffic_policy, endpoints=endpoints,
                                      excluded=excluded, network_unavailable=unavailable, ad_nodes=self.ad_nodes)
             out[svc.name] = self._short(winner) if winner else None
