@@ -278,8 +278,11 @@ class KindEnvironment:
         self.version = ""
         self.slot = 0  #: this run's slot on the shared kind network (set with the clients)
         self.failed_modes: set[str] = set()  #: modes in which a check failed: their clusters' logs are exported
-        #: the run judges IPv6: dual-stack clusters, a pool with an IPv6 range, RequireDualStack services
-        self.dual = kind.dual_stack(cfg.address_families)
+
+    @property
+    def dual(self) -> bool:
+        """The run judges IPv6: dual-stack clusters, a pool with an IPv6 range, RequireDualStack services."""
+        return kind.dual_stack(self.cfg.address_families)
 
     def setup(self) -> None:
         _reap(self.client, self.progress)
@@ -301,9 +304,11 @@ class KindEnvironment:
             self._retire(other)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         name = kind.reusable_name(mode, worker) if self.cfg.reuse_clusters else kind.cluster_name(self.run_id, mode)
-        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind, dual=self.dual)
+        cluster = kind.KindCluster(name, mode, self.workdir, kind=self.kind)
         if kube is not None and kube.cluster.disable_default_cni:
             cluster.disable_default_cni = True
+        if self.dual:
+            cluster.dual = True
         if self.cfg.reuse_clusters and cluster.exists():
             cluster.export_kubeconfig()
             reason = kind.reuse_verdict(name, cluster.labelled_hash(), kind.config_hash(cluster.config))

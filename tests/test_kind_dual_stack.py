@@ -101,6 +101,20 @@ def test_kinds_ula_for_the_kind_network_is_the_subnet_docker_shows():
     assert retried != ULA and retried.prefixlen == 64 and retried.subnet_of(ipaddress.IPv6Network("fc00::/8"))
 
 
+@pytest.mark.parametrize(("name", "attempt"), [("kind", 0), ("kind", 4), ("my-net", 0)])
+def test_the_platform_and_the_kind_double_derive_the_same_ula(name, attempt):
+    """The kind double (tests/kind_double, which creates the network as kind does for the Docker tests) was written
+    from network.go separately: both give one subnet for every name and attempt."""
+    import importlib.util
+
+    path = Path(__file__).parent / "kind_double" / "kind_double.py"
+    spec = importlib.util.spec_from_file_location("kind_double", path)
+    assert spec is not None and spec.loader is not None
+    double = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(double)
+    assert str(kind.ula_subnet(name, attempt)) == double.ula_subnet(name, attempt)
+
+
 @pytest.mark.parametrize("recorded", ["inspect_kind_dual.json", "inspect_kind_dual_v4_first.json"])
 def test_both_subnets_are_read_from_the_kind_network_in_either_order(recorded):
     engine = _Engine(recorded)
@@ -160,6 +174,8 @@ def test_every_slots_ipv6_pools_are_disjoint_inside_the_network_and_far_above_do
 def test_an_ipv6_subnet_too_small_for_the_pools_is_one_line():
     with pytest.raises(ConfigError, match=r"fc00::/112 is too small for VIP pools \(a /96 or larger"):
         kind.vip_pool6(ipaddress.IPv6Network("fc00::/112"), 51)
+    with pytest.raises(ConfigError, match=r"cannot hold 100000001 IPv6 VIP pools of 51"):
+        kind.vip_pool6(ULA, 51, 10**8)  # a block would reach down among Docker's low host ids
 
 
 # -- what MetalLB is given ------------------------------------------------------------------------------------------

@@ -332,7 +332,7 @@ def vip_pool6(subnet: ipaddress.IPv6Network, size: int, index: int = 0) -> tuple
         raise ConfigError(f"kind network IPv6 subnet {subnet} is too small for VIP pools (a /96 or larger is needed; "
                           f"kind makes a /64)")
     first = int(subnet.network_address) + VIP6_ANCHOR - index * size
-    if index * size > VIP6_ANCHOR - 0xFFFF:
+    if first < int(subnet.network_address) + 0x10000:  # never among the low host ids Docker hands out
         raise ConfigError(f"kind network {subnet} cannot hold {index + 1} IPv6 VIP pools of {size}")
     return str(ipaddress.IPv6Address(first)), str(ipaddress.IPv6Address(first + size - 1))
 
