@@ -162,7 +162,7 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
         target, proxy, cluster_why = _existing_cluster(value, origin, plan)
         modes = (proxy.mode,) if proxy.mode else ()
     families, families_why = address_families(value("address_families"), origin("address_families"), platform)
-    _check_families_for_implementation(spec, platform, families, origin("address_families"))
+    _check_families_for_implementation(spec, platform, families, origin("address_families"), value("address_families"))
     report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,  # created last
                                     create=create_report_dir and not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
@@ -209,11 +209,11 @@ def address_families(given: str | None, where: str, platform: str, switch: Path 
 
 
 def _check_families_for_implementation(spec: ProviderSpec, platform: str, families: tuple[int, ...],
-                                       where: str) -> None:
+                                       where: str, given: str | None) -> None:
     """On kind only MetalLB has dual-stack lanes (platforms/kind.py: ipFamily dual; its pool gets an IPv6 range): a
     spec-described LB's pool template carries one IPv4 range, so IPv6 there is refused in one line."""
     if platform == "kind" and 6 in families and spec.implementation != implementations.METALLB:
-        raise ConfigError(f"{where}={','.join(map(str, families))} asks for IPv6, but on kind only --lb=metallb has "
+        raise ConfigError(f"{where}={_short(given or '')} asks for IPv6, but on kind only --lb=metallb has "
                           f"dual-stack lanes ({spec.name}'s pool template holds one IPv4 range); use {where}=4")
 
 

@@ -88,7 +88,7 @@ CATALOGUE: list[Bad] = [
     Bad("option", "kind-image-shell", ("--lb=metallb", "--plan", "--kind-image=--help; touch x"),
         fragment="--kind-image='--help; touch x' is not a Docker image reference"),
     Bad("option", "ipv6-on-kind-for-a-spec-lb", ("--lb=kube-vip", "--plan", "--address-families=4,6"),
-        fragment="--address-families=4,6 asks for IPv6, but on kind only --lb=metallb has dual-stack lanes"),
+        fragment="--address-families='4,6' asks for IPv6, but on kind only --lb=metallb has dual-stack lanes"),
     Bad("option", "kind-image-upper-case", ("--lb=metallb", "--kind-image=Kindest/Node:v1.31.0"),
         fragment="--kind-image='Kindest/Node:v1.31.0' is not a Docker image reference"),
     # -- failover budgets -------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ CATALOGUE: list[Bad] = [
     Bad("env", "env-budget-nan", env={"LBCONFORM_FAILOVER_BUDGET": "nan"}, fragment="LBCONFORM_FAILOVER_BUDGET"),
     Bad("env", "env-budget-kind", env={"LBCONFORM_FAILOVER_BUDGET": "nap=1"}, fragment="LBCONFORM_FAILOVER_BUDGET"),
     Bad("env", "env-ipv6-on-kind-for-a-spec-lb", ("--lb=cilium", "--plan"), env={"LBCONFORM_ADDRESS_FAMILIES": "6"},
-        fragment="LBCONFORM_ADDRESS_FAMILIES=6 asks for IPv6, but on kind only --lb=metallb"),
+        fragment="LBCONFORM_ADDRESS_FAMILIES='6' asks for IPv6, but on kind only --lb=metallb"),
     Bad("env", "env-mutant", env={"LBCONFORM_LAB_MUTANT": "nosuch"}, fragment="LBCONFORM_LAB_MUTANT"),
     Bad("env", "env-report-proc", env={"LBCONFORM_REPORT_DIR": "/proc/lbc"}, fragment="LBCONFORM_REPORT_DIR="),
     Bad("env", "env-report-file", env={"LBCONFORM_REPORT_DIR": "/etc/hostname"}, fragment="LBCONFORM_REPORT_DIR="),

@@ -285,5 +285,5 @@ def test_ipv6_on_kind_for_a_spec_described_lb_is_refused_in_one_line(lb):
     with pytest.raises(ConfigError) as err:
         from_options(Path("/r"), lb=lb, plan=True, address_families="4,6")
     message = str(err.value)
-    assert message.startswith("--address-families=4,6 asks for IPv6, but on kind only --lb=metallb has dual-stack")
+    assert message.startswith("--address-families='4,6' asks for IPv6, but on kind only --lb=metallb has dual-stack")
     assert "use --address-families=4" in message and "\n" not in message
