@@ -287,3 +287,95 @@ def test_ipv6_on_kind_for_a_spec_described_lb_is_refused_in_one_line(lb):
     message = str(err.value)
     assert message.startswith("--address-families='4,6' asks for IPv6, but on kind only --lb=metallb has dual-stack")
     assert "use --address-families=4" in message and "\n" not in message
+
+
+# -- the environment wires it together ------------------------------------------------------------------------------
+@pytest.fixture
+def lanes(tmp_path, monkeypatch):
+    """A KindEnvironment whose kind, MetalLB, clients and slot lock are stand-ins recording what it is asked for
+    (as in tests/test_kind_logs.py); the engine answers ``docker network inspect kind`` from a recorded output."""
+    from contextlib import contextmanager
+
+    from pytest_lbconform import environment
+    from pytest_lbconform.environment import KindEnvironment
+    from pytest_lbconform.providers import metallb_kind
+
+    made: dict[str, list] = {"clusters": [], "providers": []}
+
+    class Cluster:
+        dual = False
+
+        def __init__(self, name, mode, workdir, kind="kind", run=None):
+            self.name, self.mode, self.workdir = name, mode, workdir
+            self.kubeconfig = workdir / f"kubeconfig-{name}"
+            made["clusters"].append(self)
+
+        def create(self, image=None):
+            self.config = kind.cluster_config(self.name, self.mode, dual=self.dual)
+
+        def delete(self):
+            pass
+
+    class Provider:
+        def __init__(self, *args, **kwargs):
+            self.args, self.kwargs = args, kwargs
+            made["providers"].append(self)
+
+        def deploy(self):
+            pass
+
+        def version(self):
+            return "v0.16.1"
+
+    @contextmanager
+    def no_lock():
+        yield
+
+    monkeypatch.setattr(kind, "KindCluster", Cluster)
+    monkeypatch.setattr(kind, "slot_lock", no_lock)
+    monkeypatch.setattr(kind, "free_slot", lambda client: 1)
+    monkeypatch.setattr(kind, "nodes", lambda client, name: [])
+    monkeypatch.setattr(metallb_kind, "KindMetalLB", Provider)
+    monkeypatch.setattr(environment, "mark_kind_cluster", lambda *a: None)
+    monkeypatch.setattr(environment, "create_host", lambda *a, **k: SimpleNamespace(
+        short=a[5], ip="172.18.0.9", ip6="fc00:f853:ccd:e793::9"))
+    monkeypatch.setattr(environment, "_install_probes", lambda client, hosts: {})
+
+    def build(recorded: str, families: str = "4,6") -> KindEnvironment:
+        e = KindEnvironment.__new__(KindEnvironment)
+        e.cfg = from_options(tmp_path, lb="metallb", proxy_mode="iptables,nftables", plan=True,
+                             address_families=families, report_dir=str(tmp_path / "reports"))
+        e.client, e.progress, e.kind, e.run_id, e.workdir = _Engine(recorded), lambda m: None, "kind", "r1", tmp_path
+        e.clusters, e.probes, e.clients, e.image, e.version, e.slot = {}, {}, (), "img", "", 0
+        e.failed_modes = set()
+        return e
+
+    return build, made
+
+
+def test_a_dual_stack_run_makes_dual_clusters_and_gives_metallb_the_slots_ipv6_block(lanes):
+    build, made = lanes
+    e = build("inspect_kind_dual.json")
+    lut = e.for_mode("nftables")
+    (cluster,) = made["clusters"]
+    assert cluster.dual and cluster.config["networking"]["ipFamily"] == "dual"
+    assert lut.topology.subnet6 == ULA and e.slot == 1
+    (provider,) = made["providers"]
+    block = kind.pool_index(1, 1, 2)  # slot 1, the second of two modes: the same block as the IPv4 pool's
+    assert provider.args[4] == kind.vip_pool(ipaddress.IPv4Network("172.18.0.0/16"), 51, block)
+    assert provider.kwargs["pool6"] == kind.vip_pool6(ULA, 51, block)
+
+
+def test_an_ipv4_run_makes_ipv4_clusters_and_metallb_gets_no_ipv6_range(lanes):
+    build, made = lanes
+    lut = build("inspect_kind_dual.json", families="4").for_mode("iptables")
+    assert not made["clusters"][0].dual and "ipFamily" not in made["clusters"][0].config["networking"]
+    assert lut.topology.subnet6 is None and "pool6" not in made["providers"][0].kwargs
+
+
+def test_a_dual_stack_run_on_a_kind_network_without_ipv6_stops_in_one_line_and_its_cluster_is_deleted_later(lanes):
+    build, made = lanes
+    e = build("inspect_kind_ipv4_only.json")
+    with pytest.raises(InfrastructureError, match="has no IPv6 subnet"):
+        e.for_mode("iptables")
+    assert list(e.clusters) == ["iptables"] and not made["providers"]  # the teardown deletes what was made
