@@ -63,6 +63,7 @@ def _kind_metallb(cfg: RunConfig, client: docker.DockerClient | None, run_id: st
         name, kubeconfig, config_path, (first, last), image = _lane(cfg, run_id, index, mode, subnet, size)
         pool6 = kind.vip_pool6(subnet6, size, kind.pool_index(0, index, len(cfg.modes))) if subnet6 else None
         out += [f"\n# ===== mode {mode}: cluster {name} =====", *_node_image_lines(cfg, mode, image),
+                *([f"# note: {kind.NOSTRICTARP_V6}"] if dual and mode == "ipvs-nostrictarp" else []),
                 "$ " + shlex.join(kind.create_command("kind", name, config_path, kubeconfig, image=image))
                 + ("" if cfg.kind_image else "   # the node image built for kind " + kind.KIND_VERSION),
                 f"# {config_path}:", yaml.safe_dump(kind.cluster_config(name, mode, dual=dual), sort_keys=False).rstrip(),
