@@ -156,13 +156,13 @@ def build(option: Callable[[str], object], ini: Callable[[str], object], rootdir
     kind_image = _kind_image(option("kind_image"))
     _check_tools(spec, platform, plan)
     budgets = parse_budgets(value("failover_budget"), origin("failover_budget"))
+    families, families_why = address_families(value("address_families"), origin("address_families"), platform)
+    _check_families_for_implementation(spec, platform, families, origin("address_families"), value("address_families"))
     target, proxy, cluster_why, client_network = None, None, "", None
     if platform == "existing":  # read only, bounded: the kubeconfig, then the cluster's kube-proxy mode
         client_network = existing.check_client_network(value("client_network"), origin("client_network"))
         target, proxy, cluster_why = _existing_cluster(value, origin, plan)
         modes = (proxy.mode,) if proxy.mode else ()
-    families, families_why = address_families(value("address_families"), origin("address_families"), platform)
-    _check_families_for_implementation(spec, platform, families, origin("address_families"), value("address_families"))
     report_dir = checked_report_dir(value("report_dir"), origin("report_dir"), rootdir,  # created last
                                     create=create_report_dir and not plan)
     return RunConfig(lb=lb, spec=spec, platform=platform, modes=modes, keep=bool(option("keep")),
@@ -210,11 +210,19 @@ def address_families(given: str | None, where: str, platform: str, switch: Path 
 
 def _check_families_for_implementation(spec: ProviderSpec, platform: str, families: tuple[int, ...],
                                        where: str, given: str | None) -> None:
-    """On kind only MetalLB has dual-stack lanes (platforms/kind.py: ipFamily dual; its pool gets an IPv6 range): a
-    spec-described LB's pool template carries one IPv4 range, so IPv6 there is refused in one line."""
-    if platform == "kind" and 6 in families and spec.implementation != implementations.METALLB:
+    """Where IPv6 has no lane yet, one line (checked before any cluster is read): on kind only MetalLB has dual-stack
+    lanes (platforms/kind.py: ipFamily dual; its pool gets an IPv6 range), a spec-described LB's pool template holds
+    one IPv4 range; on an existing cluster the run's services are IPv4 (whether the cluster is dual-stack is the
+    user's, and nothing reads it yet), so an IPv6 check would have no address to judge."""
+    if 6 not in families:
+        return
+    if platform == "kind" and spec.implementation != implementations.METALLB:
         raise ConfigError(f"{where}={_short(given or '')} asks for IPv6, but on kind only --lb=metallb has "
                           f"dual-stack lanes ({spec.name}'s pool template holds one IPv4 range); use {where}=4")
+    if platform == "existing":
+        raise ConfigError(f"{where}={_short(given or '')} asks for IPv6, but on --platform=existing the run's "
+                          f"services are IPv4 only (IPv6 runs on the lab and on kind with --lb=metallb); "
+                          f"use {where}=4")
 
 
 def _with_custom_spec(option: Callable[[str], object], specs: dict[str, ProviderSpec]

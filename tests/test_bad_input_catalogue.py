@@ -203,6 +203,8 @@ CATALOGUE: list[Bad] = [
         kubeconfig="http://127.0.0.1:9", fragment="(http://127.0.0.1:9) did not answer"),
     Bad("existing", "client-network-name", ("--lb=metallb", "--platform=existing", "--client-network=a;rm -rf /"),
         fragment="--client-network='a;rm -rf /' is not a Docker network name"),
+    Bad("existing", "ipv6-on-existing", ("--lb=metallb", "--platform=existing", "--address-families=4,6"),
+        fragment="--address-families='4,6' asks for IPv6, but on --platform=existing the run's services are IPv4 only"),
     Bad("existing", "two-modes", ("--lb=metallb", "--platform=existing", "--proxy-mode=iptables,ipvs"),
         fragment="on --platform=existing one mode runs, the cluster's"),
     Bad("existing", "mode-not-the-clusters", ("--lb=metallb", "--platform=existing", "--kubeconfig={kubeconfig}",
