@@ -589,7 +589,8 @@ def _remove_leftovers(config: pytest.Config) -> None:
 
 def run_environment(cfg: run_config.RunConfig) -> dict[str, str]:
     """The environment a report states: platform and modes; what upstream says of a mode on its way out (the IPVS
-    lane says kube-proxy's IPVS mode is deprecated); on kind the node image of each mode."""
+    lane says kube-proxy's IPVS mode is deprecated); on kind the node image of each mode, and whether the clusters are
+    dual-stack."""
     env = {"platform": cfg.platform, "modes": ",".join(cfg.modes)}
     notes = [f"{m}: {checks.MODES[m].deprecated}" for m in cfg.modes if m in checks.MODES and checks.MODES[m].deprecated]
     if notes:
@@ -598,6 +599,9 @@ def run_environment(cfg: run_config.RunConfig) -> dict[str, str]:
         from .platforms import kind
 
         env["node_images"] = ",".join(f"{m}={cfg.kind_image or kind.node_image(m)}" for m in cfg.modes)
+        if kind.dual_stack(cfg.address_families):
+            env["kind_clusters"] = ("dual-stack: kind ipFamily dual, IPv4 primary; one MetalLB pool with an IPv4 and "
+                                    "an IPv6 range; services RequireDualStack")
     if cfg.platform == "existing" and cfg.target is not None:
         env["cluster"] = f"context {cfg.target.context} ({cfg.target.server})"
         if cfg.proxy is not None:

@@ -276,6 +276,17 @@ def test_the_negative_control_says_it_fails_over_ipv4_only():
     assert "fails over IPv4 only" not in _plan(address_families="4,6", proxy_mode="ipvs")
 
 
+def test_the_report_states_that_the_kind_clusters_are_dual_stack(tmp_path):
+    from pytest_lbconform.plugin import run_environment
+    from pytest_lbconform.report.page import _header
+
+    env = run_environment(from_options(tmp_path, lb="metallb", plan=True, address_families="4,6"))
+    assert env["kind_clusters"].startswith("dual-stack: kind ipFamily dual, IPv4 primary")
+    assert "kind_clusters" not in run_environment(from_options(tmp_path, lb="metallb", plan=True))
+    header = _header({"implementation": {}, "environment": env})
+    assert "<tr><th>kind clusters</th><td>dual-stack: kind ipFamily dual" in header
+
+
 def test_an_ipv4_plan_is_unchanged_by_the_dual_stack_lane():
     text = _plan()
     assert "ipFamily" not in text and "IPv6" not in text and "RequireDualStack" not in text

@@ -73,6 +73,7 @@ def _header(report: dict[str, Any]) -> str:
         ("platform", f"{esc(env.get('platform', ''))}; modes {esc(env.get('modes', ''))}; host {esc(env.get('host', ''))}"),
         *([("node images", esc(env["node_images"]))] if env.get("node_images") else []),
         *([("mode notes", esc(env["mode_notes"]))] if env.get("mode_notes") else []),
+        *([("kind clusters", esc(env["kind_clusters"]))] if env.get("kind_clusters") else []),
         ("provider", f"{esc(impl.get('provider', ''))} (spec: {esc(impl.get('spec', 'built-in'))})"),
         ("organization", f"{esc(impl.get('organization', ''))} <a href='{html.escape(impl.get('url', ''))}'>"
                          f"{esc(impl.get('url', ''))}</a>" + (f" — contact: {esc(contact)}" if contact else "")),
