@@ -78,7 +78,7 @@ def vip_pool_from_top(subnet: ipaddress.IPv4Network, size: int) -> tuple[str, ..
 def vip_pool6_from_top(subnet: ipaddress.IPv6Network, size: int) -> tuple[str, ...]:
     """``size`` IPv6 VIPs at ``<prefix>::ffff:ff00`` and up: far from the low host ids Docker hands out and from the
     fixed client and node ids (``::2`` …, ``::100``, ``::200``)."""
-    if subnet.prefixlen > 112:
-        raise ValueError(f"IPv6 subnet {subnet} is too small for a VIP pool (a /112 or larger is needed)")
+    if subnet.prefixlen > 96:  # the pool starts 0xffffff00 into the subnet: 32 bits of host id
+        raise ValueError(f"IPv6 subnet {subnet} is too small for a VIP pool (a /96 or larger is needed)")
     first = int(subnet.network_address) + 0xFFFFFF00
     return tuple(str(ipaddress.IPv6Address(first + i)) for i in range(size))

@@ -245,27 +245,27 @@ def host_layout(cluster: str, subnet: ipaddress.IPv4Network, workers: int = 3) -
     return nodes + clients
 
 
-def _subnets_in_use(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
-    taken: list[ipaddress.IPv4Network] = []
+def _docker_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Every subnet a Docker network of this engine has, in both families."""
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for net in client.networks.list():
         for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
             try:
-                taken.append(ipaddress.IPv4Network(cfg["Subnet"], strict=False))
+                found.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
             except (KeyError, ValueError):
                 continue
+    return found
+
+
+def _subnets_in_use(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
+    taken = [n for n in _docker_subnets(client) if isinstance(n, ipaddress.IPv4Network)]
     taken.extend(_host_routes())
     return taken
 
 
 def _subnets6_in_use(client: docker.DockerClient) -> list[ipaddress.IPv6Network]:
     """Every IPv6 subnet a Docker network of this engine has, and the host's own IPv6 routes."""
-    taken: list[ipaddress.IPv6Network] = []
-    for net in client.networks.list():
-        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
-            try:
-                taken.append(ipaddress.IPv6Network(cfg["Subnet"], strict=False))
-            except (KeyError, ValueError):
-                continue
+    taken = [n for n in _docker_subnets(client) if isinstance(n, ipaddress.IPv6Network)]
     try:
         lines = Path("/proc/net/ipv6_route").read_text().splitlines()
     except OSError:
