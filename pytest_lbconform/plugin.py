@@ -281,8 +281,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = {"checks": list(judged), "profile": primary.profile, "tier": tier, "capabilities": wanted,
                 "missing": missing, "applies": applies}
         item.user_properties.append((META, meta))
-        withheld = None if not applies or missing else _withheld(cfg, item, judged, wanted)
-        judged_family = family in cfg.address_families
+        judged_family = family in cfg.address_families  # a family the run does not judge is skipped as such
+        withheld = None if not applies or missing or not judged_family else _withheld(cfg, item, judged, wanted)
         if not applies or missing or withheld or not judged_family:  # its body, which labels it, will not run
             _allure_labels(item, primary, tier)
         if withheld:  # known at collection: a check the user did not allow on their cluster

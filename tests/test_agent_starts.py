@@ -81,7 +81,8 @@ def test_launcher_names_what_is_missing_when_the_budget_runs_out(tmp_path):
 
 @pytest.fixture(scope="module")
 def lab_lb(docker_client, tmp_path_factory):
-    env = LabEnvironment(from_options(tmp_path_factory.mktemp("r")), docker_client, progress=lambda m: None)
+    env = LabEnvironment(from_options(tmp_path_factory.mktemp("r"), address_families="4"), docker_client,  # IPv4: the
+                         progress=lambda m: None)  # subject is the agent's starts, not a family
     try:
         env.setup()
         yield env.for_mode("random")

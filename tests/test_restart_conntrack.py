@@ -23,7 +23,8 @@ pytestmark = pytest.mark.xdist_group("restart-conntrack-lab")
 
 @pytest.fixture(scope="module")
 def no_takeover_lb(docker_client, tmp_path_factory):
-    env = LabEnvironment(from_options(tmp_path_factory.mktemp("r"), lab_mutant="no-failover"), docker_client,
+    env = LabEnvironment(from_options(tmp_path_factory.mktemp("r"), lab_mutant="no-failover", address_families="4"),
+                         docker_client,
                          progress=lambda m: None)
     try:
         env.setup()
