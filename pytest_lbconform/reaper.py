@@ -103,7 +103,8 @@ def reap(client: docker.DockerClient, proc: Path = ownership.PROC,
                 if problem:
                     out.left.append(f"kind cluster {cluster} of run {run_id}: {problem}")
                     continue
-                volume.remove(force=True)
+                with contextlib.suppress(docker.errors.NotFound):  # another run's reaper removed it meanwhile
+                    volume.remove(force=True)
                 out.removed.append(f"kind cluster {cluster}")
             out.removed += remove_run(client, run_id)
         elif verdict.state == "unknown":

@@ -138,6 +138,25 @@ def test_a_dead_runs_kind_cluster_is_deleted_through_its_marker() -> None:
 
 
 @pytest.mark.usefixtures("no_tables")
+def test_a_marker_another_reaper_removed_meanwhile_is_not_an_error() -> None:
+    """Seen in a clean-clone CI run: two runs' set-ups reaped the same dead run; the second one's volume removal met
+    404 "no such volume" and the set-up errored."""
+    engine = _Engine()
+    lab = {labels.RUN: "k1", ownership.OWNER: dead_owner().token, reaper.KIND_CLUSTER: "lbc-k1-ipvs"}
+    engine.add("volume", reaper.marker_name("lbc-k1-ipvs"), lab)
+
+    def delete_and_race(name: str) -> None:  # the other reaper finishes first
+        engine.objects.clear()
+
+    listed = engine.client()
+    marker = listed.volumes.list(filters={"label": [f"{labels.RUN}=k1"]})[0]
+    marker.remove = lambda **_: (_ for _ in ()).throw(docker.errors.NotFound("no such volume"))
+    listed.volumes = SimpleNamespace(list=lambda **_: [marker], get=listed.volumes.get)
+    out = reaper.reap(listed, kind_delete=delete_and_race)
+    assert "kind cluster lbc-k1-ipvs" in out.removed and not out.left
+
+
+@pytest.mark.usefixtures("no_tables")
 def test_a_kind_cluster_that_cannot_be_deleted_keeps_its_marker() -> None:
     engine = _Engine()
     lab = {labels.RUN: "k1", ownership.OWNER: dead_owner().token, reaper.KIND_CLUSTER: "lbc-k1-ipvs"}
