@@ -24,6 +24,7 @@ from pytest_lbconform.platforms import kind
 from pytest_lbconform.platforms.base import vip_pool6_from_top
 from pytest_lbconform.providers import metallb
 from pytest_lbconform.providers.spec import builtin_specs
+from tests.kind_stand_ins import stand_in_kind_world
 
 NETWORK = Path(__file__).parent / "data" / "kind_network"
 SPEC = builtin_specs()["metallb"]
@@ -314,11 +315,8 @@ def test_ipv6_on_kind_for_a_spec_described_lb_is_refused_in_one_line(lb):
 def lanes(tmp_path, monkeypatch):
     """A KindEnvironment whose kind, MetalLB, clients and slot lock are stand-ins recording what it is asked for
     (as in tests/test_kind_logs.py); the engine answers ``docker network inspect kind`` from a recorded output."""
-    from contextlib import contextmanager
 
-    from pytest_lbconform import environment
     from pytest_lbconform.environment import KindEnvironment
-    from pytest_lbconform.providers import metallb_kind
 
     made: dict[str, list] = {"clusters": [], "providers": []}
 
@@ -347,19 +345,7 @@ def lanes(tmp_path, monkeypatch):
         def version(self):
             return "v0.16.1"
 
-    @contextmanager
-    def no_lock():
-        yield
-
-    monkeypatch.setattr(kind, "KindCluster", Cluster)
-    monkeypatch.setattr(kind, "slot_lock", no_lock)
-    monkeypatch.setattr(kind, "free_slot", lambda client: 1)
-    monkeypatch.setattr(kind, "nodes", lambda client, name: [])
-    monkeypatch.setattr(metallb_kind, "KindMetalLB", Provider)
-    monkeypatch.setattr(environment, "mark_kind_cluster", lambda *a: None)
-    monkeypatch.setattr(environment, "create_host", lambda *a, **k: SimpleNamespace(
-        short=a[5], ip="172.18.0.9", ip6="fc00:f853:ccd:e793::9"))
-    monkeypatch.setattr(environment, "_install_probes", lambda client, hosts: {})
+    stand_in_kind_world(monkeypatch, Cluster, Provider, slot=1, ip6="fc00:f853:ccd:e793::9")
 
     def build(recorded: str, families: str = "4,6") -> KindEnvironment:
         e = KindEnvironment.__new__(KindEnvironment)

@@ -5,7 +5,6 @@ clients are stand-ins recording what the environment asks of them."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from pytest_lbconform import environment, plugin
 from pytest_lbconform.config import from_options
 from pytest_lbconform.environment import KindEnvironment
-from pytest_lbconform.platforms import kind
-from pytest_lbconform.providers import metallb_kind
+from tests.kind_stand_ins import stand_in_kind_world
 
 
 @pytest.fixture
@@ -45,19 +43,7 @@ def env(tmp_path, monkeypatch):
         def version(self):
             return "v0.16.1"
 
-    @contextmanager
-    def no_lock():
-        yield
-
-    monkeypatch.setattr(kind, "KindCluster", Cluster)
-    monkeypatch.setattr(kind, "slot_lock", no_lock)
-    monkeypatch.setattr(kind, "free_slot", lambda client: 0)
-    monkeypatch.setattr(kind, "nodes", lambda client, name: [])
-    monkeypatch.setattr(metallb_kind, "KindMetalLB", Provider)
-    monkeypatch.setattr(environment, "mark_kind_cluster", lambda *a: None)
-    monkeypatch.setattr(environment, "unmark_kind_cluster", lambda *a: None)
-    monkeypatch.setattr(environment, "create_host", lambda *a: SimpleNamespace(short=a[5], ip="172.18.0.9"))
-    monkeypatch.setattr(environment, "_install_probes", lambda client, hosts: {})
+    stand_in_kind_world(monkeypatch, Cluster, Provider)
     monkeypatch.setattr(environment, "remove_run", lambda client, run_id: None)
     e = KindEnvironment.__new__(KindEnvironment)
     e.cfg = from_options(tmp_path, lb="metallb", proxy_mode="iptables,nftables", plan=True,
