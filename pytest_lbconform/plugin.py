@@ -50,7 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--proxy-mode", default=None, metavar="MODES",
                     help="comma list of data-plane modes to run (default: all the platform supports; "
                          "lab: random,rr). env LBCONFORM_PROXY_MODE")
-    group.addoption("--address-families", default=None, metavar="{4,6,4,6}",
+    group.addoption("--address-families", default=None, metavar="4|6|4,6",
                     help="IP families to judge: 4, 6 or 4,6 (default: 4,6 in the lab where the host has IPv6, else 4; "
                          "kind: 4). env LBCONFORM_ADDRESS_FAMILIES")
     group.addoption("--keep", action="store_true", default=False,

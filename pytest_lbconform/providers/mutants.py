@@ -52,7 +52,8 @@ class Mutant:
     modes: tuple[str, ...] = ("random",)
     why_modes: str = ""  #: why more than the random mode is run (the harness pays a whole-suite run per mode)
     #: the IP families the harness judges it in (``--address-families``): an IPv6 mutant's run judges the IPv6 checks
-    #: and every check that has no family (the IPv4 ARP ones); the IPv4 mutants run IPv4 only, as before IPv6 existed
+    #: only (a check without a family parameter, e.g. owner-spread, asks ARP and counts as IPv4); the IPv4 mutants run
+    #: IPv4 only, as before IPv6 existed
     families: tuple[int, ...] = (4,)
 
 
