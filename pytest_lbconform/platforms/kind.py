@@ -276,17 +276,23 @@ def cluster_name(run_id: str, mode: str) -> str:
     return f"lbc-{run_id}-{mode}".lower().replace("_", "-")
 
 
+def _kind_network_subnets(client: docker.DockerClient | None) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """Every subnet of the ``kind`` network, both families; None when there is no engine or no such network yet."""
+    if client is None:
+        return None
+    try:
+        net = client.networks.get(KIND_NETWORK)
+    except docker.errors.NotFound:
+        return None
+    return [ipaddress.ip_network(cfg["Subnet"], strict=False)
+            for cfg in (net.attrs.get("IPAM") or {}).get("Config") or [] if cfg.get("Subnet")]
+
+
 def kind_subnet(client: docker.DockerClient | None) -> tuple[ipaddress.IPv4Network, bool]:
     """The IPv4 subnet of the ``kind`` network, and whether it was read (else kind's usual default)."""
-    if client is not None:
-        try:
-            net = client.networks.get(KIND_NETWORK)
-        except docker.errors.NotFound:
-            return DEFAULT_KIND_SUBNET, False
-        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
-            subnet = ipaddress.ip_network(cfg.get("Subnet", "::/0"), strict=False)
-            if isinstance(subnet, ipaddress.IPv4Network):
-                return subnet, True
+    for subnet in _kind_network_subnets(client) or []:
+        if isinstance(subnet, ipaddress.IPv4Network):
+            return subnet, True
     return DEFAULT_KIND_SUBNET, False
 
 
@@ -306,14 +312,10 @@ def kind_subnet6(client: docker.DockerClient | None) -> tuple[ipaddress.IPv6Netw
     """The IPv6 subnet of the ``kind`` network and whether it was read: (None, True) when the network exists without
     one (kind makes it IPv4 only where Docker's IPv6 fails, and keeps a network made earlier as it is: network.go),
     (kind's ULA for ``kind``, False) when there is no network (or engine) to read yet."""
-    if client is None:
+    subnets = _kind_network_subnets(client)
+    if subnets is None:
         return DEFAULT_KIND_SUBNET6, False
-    try:
-        net = client.networks.get(KIND_NETWORK)
-    except docker.errors.NotFound:
-        return DEFAULT_KIND_SUBNET6, False
-    for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
-        subnet = ipaddress.ip_network(cfg.get("Subnet", "0.0.0.0/32"), strict=False)
+    for subnet in subnets:
         if isinstance(subnet, ipaddress.IPv6Network):
             return subnet, True
     return None, True
