@@ -166,7 +166,7 @@ def test_degradation_expected_share_and_bound():
     third = ["worker"] * 100 + [None] * 20 + [("worker2" if i % 3 else None) for i in range(300)]
     tl = timeline(third, undo_at=4.2)
     v = degradation(tl, 1 / 3, "the victim's endpoints stay in the map")
-    assert v.passed and v.measured.startswith("99 of 299 probes failed (33%) to the undo")
+    assert v.passed and v.measured.startswith("99 of 299 probes failed (33%: TimeoutError 99) to the undo")
     healthy_expectation = degradation(tl, 0.0, "every endpoint stays reachable")
     assert (healthy_expectation.passed, healthy_expectation.category) == (False, "degraded after takeover")
     assert healthy_expectation.expected.startswith("after the takeover at most 5% of probes fail")
@@ -287,7 +287,7 @@ def test_degradation_exactly_at_the_bound_passes():
     tl = tl_at(pattern)
     v = degradation(tl, 0.0, "every endpoint stays reachable")
     assert v.figures["bound_failed_share"] == 0.05 and v.figures["failed_share_after_takeover"] == 0.05
-    assert v.passed and v.measured == "1 of 20 probes failed (5%) until 290.0 ms, answered via worker2: 19"
+    assert v.passed and v.measured == "1 of 20 probes failed (5%: TimeoutError 1) until 290.0 ms, answered via worker2: 19"
     assert tl.ms(tl.degraded_until) == pytest.approx(290)
 
 
@@ -409,3 +409,16 @@ def test_the_gap_where_the_old_data_plane_serves_ends_at_the_first_answer_throug
     pattern = ["worker"] * 120 + [None] * 2 + ["worker2"] * 20 + [None] * 20 + ["worker2"] * 38  # degraded later
     tl = tl_at(pattern, serves=True)
     assert tl.gap_ms == pytest.approx(30)  # not the 210 ms stretch after the takeover (that is degradation)
+
+
+def test_the_failover_check_asks_who_answers_from_another_client_than_it_records():
+    """An answer to a who-has (or an NA with Override) moves the asker's neighbour entry: asked from the recording
+    client, the suite's own probe moved it to the new owner and failover-budget passed with every GARP dropped
+    (garp-loss, na-suppressed: 12 of 12; both mutants now target failover-budget, tests/test_mutants.py)."""
+    from pytest_lbconform.platforms import kind, lab
+    from pytest_lbconform.providers.mutants import MUTANTS
+    from pytest_lbconform.suites import test_failover as suite
+
+    assert suite.RECORDER != suite.ASKER
+    assert {suite.RECORDER, suite.ASKER} <= set(kind.CLIENTS) & set(lab.CLIENT_OFFSETS)
+    assert all("failover-budget" in MUTANTS[m].targets for m in ("garp-loss", "na-suppressed"))

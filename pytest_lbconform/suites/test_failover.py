@@ -49,13 +49,22 @@ from pytest_lbconform.verdicts.failover import (
 from pytest_lbconform.verdicts.family import in_family, words_v6
 
 pytestmark = pytest.mark.requires("owner_report", "failover:{kind}")
-#: how long past the budget a takeover is still waited for: an over-budget takeover (a slow LB, or a busy
-#: machine) is then judged as "over budget" with its figures, never as "no owner" by accident
-TAKEOVER_GRACE = 10.0
+#: how long past the budget a takeover is still waited for: the budget again, at least this long. An over-budget
+#: takeover (a slow LB, or a busy machine) up to twice the budget late is then judged "over budget" with its
+#: figures, never "no owner" by accident; later than that, "no takeover" (both fail the check)
+MIN_TAKEOVER_GRACE = 3.0
 UNDO_ALLOWANCE = 60.0  #: the recording's ceiling for the undo itself (a node restart); it ends as soon as judged
 FAILBACK_WINDOW = 0.5  #: past the budget after the topology settled again: the failback wait's ceiling
 PROBE_TIMEOUT = 0.2  #: seconds a probe waits for its answer
 INTERVAL = 0.01  #: seconds between probes (the timeline's resolution)
+#: the client that records availability, and the one that asks who answers ARP/NDP beside it. Never the same: a
+#: reply to a who-has (or a solicited NA with its Override flag) updates the asker's existing neighbour entry
+#: (Linux arp_process once the entry is older than locktime, 1 s; ndisc_recv_na), so asking from the recording
+#: client would move it to the new owner by our own probe, and failover-budget would time our probe, not the LB's
+#: announcement. Measured (mutants garp-loss, na-suppressed: every GARP / unsolicited NA dropped): asked from mypc, mypc
+#: followed the new owner 0.25–0.59 s after each fault and failover-budget passed 12 of 12; asked from mypc2, mypc
+#: stayed on the old owner until the undo, as a real client would until its neighbour entry expires
+RECORDER, ASKER = "mypc", "mypc2"
 BASELINE_BUDGET = 5.0  #: seconds for the baseline probes (settle.BASELINE_PROBES) to finish before the fault
 FAULT_ARP_ROUNDS = 2  #: who-has rounds for the ARP owners during the fault and after the failback
 #: why a node back with another address can explain a failure after the undo (memberlist, which MetalLB's speakers
@@ -77,6 +86,7 @@ def test_failover(request, lb, kind, service, family):
     gratuitous ARP, Neighbor Solicitations instead of who-has (``verdicts/family.py``)."""
     svc = lb.service(service, family)
     budget = lb.budget(kind)
+    grace = max(MIN_TAKEOVER_GRACE, budget)
     spec = FAULTS[kind]
     label(request, "Failover", kind, provider=lb.spec.name, mode=lb.mode, fault=kind, eTP=svc.traffic_policy,
           family=f"IPv{family}")
@@ -89,9 +99,9 @@ def test_failover(request, lb, kind, service, family):
              "node-monitor grace period)" if unreachable and svc.traffic_policy == "Cluster" else
              "every endpoint stays reachable" if svc.traffic_policy == "Cluster" else "Local: the new owner's own endpoints")
     needed = settle.degradation_probes(expected_share)
-    probe = lb.probe("mypc")
+    probe, asker = lb.probe(RECORDER), lb.probe(ASKER)
     via = lb.forwarder(svc)
-    ceiling = (BASELINE_BUDGET + budget + TAKEOVER_GRACE + needed * INTERVAL + PROBE_TIMEOUT + UNDO_ALLOWANCE + budget
+    ceiling = (BASELINE_BUDGET + budget + grace + needed * INTERVAL + PROBE_TIMEOUT + UNDO_ALLOWANCE + budget
                + FAILBACK_WINDOW)
     side = ThreadPoolExecutor(max_workers=1)  # ARP probes beside the recording (during the fault, after it)
     request.addfinalizer(side.shutdown)
@@ -99,12 +109,12 @@ def test_failover(request, lb, kind, service, family):
         rec.wait_until(settle.baseline(), BASELINE_BUDGET)  # the service as it was: the plot's baseline
         with (allure.step(f"{kind} on the owner {victim.short}"),
               fault(kind, victim, lb.infra, lb.provider) as injected):
-            new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + TAKEOVER_GRACE)
-            during_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the fault holds
+            new_owner = wait_new_owner(lb.provider, svc, not_on=victim.short, budget=budget + grace)
+            during_arp = side.submit(asker.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)  # as the fault holds
             if new_owner is not None:  # hold until the takeover is seen in the data plane + the degradation probes,
                 # and the new owner's GARP (or the budget, the deadline garp-on-takeover is judged by)
                 hold = settle.takeover_held(via, new_owner, lb.node(new_owner).mac, injected.at, needed, budget)
-                rec.wait_until(hold, max(injected.at + budget + TAKEOVER_GRACE - time.time(),
+                rec.wait_until(hold, max(injected.at + budget + grace - time.time(),
                                          needed * INTERVAL + PROBE_TIMEOUT))
             during = during_arp.result()
             with allure.step(f"undo {kind} on {victim.short}"):
@@ -112,7 +122,7 @@ def test_failover(request, lb, kind, service, family):
         with allure.step("failback: the topology settles on one owner, which announces itself and serves"):
             final_owner = lb.converged_owner(svc)
             # who answers ARP now that the LB converged (it asks the wire while the failback is watched)
-            after_arp = side.submit(probe.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)
+            after_arp = side.submit(asker.arp_responders, svc.vip, ARP_WINDOW, FAULT_ARP_ROUNDS)
             # a node started again may come back with another MAC (and on kind another address): judge the
             # failback by what it uses now, attribute probes by what each node used at the time
             owners_before = lb.address_owners

@@ -36,6 +36,7 @@ from typing import Any
 
 from ..probes.records import AvailabilityTrace, GarpFrame, NeighbourEntry, Sample
 from .arp import credited_times, garp_claims, garp_rows
+from .connections import error_kind
 from .result import Verdict
 from .text import readable
 
@@ -77,7 +78,8 @@ def _phase(probes: Sequence[Probe]) -> dict[str, Any]:
     failed = sum(not p.ok for p in probes)
     return {"probes": len(probes), "answered": len(probes) - failed, "failed": failed,
             "failed_share": round(failed / len(probes), 4) if probes else None,
-            "answered_via": dict(Counter(p.via or "unattributed" for p in probes if p.ok))}
+            "answered_via": dict(Counter(p.via or "unattributed" for p in probes if p.ok)),
+            "failed_by_kind": dict(Counter(error_kind(p.error) for p in probes if not p.ok))}
 
 
 def _longest_gap(probes: Sequence[Probe], start: float, end: float) -> tuple[float, float]:
@@ -312,7 +314,8 @@ def degradation(timeline: Timeline, expected_share: float, cause: str, min_probe
                        figures, "degraded after takeover")
     until = ("to the undo" if tl.degraded_until is not None and tl.undo is not None
              and tl.undo - tl.degraded_until < 0.25 else f"until {tl.ms(tl.degraded_until)} ms")
-    measured = (f"{phase['failed']} of {n} probes failed ({share:.0%})" +
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted((phase.get("failed_by_kind") or {}).items()))
+    measured = (f"{phase['failed']} of {n} probes failed ({share:.0%}{': ' + kinds if kinds else ''})" +
                 (f" {until}" if phase["failed"] else "") + f", answered via {readable(phase['answered_via'])}")
     figures["probes_needed"] = min_probes
     if share > bound:
