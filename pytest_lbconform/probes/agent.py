@@ -22,6 +22,7 @@ import base64
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -310,19 +311,76 @@ def _emit(lock: threading.Lock, line: str) -> None:
         sys.stdout.flush()
 
 
-def _poll_neighbour(vip: str, interval: float, stop: threading.Event, out: threading.Lock,
-                    neigh: list[dict[str, Any]]) -> None:
-    """Record (and print) every change of the client's neighbour entry for ``vip`` until ``stop``."""
-    last = None
-    while not stop.is_set():
-        entry = _proc_arp(vip)
+#: rtnetlink (linux/rtnetlink.h, linux/neighbour.h): the neighbour multicast group, its two message types, the
+#: attributes read (destination, link-layer address) and the NUD states of an entry that has a link-layer address
+RTMGRP_NEIGH, RTM_NEWNEIGH, RTM_DELNEIGH, NDA_DST, NDA_LLADDR = 0x4, 28, 29, 1, 2
+NUD_RESOLVED = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80  #: REACHABLE STALE DELAY PROBE NOARP PERMANENT
+
+
+def neigh_events(data: bytes, dst: bytes, ifindex: int) -> list[dict[str, Any]]:
+    """The changes of the neighbour entry for ``dst`` (packed address) on ``ifindex`` in one rtnetlink read:
+    ``{"mac": str | None, "complete": bool}`` each (a deleted entry, or one without a link-layer address yet: None).
+    Netlink is in host byte order: nlmsghdr ``=IHHII``, ndmsg ``=BBHiHBB``, then rtattrs ``=HH`` + data, 4-aligned."""
+    found = []
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if length < 16 or offset + length > len(data):  # malformed, or cut short: nothing more to read
+            break
+        body = data[offset + 16:offset + length]
+        offset += (length + 3) & ~3
+        if kind not in (RTM_NEWNEIGH, RTM_DELNEIGH) or len(body) < 12:
+            continue
+        _family, _pad1, _pad2, index, state, _flags, _type = struct.unpack_from("=BBHiHBB", body)
+        if index != ifindex:
+            continue
+        attrs: dict[int, bytes] = {}
+        at = 12
+        while at + 4 <= len(body):
+            alen, atype = struct.unpack_from("=HH", body, at)
+            if alen < 4:
+                break
+            attrs[atype & 0x3FFF] = body[at + 4:at + alen]  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+            at += (alen + 3) & ~3
+        if attrs.get(NDA_DST) != dst:
+            continue
+        lladdr = attrs.get(NDA_LLADDR)
+        gone = kind == RTM_DELNEIGH or not lladdr or not any(lladdr)
+        found.append({"mac": None if gone else ":".join(f"{b:02x}" for b in lladdr or b""),
+                      "complete": not gone and bool(state & NUD_RESOLVED)})
+    return found
+
+
+def _watch_neighbour(vip: str, stop: threading.Event, out: threading.Lock, neigh: list[dict[str, Any]]) -> None:
+    """Record (and print) every change of the client's neighbour entry for ``vip`` until ``stop``, as the kernel
+    reports it (rtnetlink's neighbour group): each change is stamped as its event arrives, not at the next poll."""
+    last: str | None = None
+
+    def note(entry: dict[str, Any] | None) -> None:
+        nonlocal last
         key = (entry or {}).get("mac")
         if key != last:
             now = time.time()
             neigh.append({"t": now, "mac": key, "complete": (entry or {}).get("complete")})
             _emit(out, f"N {now} {key or '-'}")
             last = key
-        stop.wait(interval)
+
+    family = socket.AF_INET6 if ":" in vip else socket.AF_INET
+    dst, ifindex = socket.inet_pton(family, vip), socket.if_nametoindex(IFACE)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as nl:
+        nl.bind((0, RTMGRP_NEIGH))  # subscribed before the first read: no change falls between the two
+        nl.settimeout(0.1)  # how often ``stop`` is looked at
+        note(_proc_arp(vip))
+        while not stop.is_set():
+            try:
+                data = nl.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:  # ENOBUFS: events were lost; read the entry as it is now
+                note(_proc_arp(vip))
+                continue
+            for entry in neigh_events(data, dst, ifindex):
+                note(entry)
 
 
 def _probe_on_schedule(probe: Callable[[], dict[str, Any]], start: float, interval: float, duration: float,
@@ -348,7 +406,7 @@ def _probe_on_schedule(probe: Callable[[], dict[str, Any]], start: float, interv
 
 
 def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: float = 0.2, duration: float = 4.0,
-                 neigh_interval: float = 0.02, stop_file: str | None = None) -> dict[str, Any]:
+                 stop_file: str | None = None) -> dict[str, Any]:
     """Overlapping probes every ``interval`` s (each with its own ``timeout``) plus the L2 channel.
 
     A blocking probe loop would hide sub-second recovery behind TCP's 1 s SYN retransmit, so a
@@ -364,8 +422,6 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     from scapy.sendrecv import AsyncSniffer
 
     out = threading.Lock()
-    if ":" in vip:  # each IPv6 poll forks ip(8): 20 per second at most beside the probes
-        neigh_interval = max(neigh_interval, 0.05)
     garps: list[dict[str, Any]] = []
     garp_packets: list[Any] = []  #: the frames themselves: the evidence behind the GARP verdicts, as a pcap
 
@@ -386,7 +442,7 @@ def availability(vip: str, port: int = 80, interval: float = 0.01, timeout: floa
     sniffer.start()
     neigh: list[dict[str, Any]] = []
     stop = threading.Event()
-    poller = threading.Thread(target=_poll_neighbour, args=(vip, neigh_interval, stop, out, neigh), daemon=True)
+    poller = threading.Thread(target=_watch_neighbour, args=(vip, stop, out, neigh), daemon=True)
     poller.start()
     if not sniffing.wait(10):  # the capture socket is open before the first probe goes out
         raise RuntimeError("the ARP/NDP sniffer did not start within 10 s")
