@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_speed.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_speed", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench_modules import load_bench
 
 
 def test_a_failed_check_keeps_its_failing_verdicts_and_timeline():
-    bench = load_bench()
+    bench = load_bench("bench_speed")
     check = {"id": "suites/test_failover.py::test_failover[lab-random-agent-kill-svc1]", "outcome": "failed",
              "message": "failover-degradation: 17 of 134 probes failed",
              "verdicts": [{"check": "failover-budget", "passed": True, "expected": "≤ 3 s", "measured": "16 ms"},

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "probe_starvation.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("probe_starvation", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench_modules import load_bench
 
 
 def test_late_answers_and_failures_are_counted_from_the_samples(tmp_path):
-    bench = load_bench()
+    bench = load_bench("probe_starvation")
     check = tmp_path / "evidence" / "test_failover_lab-random-v4-agent-kill-svc1"
     check.mkdir(parents=True)
     (check / "failover_timeline_agent-kill_svc1_random_IPv4_samples.csv").write_text(
