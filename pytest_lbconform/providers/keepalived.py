@@ -70,9 +70,16 @@ def lab_backends(topology: Topology, port: int) -> tuple[Backend, ...]:
 
 
 def priority(node_index: int, service_index: int, nodes: int) -> int:
-    """Rotated priorities so that each VIP has a different preferred owner (as MetalLB spreads them)."""
+    """Rotated priorities so that each VIP has a different preferred owner (as MetalLB spreads them).
+
+    Spread wide (254, 128, 2 for three nodes): after the master's priority-0 advert each backup becomes master after
+    its skew time, (256 - priority) / 256 × advert_int (RFC 5798 §6.4.2), and the second backup must hear the first
+    one's advert before its own expires. With 150/100/50 that margin was 19.5 ms at advert_int 0.1 s, and in the
+    clean-clone CI at 686e0c6 (main command, agent-kill svc2 IPv6) both backups became master: the lower one's
+    unsolicited NAs came last, the client followed them, and failover-budget failed the healthy reference. Now
+    49 ms."""
     rank = (node_index - service_index) % nodes
-    return 150 - 50 * rank if nodes <= 3 else 200 - 10 * rank
+    return 254 - 126 * rank if nodes <= 3 else 200 - 10 * rank
 
 
 def render_keepalived(node: Host, node_index: int, services: tuple[Service, ...], nodes: int, advert_int: float,
