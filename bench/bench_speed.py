@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +67,10 @@ def phases(output: str) -> list[dict[str, object]]:
 SAME_WORK = ("--address-families=4",)
 
 
-def run_job(tree: Path, *extra: str) -> dict[str, object]:
-    """The main command from ``tree`` (its own package first on the path); wall time and the report."""
+def run_job(tree: Path, *extra: str,
+            evidence: Callable[[Path], dict[str, object]] | None = None) -> dict[str, object]:
+    """The main command from ``tree`` (its own package first on the path); wall time and the report, plus what
+    ``evidence`` reads from the run's report directory before it is removed."""
     with tempfile.TemporaryDirectory(prefix="lbc-speed-") as tmp:
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lb=keepalived",
@@ -76,8 +79,9 @@ def run_job(tree: Path, *extra: str) -> dict[str, object]:
         wall = time.perf_counter() - start
         path = Path(tmp) / "conformance.json"
         report = json.loads(path.read_text()) if path.exists() else {"profiles": []}
+        read = evidence(Path(tmp)) if evidence else {}
     checks = [c for p in report["profiles"] for c in p["checks"]]
-    return {"args": list(extra), "exit": proc.returncode, "wall_s": round(wall, 1),
+    return {**read, "args": list(extra), "exit": proc.returncode, "wall_s": round(wall, 1),
             "passed": sum(c["outcome"] == "passed" for c in checks),
             "failed": [c["id"] for c in checks if c["outcome"] in ("failed", "inconclusive")],
             "failures": [failure(c) for c in checks if c["outcome"] in ("failed", "inconclusive")],

@@ -20,11 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,7 +31,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
 from bench_false_failures import cpu_load  # noqa: E402
-from bench_speed import worktree  # noqa: E402
+from bench_speed import run_job, worktree  # noqa: E402
 
 TIMEOUT_MS = 200.0  #: the failover checks' probe timeout (suites/test_failover.py PROBE_TIMEOUT)
 
@@ -54,10 +50,9 @@ def probes(report_dir: Path) -> dict[str, Any]:
     return {"probes": total, "late_answers": late, "failed_by_kind": dict(failed)}
 
 
-def degradation(report: dict[str, Any]) -> dict[str, Any]:
+def degradation(checks: list[dict[str, Any]]) -> dict[str, Any]:
     """The failover-degradation verdicts of a run: how many, which failed, the probes failed after each takeover."""
-    verdicts = [(c["id"], v) for p in report["profiles"] for c in p["checks"] for v in c["verdicts"]
-                if v["check"] == "failover-degradation"]
+    verdicts = [(c["id"], v) for c in checks for v in c["verdicts"] if v["check"] == "failover-degradation"]
     return {"verdicts": len(verdicts), "failed": [f"{cid}: {v['measured']}" for cid, v in verdicts if not v["passed"]],
             "failed_after_takeover": sum(int(v.get("figures", {}).get("failed_after_takeover") or 0)
                                          for _, v in verdicts)}
@@ -65,17 +60,11 @@ def degradation(report: dict[str, Any]) -> dict[str, Any]:
 
 def run_side(tree: Path) -> dict[str, Any]:
     """The failover checks from ``tree`` (its own package first on the path), judged as above."""
-    with tempfile.TemporaryDirectory(prefix="lbc-starve-") as tmp:
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lb=keepalived",
-                               "--proxy-mode=random", "--address-families=4", "-k", "test_failover",
-                               f"--report-dir={tmp}"], cwd=tree, capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONPATH": str(tree)})
-        wall = time.perf_counter() - start
-        path = Path(tmp) / "conformance.json"
-        report = json.loads(path.read_text()) if path.exists() else {"profiles": []}
-        return {"exit": proc.returncode, "wall_s": round(wall, 1), "tail": proc.stdout.strip().splitlines()[-1:],
-                **probes(Path(tmp)), "degradation": degradation(report)}
+    job: dict[str, Any] = run_job(tree, "--proxy-mode=random", "--address-families=4", "-k", "test_failover",
+                                  evidence=probes)
+    return {"exit": job["exit"], "wall_s": job["wall_s"], "tail": job["tail"], "probes": job["probes"],
+            "late_answers": job["late_answers"], "failed_by_kind": job["failed_by_kind"],
+            "degradation": degradation(job["checks"])}
 
 
 def table(results: dict[str, list[dict[str, Any]]]) -> str:
